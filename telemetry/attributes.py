@@ -1,0 +1,100 @@
+"""Every span/metric attribute and instrument name the project emits, in one place.
+
+GenAI semantic-convention names come from ``opentelemetry-semantic-conventions`` (the incubating
+GenAI module); the conventions define no cost attribute, so cost uses the de-facto names that
+backends read (``gen_ai.usage.cost`` for OpenLIT/Langfuse, ``llm.cost.total`` for Phoenix).
+Project-specific names are namespaced ``tech_writer.*``.
+
+Roll-ups on run and phase spans deliberately use ``tech_writer.*`` names rather than
+``gen_ai.usage.*``: backends that sum ``gen_ai.usage.cost`` over a trace would otherwise count
+every call twice.
+"""
+
+from __future__ import annotations
+
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _gen_ai
+from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _gen_ai_metrics
+from opentelemetry.semconv.attributes import error_attributes as _error
+from opentelemetry.semconv.attributes import server_attributes as _server
+
+# --- GenAI semantic conventions -------------------------------------------------------------
+GEN_AI_OPERATION_NAME = _gen_ai.GEN_AI_OPERATION_NAME
+GEN_AI_PROVIDER_NAME = _gen_ai.GEN_AI_PROVIDER_NAME
+GEN_AI_REQUEST_MODEL = _gen_ai.GEN_AI_REQUEST_MODEL
+GEN_AI_RESPONSE_MODEL = _gen_ai.GEN_AI_RESPONSE_MODEL
+GEN_AI_RESPONSE_ID = _gen_ai.GEN_AI_RESPONSE_ID
+GEN_AI_RESPONSE_FINISH_REASONS = _gen_ai.GEN_AI_RESPONSE_FINISH_REASONS
+GEN_AI_USAGE_INPUT_TOKENS = _gen_ai.GEN_AI_USAGE_INPUT_TOKENS
+GEN_AI_USAGE_OUTPUT_TOKENS = _gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = _gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = _gen_ai.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = _gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
+GEN_AI_AGENT_NAME = _gen_ai.GEN_AI_AGENT_NAME
+GEN_AI_CONVERSATION_ID = _gen_ai.GEN_AI_CONVERSATION_ID
+GEN_AI_TOOL_NAME = _gen_ai.GEN_AI_TOOL_NAME
+GEN_AI_TOOL_CALL_ID = _gen_ai.GEN_AI_TOOL_CALL_ID
+GEN_AI_TOOL_TYPE = _gen_ai.GEN_AI_TOOL_TYPE
+GEN_AI_TOKEN_TYPE = _gen_ai.GEN_AI_TOKEN_TYPE
+GEN_AI_INPUT_MESSAGES = _gen_ai.GEN_AI_INPUT_MESSAGES
+GEN_AI_OUTPUT_MESSAGES = _gen_ai.GEN_AI_OUTPUT_MESSAGES
+GEN_AI_TOOL_CALL_ARGUMENTS = _gen_ai.GEN_AI_TOOL_CALL_ARGUMENTS
+GEN_AI_TOOL_CALL_RESULT = _gen_ai.GEN_AI_TOOL_CALL_RESULT
+
+ERROR_TYPE = _error.ERROR_TYPE
+SERVER_ADDRESS = _server.SERVER_ADDRESS
+SERVER_PORT = _server.SERVER_PORT
+
+OPERATION_CHAT = _gen_ai.GenAiOperationNameValues.CHAT.value  # "chat"
+OPERATION_EXECUTE_TOOL = _gen_ai.GenAiOperationNameValues.EXECUTE_TOOL.value  # "execute_tool"
+OPERATION_INVOKE_AGENT = _gen_ai.GenAiOperationNameValues.INVOKE_AGENT.value  # "invoke_agent"
+TOKEN_TYPE_INPUT = _gen_ai.GenAiTokenTypeValues.INPUT.value  # "input"
+TOKEN_TYPE_OUTPUT = _gen_ai.GenAiTokenTypeValues.OUTPUT.value  # "output"
+
+# --- Cost (no standard name exists) ---------------------------------------------------------
+GEN_AI_USAGE_COST = "gen_ai.usage.cost"  # USD; OpenLIT writes it, Langfuse/lmnr read it
+LLM_COST_TOTAL = "llm.cost.total"  # USD; OpenInference name, read by Phoenix
+COST_SOURCE = "tech_writer.cost.source"  # "inline" (in the completion) | "generation" (looked up)
+COST_PENDING = "tech_writer.cost.pending"  # True on a chat span whose cost is settled later
+COST_UPSTREAM_USD = "tech_writer.cost.upstream_usd"  # BYOK: billed by the provider directly
+COST_IS_BYOK = "tech_writer.cost.is_byok"
+COST_SIMULATED = "tech_writer.cost.simulated"  # True when the costs come from the demo model
+COST_SETTLEMENT = "tech_writer.cost.settlement"  # True on the span that settles a pending cost
+COST_LOOKUP_ATTEMPTS = "tech_writer.cost.lookup_attempts"
+
+COST_SOURCE_INLINE = "inline"
+COST_SOURCE_GENERATION = "generation"
+
+# --- Roll-ups on run / phase / section spans ------------------------------------------------
+ROLLUP_COST_USD = "tech_writer.cost_usd"
+ROLLUP_COST_COMPLETE = "tech_writer.cost.complete"
+ROLLUP_INPUT_TOKENS = "tech_writer.usage.input_tokens"
+ROLLUP_OUTPUT_TOKENS = "tech_writer.usage.output_tokens"
+ROLLUP_CALLS = "tech_writer.llm_calls"
+ROLLUP_CALLS_WITHOUT_COST = "tech_writer.llm_calls_without_cost"
+
+# --- Run structure --------------------------------------------------------------------------
+PHASE = "tech_writer.phase"  # "exploration" | "outline" | "sections"
+SECTION_TITLE = "tech_writer.section.title"
+SECTION_INDEX = "tech_writer.section.index"
+RUN_REPO = "tech_writer.repo"
+RUN_PROMPT_FILE = "tech_writer.prompt.file"
+RUN_OUTCOME = "tech_writer.outcome"
+
+# --- Retries and tools ----------------------------------------------------------------------
+RETRY_EVENT = "gen_ai.client.attempt"  # one event per HTTP attempt on a chat span
+RETRY_ATTEMPT = "tech_writer.attempt"
+RETRY_STATUS_CODE = "http.response.status_code"
+RETRY_WAIT_S = "tech_writer.retry.wait_s"
+TOOL_RESULT_BYTES = "tech_writer.tool.result.bytes"
+TOOL_RESULT_TRUNCATED = "tech_writer.tool.result.truncated"
+
+# --- Metric instruments ---------------------------------------------------------------------
+METRIC_TOKEN_USAGE = _gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE  # "gen_ai.client.token.usage"
+METRIC_OPERATION_DURATION = _gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION
+METRIC_COST = "gen_ai.client.cost"  # counter, USD
+TOKEN_USAGE_BUCKETS = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)
+DURATION_BUCKETS = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)
