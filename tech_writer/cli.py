@@ -1,0 +1,238 @@
+"""The ``tech-writer`` command.
+
+Stdout carries the report (or, with ``--eval-json``, one JSON document) and nothing else; progress,
+logs, warnings and the final cost line go to stderr. Expected failures print one line and exit
+with the code documented in ``--help``; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from tech_writer import __version__
+from tech_writer.errors import EXIT_FAILED, EXIT_SIGINT, EXIT_USAGE, TechWriterError, UsageError
+from tech_writer.providers import PROVIDER_NAMES, get_provider
+
+__all__ = ["main", "cli"]
+
+log = logging.getLogger("tech_writer")
+
+EXIT_CODES_HELP = """\b
+Exit codes: 0 done · 1 the run failed (API error, no credit, ...) · 2 bad usage
+· 130 interrupted (Ctrl-C)."""
+
+
+class _OneLineErrors(click.Command):
+    """Click's usage errors, reduced to the one line the user needs (plus the --help hint)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.UsageError as exc:
+            _fail(f"{exc.format_message()} (see tech-writer --help)", EXIT_USAGE)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            _fail("interrupted", EXIT_SIGINT)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"tech-writer: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.command(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"],
+                                                     "max_content_width": 100},
+               epilog=EXIT_CODES_HELP)
+@click.option("--prompt", "prompt_file", required=True, metavar="FILE",
+              help="Text/Markdown file saying what report to write (see examples/).")
+@click.option("--repo", default=".", show_default=True, metavar="PATH_OR_GIT_URL",
+              help="Repository to document: a local directory, or an https/ssh git URL "
+                   "(cloned shallowly into --cache-dir, reused and refreshed).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to this file (atomically). Default: stdout.")
+@click.option("--provider", type=click.Choice(PROVIDER_NAMES), default="openai", show_default=True,
+              help="LLM provider. 'demo' is a built-in scripted model: no key, no network, "
+                   "simulated costs.")
+@click.option("--model", default=None,
+              help="Model name. Default gpt-5.1; with openrouter/demo openai/gpt-5.1 "
+                   "(OpenRouter models are provider/model).")
+@click.option("--base-url", default=None, help="Override the provider's API base URL.")
+@click.option("--openrouter-key", default=None, metavar="KEY",
+              help="OpenRouter API key (default: $OPENROUTER_API_KEY).")
+@click.option("--no-track-cost", is_flag=True,
+              help="Do not track cost (tracking is on by default for openrouter and demo).")
+@click.option("--eval-json", "eval_json", is_flag=True,
+              help='Print one JSON document on stdout: {"report", "citations", "cost"}.')
+@click.option("--stream", is_flag=True, help="Stream completions (usage arrives in the last chunk).")
+@click.option("--max-exploration", type=click.IntRange(min=1), default=30, show_default=True,
+              metavar="N", help="Most model steps in the exploration phase.")
+@click.option("--max-sections", type=click.IntRange(min=1), default=8, show_default=True,
+              metavar="N", help="Most sections in the report.")
+@click.option("--persist-cache", is_flag=True,
+              help="Keep the file/symbol cache between runs at --cache-path.")
+@click.option("--cache-path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SQLite cache file for --persist-cache (default: in the user cache dir).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where git URLs are cloned (default: the user cache dir).")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"],
+                                               case_sensitive=False),
+              default="WARNING", show_default=True, help="Log detail on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@click.version_option(__version__, "--version", prog_name="tech-writer")
+def cli(prompt_file: str, repo: str, output: Path | None, provider: str, model: str | None,
+        base_url: str | None, openrouter_key: str | None, no_track_cost: bool, eval_json: bool,
+        stream: bool, max_exploration: int, max_sections: int, persist_cache: bool,
+        cache_path: Path | None, cache_dir: Path | None, log_level: str, quiet: bool) -> None:
+    """Write a technical report about a code repository, every claim cited as [path:start-end]
+    and every citation checked against the files on disk.
+
+    \b
+    Examples:
+      tech-writer --prompt examples/architecture.md --repo . --provider demo
+      tech-writer --prompt examples/onboarding.md --repo https://github.com/pallets/click \\
+          --provider openrouter --model anthropic/claude-sonnet-4 -o onboarding.md
+    """
+    from tech_writer.logsetup import configure_logging
+
+    configure_logging(log_level, secrets=[openrouter_key or "", *_env_secrets()])
+    try:
+        code = _run(prompt_file, repo, output, provider, model, base_url, openrouter_key,
+                    not no_track_cost, eval_json, stream, max_exploration, max_sections,
+                    persist_cache, cache_path, cache_dir, quiet)
+    except TechWriterError as exc:
+        _fail(exc.message, exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_SIGINT)
+    sys.exit(code)
+
+
+def _env_secrets() -> list[str]:
+    import os
+
+    return [os.environ.get("OPENROUTER_API_KEY", ""), os.environ.get("OPENAI_API_KEY", "")]
+
+
+def _run(prompt_file: str, repo_arg: str, output: Path | None, provider: str, model: str | None,
+         base_url: str | None, openrouter_key: str | None, track_cost_flag: bool, eval_json: bool,
+         stream: bool, max_exploration: int, max_sections: int, persist_cache: bool,
+         cache_path: Path | None, cache_dir: Path | None, quiet: bool) -> int:
+    from tech_writer.progress import Progress
+
+    prompt = _read_prompt(prompt_file)
+    config = get_provider(provider)
+    track_cost = track_cost_flag and config.track_cost_default
+    if openrouter_key and provider != "openrouter":
+        raise UsageError("--openrouter-key goes with --provider openrouter")
+    repo_path = _local_repo(repo_arg, cache_dir)
+    if provider == "demo":
+        log.warning("demo provider: a built-in scripted model writes the report; "
+                    "costs are simulated")
+    progress = Progress(enabled=not quiet)
+
+    from tech_writer.orchestrator import RunFailed, format_cost_line, run_pipeline
+
+    try:
+        report, _store, cost = run_pipeline(
+            prompt, repo_path, model=model, provider=provider,
+            api_key=openrouter_key if provider == "openrouter" else None, base_url=base_url,
+            track_cost=track_cost, max_exploration=max_exploration, max_sections=max_sections,
+            persist_cache=persist_cache, cache_path=cache_path, stream=stream, progress=progress,
+            prompt_name=Path(prompt_file).name)
+    except RunFailed as failed:
+        _deliver(failed.partial_report, repo_path, failed.cost_stats, track_cost, output,
+                 eval_json, error=failed.message)
+        _cost_line(failed.cost_stats, track_cost, format_cost_line)
+        if failed.partial_report and output:
+            click.echo(f"tech-writer: partial report written to {output}", err=True)
+        click.echo(f"tech-writer: error: {failed.message}", err=True)
+        return failed.exit_code or EXIT_FAILED
+    _deliver(report, repo_path, cost, track_cost, output, eval_json)
+    _cost_line(cost, track_cost, format_cost_line)
+    return 0
+
+
+def _read_prompt(prompt_file: str) -> str:
+    path = Path(prompt_file)
+    if not path.is_file():
+        raise UsageError(f"--prompt {prompt_file}: no such file (try examples/architecture.md)")
+    data = path.read_bytes()
+    if b"\0" in data[:8192]:
+        raise UsageError(f"--prompt {prompt_file}: a binary file, not a text prompt")
+    text = data.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise UsageError(f"--prompt {prompt_file}: the file is empty; write what report you want")
+    return text
+
+
+def _local_repo(repo_arg: str, cache_dir: Path | None) -> Path:
+    from tech_writer.remote import clone_or_update, is_git_url
+
+    path = Path(repo_arg)
+    if path.is_dir():
+        return path
+    if is_git_url(repo_arg) and not repo_arg.startswith("-"):
+        if cache_dir is None:
+            from platformdirs import user_cache_dir
+
+            cache_dir = Path(user_cache_dir("tech_writer"))
+        click.echo(f"» cloning {repo_arg}", err=True)
+        return clone_or_update(repo_arg, cache_dir)
+    if path.exists():
+        raise UsageError(f"--repo {repo_arg}: not a directory")
+    raise UsageError(f"--repo {repo_arg}: no such directory, and not an https/ssh git URL")
+
+
+def _deliver(report: str | None, repo_path: Path, cost: dict[str, Any] | None, track_cost: bool,
+             output: Path | None, eval_json: bool, error: str | None = None) -> None:
+    from tech_writer.citations import verify_citations
+    from tech_writer.files import write_atomic
+    from tech_writer.repo import Repository
+
+    if report is not None and output is not None:
+        write_atomic(output, report)
+    if eval_json:
+        citations = verify_citations(report or "", Repository(repo_path)).as_dict()
+        document: dict[str, Any] = {"report": report, "citations": citations,
+                                    "cost": cost if track_cost else None}
+        if cost is not None and cost.get("simulated"):
+            document["simulated"] = True
+        if error is not None:
+            document["error"] = error
+        click.echo(json.dumps(document, indent=2))
+    elif report is not None and output is None:
+        click.echo(report, nl=False)
+
+
+def _cost_line(cost: dict[str, Any] | None, track_cost: bool, formatter: Any) -> None:
+    if cost is None:
+        return
+    if not track_cost:
+        line = (f"cost: not tracked · {cost['total_tokens']:,} tokens · "
+                f"{cost['total_calls']:,} calls")
+    else:
+        line = "cost: " + formatter(cost["total_cost_usd"], cost["total_tokens"],
+                                    cost["total_calls"], cost["calls_without_cost"])
+        if cost.get("total_spend_usd") and cost.get("upstream_cost_usd"):
+            line += f" · BYOK: ${cost['total_spend_usd']:.4f} incl. provider billing"
+        if cost.get("simulated"):
+            line += " (simulated: demo provider)"
+    click.echo(line, err=True)
+
+
+def main() -> None:
+    cli()  # exits via sys.exit with the run's code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

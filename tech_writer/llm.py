@@ -1,0 +1,540 @@
+"""``LLMClient``: the one door every LLM call of a run goes through.
+
+It speaks to OpenAI or OpenRouter through the ``openai`` SDK, retries what is worth retrying, reads
+OpenRouter's usage accounting (``usage.cost``) from each completion, falls back to a background
+``/generation`` look-up when a completion carries no cost, and wraps every call in a GenAI ``chat``
+span. The run's cost summary is not kept here: the telemetry layer's cost span processor sums the
+spans, so the JSON, the spans and the metrics can never disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from tech_writer.cost_lookup import CostLookups, GenerationCost, LookupPolicy
+from tech_writer.errors import (
+    AuthenticationError,
+    InsufficientCreditsError,
+    LLMError,
+    ProviderUnavailableError,
+    RequestRejectedError,
+    ResponseError,
+)
+from tech_writer.providers import ProviderConfig, get_provider, resolve_api_key, validate_model
+from tech_writer.retry import RetryPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    from telemetry import ChatInvocation, Telemetry
+
+__all__ = ["UsageStats", "LLMClient", "APP_NAME", "APP_URL", "PHASES"]
+
+log = logging.getLogger("tech_writer.llm")
+
+APP_NAME = "tech_writer"
+APP_URL = "https://github.com/tech-writer-dev/tech_writer"
+PHASES = ("exploration", "outline", "sections")
+
+
+@dataclass
+class UsageStats:
+    """Token and cost statistics for one LLM call.
+
+    ``cost_usd`` is what OpenRouter billed (``None`` = unknown). When a completion arrives without
+    it, ``cost_usd`` is filled in later by the background ``/generation`` look-up (``cost_source``
+    then becomes ``"generation"``); the run's summary waits for those look-ups.
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float | None = None
+    cached_tokens: int = 0
+    cache_discount: float = 0.0
+    reasoning_tokens: int = 0
+    cache_write_tokens: int = 0
+    upstream_cost_usd: float | None = None  # BYOK: what the provider billed the user directly
+    is_byok: bool = False
+    generation_id: str | None = None
+    cost_source: str | None = None  # "inline" | "generation" | None
+
+    @classmethod
+    def from_usage(cls, usage: Mapping[str, Any] | None, generation_id: str | None,
+                   *, read_cost: bool) -> "UsageStats":
+        """Build from an OpenRouter/OpenAI ``usage`` object (a plain dict)."""
+        usage = usage or {}
+        prompt_details = _mapping(usage.get("prompt_tokens_details"))
+        completion_details = _mapping(usage.get("completion_tokens_details"))
+        cost_details = _mapping(usage.get("cost_details"))
+        prompt = _int(usage.get("prompt_tokens"))
+        completion = _int(usage.get("completion_tokens"))
+        stats = cls(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=_int(usage.get("total_tokens")) or prompt + completion,
+            cached_tokens=_int(prompt_details.get("cached_tokens")),
+            cache_write_tokens=_int(prompt_details.get("cache_write_tokens")),
+            reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
+            is_byok=bool(usage.get("is_byok")),
+            upstream_cost_usd=_float(cost_details.get("upstream_inference_cost")),
+            generation_id=generation_id,
+        )
+        if read_cost:
+            stats.cost_usd = _float(usage.get("cost"))
+            stats.cost_source = "inline" if stats.cost_usd is not None else None
+        return stats
+
+
+@dataclass
+class _Completion:
+    """One successful response, streamed or not, reduced to what the pipeline needs."""
+
+    generation_id: str | None
+    response_model: str | None
+    content: str | None
+    tool_calls: list[dict[str, Any]]
+    finish_reason: str | None
+    usage: dict[str, Any] | None
+
+
+@dataclass
+class _AttemptFailed(Exception):
+    error: LLMError
+    status_code: int | None
+    retry_after_s: float | None = None
+    retryable: bool = False
+
+
+@dataclass
+class _CallCounters:
+    calls: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class LLMClient:
+    """Sends chat requests; returns ``(message_dict, UsageStats)``.
+
+    ``provider`` is ``"openai"``, ``"openrouter"`` or ``"demo"`` (the built-in scripted model on
+    a loopback server; costs are simulated). ``track_cost`` defaults to on for OpenRouter and demo.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        provider: str = "openai",
+        api_key: str | None = None,
+        base_url: str | None = None,
+        track_cost: bool | None = None,
+        app_name: str = APP_NAME,
+        app_url: str = APP_URL,
+        *,
+        telemetry: "Telemetry | None" = None,
+        retry: RetryPolicy | None = None,
+        lookup: LookupPolicy | None = None,
+        timeout_s: float = 180.0,
+        stream: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config: ProviderConfig = get_provider(provider)
+        self.provider = provider
+        self.model = validate_model(self.config, model or self.config.default_model)
+        self.track_cost = self.config.track_cost_default if track_cost is None else track_cost
+        self.simulated = provider == "demo"
+        self.stream = stream
+        self.retry = retry or RetryPolicy()
+        self._api_key = resolve_api_key(self.config, api_key, environ)
+        self._demo_server = None
+        if self.simulated and base_url is None:
+            from tech_writer.demo import FakeOpenRouter
+
+            self._demo_server = FakeOpenRouter()
+            self._demo_server.start()
+            base_url = self._demo_server.base_url
+        self.base_url = (base_url or self.config.default_base_url or "https://api.openai.com/v1")
+        self.base_url = self.base_url.rstrip("/")
+        headers: dict[str, str] = {}
+        if self.config.openrouter_dialect:
+            # Attribution on OpenRouter's dashboards: X-OpenRouter-Title is current, X-Title legacy.
+            headers = {"HTTP-Referer": app_url, "X-Title": app_name, "X-OpenRouter-Title": app_name}
+        import httpx
+        from openai import OpenAI
+
+        self._client = OpenAI(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            default_headers=headers,
+            max_retries=0,  # our RetryPolicy retries, so every attempt shows on the span
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
+        )
+        url = httpx.URL(self.base_url)
+        self._server_address = url.host or None
+        self._server_port = url.port or (443 if url.scheme == "https" else 80)
+        if telemetry is None:
+            from telemetry import Telemetry
+
+            telemetry = Telemetry.from_env(environ={})  # in-process only: spans feed the cost sum
+            self._owns_telemetry = True
+        else:
+            self._owns_telemetry = False
+        self.telemetry = telemetry
+        self._lookups: CostLookups | None = None
+        if self.track_cost and self.config.openrouter_dialect:
+            self._lookups = CostLookups(self.base_url, self._api_key, policy=lookup)
+        self._stop = threading.Event()
+        self._counters = _CallCounters()
+
+    # --- public API ----------------------------------------------------------------------------
+    def chat(self, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None = None,
+             **kwargs: Any) -> tuple[dict[str, Any], UsageStats]:
+        """Send one chat request (retrying as the policy allows); return the reply and its usage.
+
+        The reply is ``{"role": "assistant", "content": str | None, "tool_calls": [...],
+        "finish_reason": str | None}``; ``tool_calls`` use the OpenAI wire shape.
+        Extra keyword arguments (``response_format``, ``tool_choice``, ``temperature``, ``stream``)
+        are passed through.
+        """
+        stream = bool(kwargs.pop("stream", self.stream))
+        request: dict[str, Any] = {"model": self.model, "messages": list(messages), **kwargs}
+        if tools:
+            request["tools"] = list(tools)
+        if self.track_cost and self.config.openrouter_dialect:
+            # Deprecated on OpenRouter (usage is always sent now) but harmless, and the design asks for it.
+            request["extra_body"] = {"usage": {"include": True}}
+        chat = self.telemetry.start_chat(
+            self.model, self._telemetry_provider, server_address=self._server_address,
+            server_port=self._server_port, input_messages=list(messages),
+            request_attributes=None)
+        started = time.monotonic()
+        try:
+            completion = self._send_with_retries(request, stream, chat)
+        except LLMError as exc:
+            chat.fail(exc, error_type=exc.error_type)
+            raise
+        except BaseException as exc:
+            chat.fail(exc)
+            raise
+        usage = UsageStats.from_usage(completion.usage, completion.generation_id,
+                                      read_cost=self.track_cost)
+        pending = (self.track_cost and usage.cost_usd is None and self._lookups is not None
+                   and completion.generation_id is not None)
+        reply = {"role": "assistant", "content": completion.content,
+                 "tool_calls": completion.tool_calls, "finish_reason": completion.finish_reason}
+        self._stop_span(chat, completion, usage, pending, reply)
+        with self._counters.lock:
+            self._counters.calls += 1
+        log.debug("LLM call %s: %d prompt + %d completion tokens, cost %s (%s) in %.2fs",
+                  completion.generation_id, usage.prompt_tokens, usage.completion_tokens,
+                  "pending" if pending else _money(usage.cost_usd), usage.cost_source or "-",
+                  time.monotonic() - started)
+        if pending:
+            assert self._lookups is not None and completion.generation_id is not None
+            self._lookups.submit(completion.generation_id, self._settler(chat, usage))
+        elif self.track_cost and usage.cost_usd is None:
+            log.warning("LLM call %s came back without a cost: the run's cost summary will be "
+                        "marked incomplete", completion.generation_id or "(no id)")
+        return reply, usage
+
+    def settle(self, timeout_s: float | None = None) -> bool:
+        """Wait for background cost look-ups; ``True`` when none is left pending."""
+        return self._lookups.wait(timeout_s) if self._lookups else True
+
+    def get_cost_summary(self, *, settle: bool = True) -> dict[str, Any]:
+        """The run's cost so far, as printed in ``--eval-json`` (settling look-ups first)."""
+        if settle:
+            self.settle()
+        summary = self.telemetry.cost.summary()
+        total = summary.total
+        phases = {name: _phase_dict(summary.phases.get(name)) for name in PHASES}
+        for name, totals in summary.phases.items():
+            if name not in phases:
+                phases[name] = _phase_dict(totals)
+        return {
+            "total_cost_usd": total.cost_usd,
+            "total_tokens": total.total_tokens,
+            "prompt_tokens": total.prompt_tokens,
+            "completion_tokens": total.completion_tokens,
+            "cached_tokens": total.cached_tokens,
+            "reasoning_tokens": total.reasoning_tokens,
+            "total_calls": total.calls,
+            "calls_without_cost": total.calls_without_cost + total.calls_pending,
+            "complete": total.complete,
+            "upstream_cost_usd": total.upstream_cost_usd,
+            "total_spend_usd": total.total_spend_usd,
+            "simulated": self.simulated,
+            "provider": self.provider,
+            "model": self.model,
+            "phases": phases,
+        }
+
+    def request_stop(self) -> None:
+        """Refuse new calls from now on and cut retry waits short (Ctrl-C, fatal errors)."""
+        self._stop.set()
+
+    def close(self) -> None:
+        if self._lookups is not None:
+            self.settle()
+            self._lookups.close()
+        self._client.close()
+        if self._demo_server is not None:
+            self._demo_server.stop()
+        if self._owns_telemetry:
+            self.telemetry.shutdown()
+
+    def __enter__(self) -> "LLMClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def calls_made(self) -> int:
+        return self._counters.calls
+
+    # --- internals -----------------------------------------------------------------------------
+    @property
+    def _telemetry_provider(self) -> str:
+        # gen_ai.provider.name: the demo speaks OpenRouter's protocol; spans say so and carry
+        # tech_writer.cost.simulated=true.
+        return "openai" if self.provider == "openai" else "openrouter"
+
+    def _stop_span(self, chat: "ChatInvocation", completion: _Completion, usage: UsageStats,
+                   pending: bool, reply: dict[str, Any]) -> None:
+        from telemetry import ChatUsage
+
+        chat.stop(ChatUsage(
+            response_id=completion.generation_id,
+            response_model=completion.response_model,
+            finish_reasons=[completion.finish_reason] if completion.finish_reason else [],
+            input_tokens=usage.prompt_tokens,
+            output_tokens=usage.completion_tokens,
+            cached_tokens=usage.cached_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            cost_usd=usage.cost_usd,
+            cost_source=usage.cost_source,
+            cost_pending=pending,
+            upstream_cost_usd=usage.upstream_cost_usd,
+            is_byok=usage.is_byok,
+            simulated=self.simulated,
+            output_messages=[reply],
+        ))
+
+    def _settler(self, chat: "ChatInvocation", usage: UsageStats):  # type: ignore[no-untyped-def]
+        def on_settled(result: GenerationCost) -> None:
+            if result.cost_usd is not None:
+                usage.cost_usd = result.cost_usd
+                usage.cost_source = "generation"
+                usage.cache_discount = result.cache_discount or 0.0
+                if result.upstream_cost_usd is not None:
+                    usage.upstream_cost_usd = result.upstream_cost_usd
+            self.telemetry.settle_cost(chat, cost_usd=result.cost_usd,
+                                       upstream_cost_usd=result.upstream_cost_usd,
+                                       lookup_attempts=result.attempts, error=result.error)
+        return on_settled
+
+    def _send_with_retries(self, request: dict[str, Any], stream: bool,
+                           chat: "ChatInvocation") -> _Completion:
+        policy = self.retry
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            if self._stop.is_set():
+                raise LLMError("run stopped before this LLM call", error_type="cancelled")
+            try:
+                completion = self._send_once(request, stream)
+            except _AttemptFailed as failed:
+                wait = None
+                if failed.retryable and attempt < policy.max_attempts:
+                    wait = policy.delay(attempt, failed.retry_after_s)
+                    if waited + wait > policy.max_total_wait_s:
+                        wait = None
+                chat.record_attempt(attempt, status_code=failed.status_code,
+                                    error_type=failed.error.error_type, wait_s=wait)
+                if wait is None:
+                    if failed.retryable and attempt > 1:
+                        raise type(failed.error)(
+                            f"{failed.error.message} (gave up after {attempt} attempts)",
+                            status_code=failed.status_code,
+                            error_type=failed.error.error_type) from failed.error
+                    raise failed.error from None
+                log.warning("%s; retrying in %.1fs (attempt %d of %d)", failed.error.message,
+                            wait, attempt + 1, policy.max_attempts)
+                if self._stop.wait(wait):
+                    raise LLMError("run stopped while waiting to retry",
+                                   error_type="cancelled") from None
+                waited += wait
+                continue
+            chat.record_attempt(attempt, status_code=200, error_type=None, wait_s=None)
+            return completion
+
+    def _send_once(self, request: dict[str, Any], stream: bool) -> _Completion:
+        import openai
+
+        try:
+            if stream:
+                return self._read_stream(self._client.chat.completions.create(**request, stream=True))
+            response = self._client.chat.completions.create(**request)
+            return self._read_response(response)
+        except openai.APIStatusError as exc:
+            raise self._status_failure(exc.status_code, exc.body, exc.response.headers) from None
+        except openai.APITimeoutError:
+            raise _AttemptFailed(ProviderUnavailableError(
+                f"{self._who} did not answer in time", error_type="timeout"), None,
+                retryable=True) from None
+        except openai.APIConnectionError:
+            raise _AttemptFailed(ProviderUnavailableError(
+                f"could not connect to {self._who} at {self._server_address}",
+                error_type="connection_error"), None, retryable=True) from None
+        except openai.APIError as exc:
+            # Raised by the SDK for an `error` object inside a 200 stream.
+            raise self._body_failure(exc.body) from None
+        except (ValueError, TypeError) as exc:  # malformed JSON body / unexpected shapes
+            raise _AttemptFailed(ResponseError(
+                f"{self._who} sent a malformed response ({type(exc).__name__})",
+                error_type="malformed_response"), None, retryable=True) from None
+
+    @property
+    def _who(self) -> str:
+        return {"openrouter": "OpenRouter", "openai": "OpenAI", "demo": "the demo model"}[self.provider]
+
+    def _read_response(self, response: Any) -> _Completion:
+        if isinstance(response, (str, bytes)) or not hasattr(response, "choices"):
+            raise ValueError("not a chat completion")
+        extra = getattr(response, "model_extra", None) or {}
+        if extra.get("error"):
+            raise self._body_failure(extra["error"])
+        if not response.choices:
+            raise _AttemptFailed(ResponseError(f"{self._who} returned no choices",
+                                               error_type="empty_response"), None, retryable=True)
+        choice = response.choices[0]
+        message = choice.message
+        tool_calls = [
+            {"id": call.id, "type": "function",
+             "function": {"name": call.function.name, "arguments": call.function.arguments or ""}}
+            for call in (message.tool_calls or []) if getattr(call, "function", None) is not None
+        ]
+        return _Completion(
+            generation_id=response.id or None,
+            response_model=response.model or None,
+            content=message.content,
+            tool_calls=tool_calls,
+            finish_reason=choice.finish_reason,
+            usage=response.usage.model_dump() if response.usage is not None else None,
+        )
+
+    def _read_stream(self, stream: Any) -> _Completion:
+        content: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
+        generation_id = response_model = finish_reason = None
+        usage: dict[str, Any] | None = None
+        with stream:
+            for chunk in stream:
+                extra = getattr(chunk, "model_extra", None) or {}
+                if extra.get("error"):
+                    raise self._body_failure(extra["error"])
+                generation_id = generation_id or chunk.id
+                response_model = response_model or chunk.model
+                if chunk.usage is not None:
+                    usage = chunk.usage.model_dump()
+                # The usage chunk has `choices: []`: never index it blindly.
+                for choice in chunk.choices or []:
+                    if choice.finish_reason == "error":
+                        raise _AttemptFailed(ResponseError(
+                            f"{self._who} reported an error mid-stream",
+                            error_type="stream_error"), None, retryable=True)
+                    finish_reason = choice.finish_reason or finish_reason
+                    delta = choice.delta
+                    if delta is None:
+                        continue
+                    if delta.content:
+                        content.append(delta.content)
+                    for part in delta.tool_calls or []:
+                        slot = calls.setdefault(part.index, {"id": None, "type": "function",
+                                                             "function": {"name": "", "arguments": ""}})
+                        if part.id:
+                            slot["id"] = part.id
+                        if part.function is not None:
+                            slot["function"]["name"] += part.function.name or ""
+                            slot["function"]["arguments"] += part.function.arguments or ""
+        if finish_reason is None and not content and not calls:
+            raise _AttemptFailed(ResponseError(f"the stream from {self._who} ended early",
+                                               error_type="stream_truncated"), None, retryable=True)
+        return _Completion(generation_id, response_model, "".join(content) if content else None,
+                           [calls[i] for i in sorted(calls)], finish_reason, usage)
+
+    def _body_failure(self, body: Any) -> _AttemptFailed:
+        error = body.get("error", body) if isinstance(body, dict) else {}
+        error = error if isinstance(error, dict) else {}
+        code = error.get("code")
+        status = code if isinstance(code, int) else None
+        failure = self._status_failure(status or 502, {"error": error}, {})
+        failure.status_code = status
+        return failure
+
+    def _status_failure(self, status: int, body: Any, headers: Mapping[str, str]) -> _AttemptFailed:
+        message, error_type = _error_details(body)
+        message = self._redact(message)
+        retry_after = parse_retry_after(headers.get("retry-after") if headers else None)
+        who = self._who
+        error: LLMError
+        if status == 401:
+            hint = ("check OPENROUTER_API_KEY or --openrouter-key" if self.provider == "openrouter"
+                    else "check OPENAI_API_KEY")
+            error = AuthenticationError(f"{who} rejected the API key (401): {hint}",
+                                        status_code=401, error_type="401")
+        elif status == 402:
+            error = InsufficientCreditsError(
+                f"{who} refused the request for lack of credits (402): add credits at "
+                "https://openrouter.ai/settings/credits or raise the key's spend limit",
+                status_code=402, error_type="402")
+        elif self.retry.is_retryable(status):
+            error = ProviderUnavailableError(f"{who} answered {status}: {message}",
+                                             status_code=status, error_type=error_type or str(status))
+        else:
+            error = RequestRejectedError(f"{who} rejected the request ({status}): {message}",
+                                         status_code=status, error_type=error_type or str(status))
+        return _AttemptFailed(error, status, retry_after, retryable=self.retry.is_retryable(status))
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+
+def _error_details(body: Any) -> tuple[str, str | None]:
+    """Message and ``metadata.error_type`` from an OpenRouter/OpenAI error body."""
+    error = body.get("error", body) if isinstance(body, dict) else body
+    if isinstance(error, dict):
+        message = str(error.get("message") or "no message")
+        metadata = error.get("metadata")
+        error_type = metadata.get("error_type") if isinstance(metadata, dict) else None
+        return message[:300], (str(error_type) if error_type else None)
+    if isinstance(error, str):
+        return error[:300], None
+    return "no message", None
+
+
+def _phase_dict(totals: Any) -> dict[str, Any]:
+    if totals is None:
+        return {"cost_usd": 0.0, "prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+    return {"cost_usd": totals.cost_usd, "prompt_tokens": totals.prompt_tokens,
+            "completion_tokens": totals.completion_tokens, "calls": totals.calls}
+
+
+def _money(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.6f}"
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+

@@ -1,0 +1,124 @@
+"""The words tech_writer says to the model, kept apart from the code that sends them.
+
+System prompts are constants so they are byte-identical across the calls of a phase: together
+with the tool schemas they form the stable prefix that provider prompt caching keys on.
+Line formats the demo model parses (``Section title:``, ``Relevant files:``, ``Files read:``) are
+part of the contract with :mod:`tech_writer.demo` and must not drift.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+__all__ = [
+    "EXPLORATION_SYSTEM",
+    "OUTLINE_SYSTEM",
+    "SECTION_SYSTEM",
+    "FINISH_EXPLORATION_SCHEMA",
+    "OUTLINE_JSON_SCHEMA",
+    "exploration_request",
+    "outline_request",
+    "section_request",
+    "files_read_line",
+    "WRAP_UP_EXPLORATION",
+    "WRITE_SECTION_NOW",
+]
+
+EXPLORATION_SYSTEM = """\
+You are a senior engineer exploring an unfamiliar code repository so that a technical report can be
+written about it. Use the tools to look at the repository: start broad (get_structure, list_files),
+then read the files that matter for the report (entry points, core modules, configuration, docs).
+Prefer reading specific line ranges of large files. Do not guess: everything you later claim must
+come from something you read. When you understand enough to plan the report, call
+finish_exploration with a thorough summary: what the project is, how it is organised, the key
+files and what each does (with line ranges worth citing), and open questions."""
+
+OUTLINE_SYSTEM = """\
+You plan technical reports about code repositories. Given the report request and an engineer's
+notes from exploring the repository, produce the report's outline as JSON matching the schema:
+a title and an ordered list of sections, each with a title, a focus (one or two sentences on what
+the section must explain) and the repository files (relative paths) it should draw on. Sections
+must not overlap; together they must answer the request. Only list files that exist."""
+
+SECTION_SYSTEM = """\
+You write one section of a technical report about a code repository, in Markdown. Read the
+relevant files with the tools before writing. Every factual claim must carry a citation of the form
+[path:start-end] (or [path:N] for one line): the path relative to the repository root and 1-based
+inclusive line numbers of the lines that support the claim, taken from the numbered lines the
+tools showed you. Never cite lines you have not seen. Write prose and short lists for engineers;
+do not repeat the section title as a heading; use ### for sub-headings if needed. When you are done
+reading, answer with the section text only."""
+
+WRAP_UP_EXPLORATION = ("You have reached the exploration step limit. Without calling more tools, "
+                       "summarise your understanding of the repository now, as you would in "
+                       "finish_exploration.")
+
+WRITE_SECTION_NOW = ("You have reached the tool-call limit for this section. Without calling "
+                     "more tools, write the section now from what you have read.")
+
+FINISH_EXPLORATION_SCHEMA: dict = {
+    "type": "function",
+    "function": {
+        "name": "finish_exploration",
+        "description": ("End the exploration and hand over your understanding of the repository "
+                        "for planning the report."),
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "understanding": {
+                    "type": "string",
+                    "description": ("What the project is, how it is organised, the key files and "
+                                    "what each does (with line ranges), and open questions."),
+                },
+            },
+            "required": ["understanding"],
+            "additionalProperties": False,
+        },
+    },
+}
+
+OUTLINE_JSON_SCHEMA: dict = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string"},
+        "sections": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "title": {"type": "string"},
+                    "focus": {"type": "string"},
+                    "relevant_files": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["title", "focus", "relevant_files"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["title", "sections"],
+    "additionalProperties": False,
+}
+
+
+def exploration_request(prompt: str, repo_name: str) -> str:
+    return (f"Report request:\n\n{prompt.strip()}\n\nRepository: {repo_name}\n\n"
+            "Explore the repository with the tools, then call finish_exploration.")
+
+
+def outline_request(prompt: str, understanding: str, max_sections: int) -> str:
+    return (f"Report request:\n\n{prompt.strip()}\n\nExploration notes:\n\n{understanding.strip()}"
+            f"\n\nPlan at most {max_sections} sections.")
+
+
+def section_request(prompt: str, understanding: str, title: str, focus: str,
+                    relevant_files: Sequence[str], other_titles: Iterable[str]) -> str:
+    others = ", ".join(t for t in other_titles if t != title) or "none"
+    return (f"Report request:\n\n{prompt.strip()}\n\nExploration notes:\n\n{understanding.strip()}\n\n"
+            f"Write this section:\nSection title: {title}\nFocus: {focus}\n"
+            f"Relevant files: {', '.join(relevant_files) or '(none listed; find them)'}\n"
+            f"Other sections (do not cover their ground): {others}")
+
+
+def files_read_line(files: Iterable[tuple[str, int]]) -> str:
+    """``Files read: a.py (120 lines), b.md (30 lines)`` — the facts the later phases rely on."""
+    return "Files read: " + ", ".join(f"{path} ({lines} lines)" for path, lines in files)

@@ -1,0 +1,76 @@
+"""``--repo`` given as a git URL: a shallow clone in the cache directory, reused and refreshed.
+
+Only ``https://``, ``ssh://``, ``git://`` and scp-like ``user@host:path`` URLs are accepted, a
+URL can never be read as a git option (it may not start with ``-`` and always follows ``--``),
+git never prompts for credentials, and every git command is bounded in time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from tech_writer.errors import RepositoryError, UsageError
+
+__all__ = ["is_git_url", "clone_or_update", "CLONE_TIMEOUT_S"]
+
+log = logging.getLogger("tech_writer.remote")
+
+CLONE_TIMEOUT_S = 300.0
+_URL = re.compile(r"^(?:https://|ssh://|git://)[^\s]+$")
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
+
+
+def is_git_url(value: str) -> bool:
+    return bool(_URL.match(value) or _SCP_LIKE.match(value))
+
+
+def clone_or_update(url: str, cache_dir: Path, *, timeout_s: float = CLONE_TIMEOUT_S) -> Path:
+    """Return a work tree of ``url``'s default branch, cloning or refreshing it as needed."""
+    if url.startswith("-") or not is_git_url(url):
+        raise UsageError(f"--repo {url!r} is neither a directory nor an https/ssh/git URL")
+    target = cache_dir / "repos" / hashlib.sha256(url.encode()).hexdigest()[:16]
+    if (target / ".git").is_dir():
+        try:
+            _refresh(target, timeout_s)
+            return target
+        except RepositoryError as exc:
+            log.warning("could not refresh the cached clone (%s); cloning again", exc.message)
+            shutil.rmtree(target, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    _git(["clone", "--depth", "1", "--quiet", "--", url, str(partial)], None, timeout_s)
+    partial.rename(target)  # a half-finished clone is never mistaken for a good one
+    return target
+
+
+def _refresh(target: Path, timeout_s: float) -> None:
+    _git(["fetch", "--depth", "1", "--quiet", "origin"], target, timeout_s)
+    head = _git(["rev-parse", "HEAD"], target, timeout_s)
+    fetched = _git(["rev-parse", "FETCH_HEAD"], target, timeout_s)
+    if head != fetched:
+        log.info("the remote moved (%s → %s); updating the cached clone", head[:8], fetched[:8])
+        _git(["reset", "--hard", "--quiet", "FETCH_HEAD"], target, timeout_s)
+
+
+def _git(args: list[str], cwd: Path | None, timeout_s: float) -> str:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true",
+           "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")}
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                              timeout=timeout_s, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise RepositoryError("git is not installed: install git to use a repository URL") from None
+    except subprocess.TimeoutExpired:
+        raise RepositoryError(f"git {args[0]} took longer than {timeout_s:.0f}s; "
+                              "check the URL and your network") from None
+    if done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RepositoryError(f"git {args[0]} failed: {detail}")
+    return done.stdout.strip()

@@ -1,0 +1,87 @@
+"""Phase 3: each outline section written by its own tool loop, citations checked and sent back."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+from tech_writer import prompts
+from tech_writer.citations import CitationReport, format_feedback, verify_citations
+from tech_writer.outline import SectionSpec
+from tech_writer.progress import Progress
+from tech_writer.toolloop import assistant_message, run_tool_loop
+
+if TYPE_CHECKING:
+    from telemetry import Telemetry
+    from tech_writer.llm import LLMClient
+    from tech_writer.repo import Repository
+    from tech_writer.tools import RepoTools
+
+__all__ = ["WrittenSection", "write_section", "MAX_SECTION_STEPS", "MAX_FIX_ROUNDS"]
+
+log = logging.getLogger("tech_writer.sections")
+
+MAX_SECTION_STEPS = 12
+MAX_FIX_ROUNDS = 2
+
+
+@dataclass(frozen=True)
+class WrittenSection:
+    spec: SectionSpec
+    markdown: str
+    citations: CitationReport
+    fix_rounds: int
+
+
+def write_section(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
+                  repo: "Repository", spec: SectionSpec, *, prompt: str, understanding: str,
+                  all_titles: Sequence[str], progress: Progress,
+                  max_steps: int = MAX_SECTION_STEPS) -> WrittenSection:
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": prompts.SECTION_SYSTEM},
+        {"role": "user", "content": prompts.section_request(
+            prompt, understanding, spec.title, spec.focus, spec.relevant_files, all_titles)},
+    ]
+    schemas = tools.schemas()
+    text = _write(llm, telemetry, tools, messages, schemas, max_steps, progress)
+    report = verify_citations(text, repo)
+    rounds = 0
+    while report.invalid and rounds < MAX_FIX_ROUNDS:
+        rounds += 1
+        progress.step("sections", f"{spec.title}: {report.invalid} invalid citation(s), "
+                                  f"asking for a fix (round {rounds}/{MAX_FIX_ROUNDS})")
+        messages.append({"role": "user", "content": format_feedback(report) +
+                         "\n\nRewrite the whole section with every citation corrected."})
+        text = _write(llm, telemetry, tools, messages, schemas, max_steps, progress)
+        report = verify_citations(text, repo)
+    if report.invalid:
+        log.warning("section %r keeps %d invalid citation(s) after %d fix rounds",
+                    spec.title, report.invalid, rounds)
+    return WrittenSection(spec, text, report, rounds)
+
+
+def _write(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
+           messages: list[dict[str, Any]], schemas: list[dict[str, Any]], max_steps: int,
+           progress: Progress) -> str:
+    outcome = run_tool_loop(llm, telemetry, tools, messages, schemas, max_steps=max_steps,
+                            phase="sections", progress=progress)
+    if outcome.hit_step_cap or not (outcome.content or "").strip():
+        messages.append({"role": "user", "content": prompts.WRITE_SECTION_NOW})
+        reply, _ = llm.chat(messages, tools=schemas, tool_choice="none")
+        messages.append(assistant_message(reply))
+        text = reply.get("content") or ""
+    else:
+        text = outcome.content or ""
+    if outcome.finish_reason == "length":
+        log.warning("a section answer was cut off by the model's output limit")
+    return clean_section_text(text)
+
+
+_LEADING_HEADING = re.compile(r"\A\s*#{1,2}\s+[^\n]*\n+")
+
+
+def clean_section_text(text: str) -> str:
+    """Drop a leading ``#``/``##`` heading (assembly adds the title) and outer whitespace."""
+    return _LEADING_HEADING.sub("", text.strip(), count=1).strip()
