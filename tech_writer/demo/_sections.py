@@ -1,0 +1,138 @@
+"""The section phase of the demo model: read the relevant files, then write cited markdown.
+
+The request names the section in lines ``Section title: ...``, ``Focus: ...`` and
+``Relevant files: a.py, b.py``. The model first reads each relevant file (lines 1-200), then
+writes an introductory paragraph and two to four bullets, each a fact about what it read followed
+by a citation ``[path:start-end]`` inside lines it actually saw. The body has no heading: the
+caller places it under the section title.
+
+``citation_mode``: ``"valid"``; ``"fix_after_feedback"`` adds one citation past the end of a file
+until a user message starting with ``Some citations are invalid:`` arrives, then rewrites the
+section with valid citations only; ``"keep_invalid"`` always adds it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ._conversation import Conversation, FileView
+from ._fact import Fact, keywords
+from ._facts import extract_facts
+from ._types import ModelTurn, ToolCall
+
+__all__ = [
+    "CITATION_MODES",
+    "FEEDBACK_PREFIX",
+    "SectionRequest",
+    "parse_section_request",
+    "section_turn",
+    "write_section",
+]
+
+CITATION_MODES = ("valid", "fix_after_feedback", "keep_invalid")
+FEEDBACK_PREFIX = "Some citations are invalid:"
+READ_LINES = 200
+_MIN_BULLETS, _MAX_BULLETS = 2, 4
+_TITLE = re.compile(r"^\s*Section title:\s*(.+?)\s*$", re.MULTILINE)
+_FOCUS = re.compile(r"^\s*Focus:\s*(.+?)\s*$", re.MULTILINE)
+_RELEVANT = re.compile(r"^\s*Relevant files:\s*(.*?)\s*$", re.MULTILINE)
+# How far past the end of a file the deliberately invalid citation points.
+_PAST_END_OFFSET = 9990
+
+
+@dataclass(frozen=True)
+class SectionRequest:
+    title: str
+    focus: str
+    files: tuple[str, ...]
+
+
+def parse_section_request(conv: Conversation) -> SectionRequest:
+    for text in conv.user_texts():
+        title = _TITLE.search(text)
+        if title is None:
+            continue
+        focus = _FOCUS.search(text)
+        relevant = _RELEVANT.search(text)
+        names = relevant[1].split(",") if relevant else []
+        files = tuple(
+            dict.fromkeys(n.strip().strip("`'\"") for n in names if n.strip().strip("`'\""))
+        )
+        return SectionRequest(title[1], focus[1] if focus else "", files)
+    return SectionRequest("", "", ())
+
+
+def section_turn(conv: Conversation, citation_mode: str, parallel_tool_calls: bool) -> ModelTurn:
+    request = parse_section_request(conv)
+    if conv.offers("read_file"):
+        unread = [path for path in request.files if not conv.has_called("read_file", path=path)]
+        if unread:
+            calls = [
+                ToolCall("read_file", {"path": p, "start_line": 1, "end_line": READ_LINES})
+                for p in unread
+            ]
+            return ModelTurn(tool_calls=calls if parallel_tool_calls else calls[:1])
+    feedback = any(text.lstrip().startswith(FEEDBACK_PREFIX) for text in conv.user_texts())
+    add_invalid = citation_mode == "keep_invalid" or (
+        citation_mode == "fix_after_feedback" and not feedback
+    )
+    return ModelTurn(content=write_section(request, _views_for(conv, request), add_invalid))
+
+
+def _views_for(conv: Conversation, request: SectionRequest) -> list[FileView]:
+    """Views of the relevant files in request order (all files seen when none were named)."""
+    views = conv.file_views()
+    by_normal_path = {_normal(path): view for path, view in views.items()}
+    if not request.files:
+        return list(views.values())
+    found = [by_normal_path.get(_normal(path)) for path in request.files]
+    return [view for view in found if view is not None]
+
+
+def _normal(path: str) -> str:
+    return path[2:] if path.startswith("./") else path
+
+
+def _choose_facts(request: SectionRequest, views: list[FileView]) -> list[Fact]:
+    wanted = keywords(f"{request.title} {request.focus}")
+    per_file = [extract_facts(view) for view in views]
+
+    def score(fact: Fact) -> tuple[int, int]:
+        return fact.weight + 3 * len(fact.words & wanted), -fact.start
+
+    chosen: list[Fact] = []
+    for facts in per_file:  # the best fact of every file first, so each relevant file is used
+        if facts and len(chosen) < _MAX_BULLETS:
+            chosen.append(max(facts, key=score))
+    rest = sorted(
+        (f for facts in per_file for f in facts if f not in chosen), key=score, reverse=True
+    )
+    for fact in rest:
+        if len(chosen) >= _MAX_BULLETS:
+            break
+        if len(chosen) < _MIN_BULLETS or score(fact)[0] >= 4:
+            chosen.append(fact)
+    order = {view.path: index for index, view in enumerate(views)}
+    return sorted(chosen, key=lambda fact: (order[fact.path], fact.start))
+
+
+def write_section(request: SectionRequest, views: list[FileView], add_invalid: bool) -> str:
+    if not views:
+        named = ", ".join(f"`{path}`" for path in request.files)
+        if named:
+            return f"The files named for this section ({named}) could not be read: no claims made."
+        return "No files were named for this section, so it makes no claims about the code."
+    facts = _choose_facts(request, views)
+    sources = ", ".join(f"`{view.path}`" for view in views)
+    focus = f"{request.focus.rstrip('.')}. " if request.focus else ""
+    paragraphs = [f"{focus}What follows is drawn from {sources}."]
+    bullets = [f"- {fact.sentence} {fact.citation}" for fact in facts]
+    if add_invalid:
+        target = views[0]
+        start = target.total_lines + _PAST_END_OFFSET
+        bullets.append(
+            f"- Further details appear later in `{target.path}` [{target.path}:{start}-{start + 9}]"
+        )
+    paragraphs.append("\n".join(bullets))
+    return "\n\n".join(paragraphs)

@@ -1,0 +1,487 @@
+"""A fake OpenRouter: a real HTTP server on loopback speaking the chat-completions wire format.
+
+It is both the project's test double and the engine of ``--provider demo``. Routes (each served
+under ``/api/v1`` like OpenRouter and under ``/v1`` like OpenAI):
+
+* ``POST /chat/completions`` — answered by a :class:`ScriptedModel`, streamed (SSE over chunked
+  transfer encoding, keep-alive comments, a final usage chunk with empty ``choices``) or not;
+  every answer is billed deterministically (see :mod:`tech_writer.demo.pricing`).
+* ``GET /generation?id=`` — the billing record of a completion, with scriptable 404s.
+* ``GET /models`` — the pricing table, prices as decimal strings in USD per token.
+* ``GET /key`` — the key's credit limit and usage.
+
+Errors use OpenRouter's body ``{"error": {"code", "message", "metadata"?}}``. Failures are
+scripted through :attr:`FakeOpenRouter.faults` (see :mod:`tech_writer.demo.faults`).
+
+Usage::
+
+    with FakeOpenRouter() as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="any-non-empty-key")
+        client.chat.completions.create(model="demo/scripted", messages=[...])
+        server.billed_total_usd()
+"""
+
+from __future__ import annotations
+
+import hmac
+import itertools
+import json
+import logging
+import math
+import secrets
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from . import _wire
+from ._http import LoopbackServer, RequestHandler
+from ._records import REDACTED_AUTHORIZATION, BilledCall, RecordedRequest
+from ._types import ModelTurn, ScriptedModel
+from .faults import Fault, FaultPlan, default_error_body
+from .pricing import (
+    DEFAULT_PRICING,
+    Charge,
+    Pricing,
+    compute_charge,
+    count_completion_tokens,
+    count_prompt_tokens,
+    price_for,
+)
+
+__all__ = ["BilledCall", "FakeOpenRouter", "RecordedRequest"]
+
+logger = logging.getLogger(__name__)
+
+_PREFIXES = ("/api/v1", "/v1")
+_ROUTES = {"/chat/completions": "POST", "/generation": "GET", "/models": "GET", "/key": "GET"}
+_STOP_JOIN_TIMEOUT_S = 5.0
+_POLL_INTERVAL_S = 0.05  # how quickly serve_forever notices shutdown()
+
+
+class _ScriptedModelError(Exception):
+    """The scripted model raised; answered as a 500 the SDK is told not to retry."""
+
+
+class FakeOpenRouter:
+    """A fake OpenRouter server on 127.0.0.1; a context manager that starts and stops it."""
+
+    def __init__(
+        self,
+        model: ScriptedModel | None = None,
+        *,
+        api_key: str | None = None,
+        pricing: Pricing | None = None,
+        inline_cost: bool = True,
+        generation_404s: int = 0,
+        generation_available: bool = True,
+        byok: bool = False,
+        cached_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        latency_s: float = 0.0,
+        credit_usd: float | None = None,
+    ) -> None:
+        if model is None:
+            from .model import DemoModel  # imported late: the model package is the heavier half
+
+            model = DemoModel()
+        if api_key == "":
+            raise ValueError("api_key must be None (accept any key) or a non-empty string")
+        counts = {
+            "generation_404s": generation_404s,
+            "cached_tokens": cached_tokens,
+            "cache_write_tokens": cache_write_tokens,
+            "reasoning_tokens": reasoning_tokens,
+            "latency_s": latency_s,
+        }
+        for name, value in counts.items():
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0")
+        self._model = model
+        self._api_key = api_key
+        self._pricing: Pricing = DEFAULT_PRICING if pricing is None else pricing
+        self._inline_cost = inline_cost
+        self._generation_404s = generation_404s
+        self._generation_available = generation_available
+        self._byok = byok
+        self._cached_tokens = cached_tokens
+        self._cache_write_tokens = cache_write_tokens
+        self._reasoning_tokens = reasoning_tokens
+        self._latency_s = latency_s
+        self._credit_usd = credit_usd
+        self.faults = FaultPlan()
+
+        self._lock = threading.Lock()
+        self._ledger: list[BilledCall] = []
+        self._by_generation_id: dict[str, BilledCall] = {}
+        self._generation_404s_served: defaultdict[str, int] = defaultdict(int)
+        self._requests: list[RecordedRequest] = []
+        self._internal_errors: list[str] = []
+        # A random tag keeps generation ids unique across servers in one process (clients may
+        # cache costs by id); the counter keeps them readable.
+        self._id_tag = secrets.token_hex(4)
+        self._generation_counter = itertools.count(1)
+        self._call_counter = itertools.count(1)
+
+        self._stopping = threading.Event()
+        self._httpd: LoopbackServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> FakeOpenRouter:
+        """Bind a free loopback port and serve in a daemon thread (no-op if already running)."""
+        if self._stopped:
+            raise RuntimeError("a stopped FakeOpenRouter cannot be restarted; create a new one")
+        if self._httpd is not None:
+            return self
+        self._httpd = LoopbackServer(self)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": _POLL_INTERVAL_S},
+            name=f"fake-openrouter-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close open connections; prompt and idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping.set()  # wakes handlers sleeping on latency or fault delays
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.close_connections()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(_STOP_JOIN_TIMEOUT_S)
+
+    def __enter__(self) -> FakeOpenRouter:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("FakeOpenRouter is not started")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """OpenRouter-style base URL; the same routes are also served under ``/v1``."""
+        return f"{self.root_url}/api/v1"
+
+    @property
+    def openai_base_url(self) -> str:
+        """OpenAI-style base URL (``/v1``), for ``--provider openai`` tests."""
+        return f"{self.root_url}/v1"
+
+    # --- inspection --------------------------------------------------------------------------
+    @property
+    def ledger(self) -> list[BilledCall]:
+        """A snapshot of every billed completion, in billing order."""
+        with self._lock:
+            return list(self._ledger)
+
+    def billed_total_usd(self) -> float:
+        with self._lock:
+            return math.fsum(call.cost_usd for call in self._ledger)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every HTTP request received, in arrival order."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def internal_errors(self) -> list[str]:
+        """Bugs in the server or the scripted model (each also answered as HTTP 500)."""
+        with self._lock:
+            return list(self._internal_errors)
+
+    # --- routing -----------------------------------------------------------------------------
+    def handle(self, handler: RequestHandler, method: str) -> None:
+        """Entry point for every request (called on the handler's thread)."""
+        try:
+            body = handler.read_body()
+        except ValueError as exc:
+            handler.close_connection = True
+            handler.send_json(400, {"error": {"code": 400, "message": f"Bad request body: {exc}"}})
+            return
+        url = urlsplit(handler.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        self._record(handler, method, url.path, query, body)
+        try:
+            self._route(handler, method, url.path, query, body)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True  # the client went away mid-answer
+        except _ScriptedModelError as exc:
+            self._internal_error(handler, f"scripted model failed: {exc}")
+        except Exception as exc:  # a bug here must surface in the test, not hang the client
+            logger.exception("fake OpenRouter failed on %s %s", method, url.path)
+            self._internal_error(handler, f"fake server error: {type(exc).__name__}: {exc}")
+
+    def _record(
+        self, handler: RequestHandler, method: str, path: str, query: dict[str, str], body: bytes
+    ) -> None:
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        if "authorization" in headers:
+            headers["authorization"] = REDACTED_AUTHORIZATION
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        with self._lock:
+            self._requests.append(RecordedRequest(method, path, query, headers, parsed))
+
+    def _internal_error(self, handler: RequestHandler, message: str) -> None:
+        with self._lock:
+            self._internal_errors.append(message)
+        # x-should-retry: the openai SDK would otherwise repeat a request that cannot succeed.
+        handler.send_json(
+            500, {"error": {"code": 500, "message": message}}, {"x-should-retry": "false"}
+        )
+
+    def _route(
+        self, handler: RequestHandler, method: str, path: str, query: dict[str, str], body: bytes
+    ) -> None:
+        route = next((path[len(p) :] for p in _PREFIXES if path.startswith(p + "/")), None)
+        if route not in _ROUTES:
+            handler.send_json(404, {"error": {"code": 404, "message": f"No route for {path}"}})
+            return
+        if method != _ROUTES[route]:
+            handler.send_json(
+                405, {"error": {"code": 405, "message": f"{method} not allowed on {path}"}}
+            )
+            return
+        if route == "/models":  # public on OpenRouter: no key needed to read prices
+            handler.send_json(200, _wire.models_body(self._pricing))
+            return
+        if not self._authorized(handler):
+            handler.send_json(401, {"error": {"code": 401, "message": "No auth credentials found"}})
+            return
+        if route == "/chat/completions":
+            self._chat(handler, body)
+        elif route == "/generation":
+            self._generation(handler, query)
+        else:
+            handler.send_json(200, _wire.key_body(self._credit_usd, self.billed_total_usd()))
+
+    def _authorized(self, handler: RequestHandler) -> bool:
+        scheme, _, token = handler.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return False
+        if self._api_key is None:
+            return True
+        return hmac.compare_digest(token.encode(), self._api_key.encode())
+
+    def _sleep(self, seconds: float) -> bool:
+        """Wait like a slow upstream would; False when stop() cut the wait short."""
+        if seconds > 0:
+            return not self._stopping.wait(seconds)
+        return not self._stopping.is_set()
+
+    # --- chat completions --------------------------------------------------------------------
+    def _chat(self, handler: RequestHandler, raw_body: bytes) -> None:
+        try:
+            body = json.loads(raw_body)
+        except ValueError:
+            body = None
+        problem = _invalid_chat_request(body)
+        if problem is not None:
+            handler.send_json(400, {"error": {"code": 400, "message": problem}})
+            return
+        model = body["model"]
+        price = price_for(self._pricing, model)
+        if price is None:
+            handler.send_json(
+                400, {"error": {"code": 400, "message": f"{model} is not a valid model ID"}}
+            )
+            return
+        streamed = bool(body.get("stream"))
+        started = time.monotonic()
+        fault = self.faults.take("chat")
+        if fault is not None:
+            if not self._sleep(fault.delay_s):
+                handler.drop_connection()  # shutting down: no answer, as from a server going away
+                return
+            if not fault.empty_response:
+                self._send_chat_fault(handler, fault, model, streamed)
+                return
+            turn = ModelTurn(content="")
+        else:
+            if not self._sleep(self._latency_s):
+                handler.drop_connection()
+                return
+            turn = self._ask_model(body)
+        latency_ms = round((time.monotonic() - started) * 1000)
+        self._bill_and_send(handler, body, turn, streamed, latency_ms)
+
+    def _ask_model(self, body: dict[str, Any]) -> ModelTurn:
+        try:
+            turn = self._model.respond(body)
+        except Exception as exc:
+            raise _ScriptedModelError(f"{type(exc).__name__}: {exc}") from exc
+        if not isinstance(turn, ModelTurn):
+            raise _ScriptedModelError(f"respond() returned {type(turn).__name__}, not ModelTurn")
+        return turn
+
+    def _charge(self, body: dict[str, Any], turn: ModelTurn) -> Charge:
+        price = price_for(self._pricing, body["model"])
+        assert price is not None  # checked before the model was asked
+        return compute_charge(
+            price,
+            prompt_tokens=count_prompt_tokens(body),
+            completion_tokens=count_completion_tokens(turn.billed_text(), self._reasoning_tokens),
+            cached_tokens=self._cached_tokens,
+            cache_write_tokens=self._cache_write_tokens,
+            reasoning_tokens=self._reasoning_tokens,
+            byok=self._byok,
+        )
+
+    def _bill_and_send(
+        self,
+        handler: RequestHandler,
+        body: dict[str, Any],
+        turn: ModelTurn,
+        streamed: bool,
+        latency_ms: int,
+    ) -> None:
+        model = body["model"]
+        charge = self._charge(body, turn)
+        with self._lock:  # the credit check and the billing must be one step under concurrency
+            billed = math.fsum(call.cost_usd for call in self._ledger)
+            if self._credit_usd is not None and billed + charge.cost_usd > self._credit_usd:
+                handler.send_json(402, default_error_body(402, model))
+                return
+            generation_id = self._new_generation_id()
+            call_ids = [f"call_{next(self._call_counter)}" for _ in turn.tool_calls]
+            record = BilledCall(
+                generation_id=generation_id,
+                model=model,
+                prompt_tokens=charge.prompt_tokens,
+                completion_tokens=charge.completion_tokens,
+                cached_tokens=charge.cached_tokens,
+                cache_write_tokens=charge.cache_write_tokens,
+                reasoning_tokens=charge.reasoning_tokens,
+                cost_usd=charge.cost_usd,
+                upstream_cost_usd=charge.upstream_cost_usd,
+                streamed=streamed,
+                finish_reason=turn.effective_finish_reason(),
+                is_byok=self._byok,
+                latency_ms=latency_ms,
+            )
+            # Billed once the answer is committed: an aborted stream is still charged in full.
+            self._ledger.append(record)
+            self._by_generation_id[generation_id] = record
+        envelope = self._envelope(generation_id, model)
+        usage = _wire.usage_body(charge, inline_cost=self._inline_cost, byok=self._byok)
+        headers = {"X-Generation-Id": generation_id}
+        if streamed:
+            handler.send_chunked(200, _wire.stream_frames(envelope, turn, call_ids, usage), headers)
+        else:
+            handler.send_json(200, _wire.completion_body(envelope, turn, call_ids, usage), headers)
+
+    def _new_generation_id(self) -> str:
+        return f"gen-{self._id_tag}-{next(self._generation_counter)}"
+
+    def _envelope(self, generation_id: str, model: str) -> _wire.Envelope:
+        return {
+            "id": generation_id,
+            "created": int(time.time()),
+            "model": model,
+            "provider": _wire.PROVIDER_NAME,
+        }
+
+    def _send_chat_fault(
+        self, handler: RequestHandler, fault: Fault, model: str, streamed: bool
+    ) -> None:
+        if fault.drop_connection:
+            handler.drop_connection()
+            return
+        with self._lock:
+            generation_id = self._new_generation_id()  # unbilled: /generation will not know it
+        envelope = self._envelope(generation_id, model)
+        headers = {"X-Generation-Id": generation_id}
+        if fault.malformed_body:
+            if streamed:
+                handler.send_chunked(200, _wire.malformed_stream_frames(envelope), headers)
+            else:
+                handler.send_bytes(200, _wire.malformed_json(envelope), headers=headers)
+        elif fault.error_in_200:
+            error_body = fault.error_body(model)
+            if streamed:
+                handler.send_chunked(
+                    200, _wire.error_stream_frames(envelope, fault.status, error_body), headers
+                )
+            else:
+                handler.send_json(
+                    200, _wire.error_in_200_body(envelope, fault.status, error_body), headers
+                )
+        else:
+            handler.send_json(fault.status, fault.error_body(model), _retry_after_header(fault))
+
+    # --- generation lookup -------------------------------------------------------------------
+    def _generation(self, handler: RequestHandler, query: dict[str, str]) -> None:
+        fault = self.faults.take("generation")
+        if fault is not None:
+            if not self._sleep(fault.delay_s) or fault.drop_connection:
+                handler.drop_connection()
+            elif fault.malformed_body:
+                handler.send_bytes(200, b'{"data": {"id": ')
+            else:
+                handler.send_json(fault.status, fault.error_body(), _retry_after_header(fault))
+            return
+        generation_id = query.get("id", "")
+        if not generation_id:
+            handler.send_json(
+                400, {"error": {"code": 400, "message": "Missing required parameter: id"}}
+            )
+            return
+        with self._lock:
+            call = self._by_generation_id.get(generation_id)
+            not_ready = call is not None and (
+                not self._generation_available
+                or self._generation_404s_served[generation_id] < self._generation_404s
+            )
+            if not_ready:
+                self._generation_404s_served[generation_id] += 1
+        if call is None or not_ready:
+            handler.send_json(404, {"error": {"code": 404, "message": "Generation not found"}})
+            return
+        handler.send_json(200, _wire.generation_body(call))
+
+
+def _retry_after_header(fault: Fault) -> dict[str, str]:
+    if fault.retry_after is None:
+        return {}
+    return {"Retry-After": format(fault.retry_after, "g")}
+
+
+def _invalid_chat_request(body: Any) -> str | None:
+    """Why a chat-completions body is unacceptable, or None when it is fine."""
+    if not isinstance(body, dict):
+        return "Request body must be a JSON object"
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "'model' is required and must be a string"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "'messages' must be a non-empty array"
+    if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
+        return "every message must be an object with a 'role'"
+    tools = body.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        return "'tools' must be an array"
+    return None

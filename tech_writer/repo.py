@@ -1,0 +1,368 @@
+"""Read-only access to the repository being documented: which files exist, and their text.
+
+Independent of the LLM: the tools (``tools.py``), the search engines (``search.py``) and the citation
+checker (``citations.py``) all read through a :class:`Repository`, and every path goes through
+:func:`tech_writer.paths.resolve_in_repo`.
+
+Exceptions raised for a file the caller asked about (all are ``OSError`` / ``ValueError`` subclasses
+so callers can turn them into messages): ``PathOutsideRepo``, ``FileNotFoundError``,
+``NotARegularFile`` (directory, FIFO, device, socket), ``BinaryFile``.
+
+A *line* is a piece of text ended by ``"\\n"`` (a trailing ``"\\r"`` is dropped), plus a final piece
+without one if the file does not end with a newline. ``"a\\nb\\n"`` and ``"a\\nb"`` both have two lines;
+an empty file has none. Citations, ``read_file`` and search all count lines this way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import stat
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pathspec
+
+from .paths import GIT_DIR_NAME, PathOutsideRepo, resolve_in_repo
+
+if TYPE_CHECKING:
+    from .cache import CacheStore
+
+__all__ = [
+    "BINARY_SNIFF_BYTES",
+    "BinaryFile",
+    "FileProbe",
+    "FileText",
+    "NotARegularFile",
+    "Repository",
+    "ToolCaps",
+    "is_binary",
+    "split_lines",
+]
+
+logger = logging.getLogger(__name__)
+
+BINARY_SNIFF_BYTES = 8 * 1024  # a NUL byte in this prefix marks a file as binary (as git and grep do)
+_CHUNK_BYTES = 1024 * 1024
+_GIT_TIMEOUT_S = 30.0
+# Variables that would point `git -C root` at some other repository or index than root's own.
+_GIT_REDIRECT_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
+
+
+@dataclass(frozen=True)
+class ToolCaps:
+    """Limits that keep every tool result small and every repository operation bounded.
+
+    ``max_lines_per_read``: lines one ``read_file`` call returns (the model pages with start_line).
+    ``max_result_bytes``: UTF-8 bytes of any tool result (~6k tokens), cut at a line boundary.
+    ``max_matches``: search hits returned. ``max_listed``: paths one ``list_files`` call returns.
+    ``max_file_bytes``: bytes read from one file; larger files are read up to here and marked
+    truncated, and search skips them. ``max_listed_files``: files the repository listing keeps.
+    ``structure_depth`` / ``structure_max_entries``: how deep and how long ``get_structure`` goes.
+    ``max_line_chars``: characters shown of one source line (minified files have megabyte lines).
+    ``max_search_bytes``: total bytes one search reads before it stops and says so.
+    """
+
+    max_lines_per_read: int = 400
+    max_result_bytes: int = 24_000
+    max_matches: int = 100
+    max_listed: int = 500
+    max_file_bytes: int = 2 * 1024 * 1024
+    max_listed_files: int = 200_000
+    structure_depth: int = 3
+    structure_max_entries: int = 300
+    max_line_chars: int = 500
+    max_search_bytes: int = 256 * 1024 * 1024
+
+
+class BinaryFile(ValueError):
+    """The file has a NUL byte in its first 8 KiB."""
+
+
+class NotARegularFile(ValueError):
+    """The path is a directory, FIFO, socket or device: nothing a reader should open.
+    ``kind`` names it ("a directory", "a FIFO", …)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"not a regular file ({kind})")
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class FileText:
+    """Text of one file. ``lines``/``text`` cover what was read; ``total_lines`` and ``content_hash``
+    (sha256 of the bytes) and ``size`` describe the whole file, even when ``truncated``."""
+
+    path: str
+    text: str
+    lines: list[str]
+    total_lines: int
+    content_hash: str
+    truncated: bool
+    size: int
+
+
+@dataclass(frozen=True)
+class FileProbe:
+    """What the citation checker needs: the line count, or the reason there is none: one of
+    "outside repository", "file not found", "not a file", "binary file", "unreadable"."""
+
+    line_count: int | None
+    problem: str | None
+
+
+def is_binary(head: bytes) -> bool:
+    """True when the first bytes of a file contain a NUL (the git/grep heuristic)."""
+    return b"\x00" in head[:BINARY_SNIFF_BYTES]
+
+
+def split_lines(text: str) -> list[str]:
+    """Split into lines as described in the module docstring."""
+    if not text:
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _count_lines(newlines: int, size: int, last_byte: bytes) -> int:
+    if size == 0:
+        return 0
+    return newlines + (0 if last_byte == b"\n" else 1)
+
+
+class Repository:
+    """A directory tree (git work tree or not) that tools may read but never change."""
+
+    def __init__(self, root: Path, cache: CacheStore | None = None, caps: ToolCaps | None = None) -> None:
+        resolved = Path(os.path.realpath(root))
+        if not resolved.is_dir():
+            raise NotADirectoryError(f"repository root is not a directory: {root}")
+        self.root: Path = resolved
+        self.cache = cache
+        self.caps = caps or ToolCaps()
+        self._files: list[str] | None = None
+        self.files_capped = False
+        self.listing_source: str | None = None  # "git" or "walk", once listed
+
+    # --- listing ------------------------------------------------------------------------------
+    def list_files(self) -> list[str]:
+        """Sorted POSIX paths relative to the root: git's tracked + untracked-not-ignored files in a
+        work tree, else a walk honouring ``.gitignore`` files. Capped at ``caps.max_listed_files``
+        (``files_capped`` says so). Computed once per instance."""
+        if self._files is None:
+            files = _git_list(self.root)
+            self.listing_source = "git"
+            if not files:  # not a work tree, git missing/refusing, or root ignored by an outer repo
+                files = _walk_list(self.root, self.caps.max_listed_files + 1)
+                self.listing_source = "walk"
+            files = sorted(set(files))
+            self.files_capped = len(files) > self.caps.max_listed_files
+            self._files = files[: self.caps.max_listed_files]
+        return list(self._files)
+
+    # --- reading ------------------------------------------------------------------------------
+    def read_text(self, rel_path: str) -> FileText:
+        """Read a text file (at most ``caps.max_file_bytes`` of it) with UTF-8 ``errors="replace"``."""
+        real = self._regular_file(rel_path)
+        limit = self.caps.max_file_bytes
+        with _open_regular(real) as handle:
+            head = handle.read(limit + 1)
+            if is_binary(head):
+                raise BinaryFile(f"{rel_path}: binary file")
+            digest = hashlib.sha256(head)
+            newlines = head.count(b"\n")
+            size, last = len(head), head[-1:]
+            truncated = size > limit
+            for chunk in _chunks(handle):
+                digest.update(chunk)
+                newlines += chunk.count(b"\n")
+                size, last = size + len(chunk), chunk[-1:]
+        shown = _cut_at_line_end(head[:limit]) if truncated else head
+        text = shown.decode("utf-8", errors="replace")
+        return FileText(
+            path=rel_path,
+            text=text,
+            lines=split_lines(text),
+            total_lines=_count_lines(newlines, size, last),
+            content_hash=digest.hexdigest(),
+            truncated=truncated,
+            size=size,
+        )
+
+    def read_bytes(self, rel_path: str, limit: int) -> bytes:
+        """The first ``limit`` bytes of a regular file (no binary check: callers decide)."""
+        real = self._regular_file(rel_path)
+        with _open_regular(real) as handle:
+            return handle.read(limit)
+
+    def probe(self, rel_path: str) -> FileProbe:
+        """Line count of a text file on disk now, or why it has none (for citation checks)."""
+        try:
+            real = self._regular_file(rel_path)
+            with _open_regular(real) as handle:
+                head = handle.read(BINARY_SNIFF_BYTES)
+                if is_binary(head):
+                    return FileProbe(None, "binary file")
+                newlines, size, last = head.count(b"\n"), len(head), head[-1:]
+                for chunk in _chunks(handle):
+                    newlines += chunk.count(b"\n")
+                    size, last = size + len(chunk), chunk[-1:]
+        except PathOutsideRepo:
+            return FileProbe(None, "outside repository")
+        except FileNotFoundError:
+            return FileProbe(None, "file not found")
+        except NotARegularFile:
+            return FileProbe(None, "not a file")
+        except OSError:
+            return FileProbe(None, "unreadable")
+        return FileProbe(_count_lines(newlines, size, last), None)
+
+    def line_count(self, rel_path: str) -> int | None:
+        """Lines in the file now; None if missing, outside the repository, not a file or binary."""
+        return self.probe(rel_path).line_count
+
+    def _regular_file(self, rel_path: str) -> Path:
+        real = resolve_in_repo(self.root, rel_path)
+        try:
+            mode = os.stat(real).st_mode
+        except NotADirectoryError as exc:  # a parent component is a file
+            raise FileNotFoundError(exc.errno, exc.strerror, rel_path) from exc
+        if not stat.S_ISREG(mode):
+            raise NotARegularFile(_kind(mode))
+        return real
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def _open_regular(real: Path) -> io.BufferedReader:
+    """Open for reading without ever blocking: O_NONBLOCK keeps a FIFO swapped in after the stat
+    check from hanging the open, O_NOFOLLOW refuses a symlink swapped in, and fstat re-checks."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(real, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotARegularFile(_kind(mode))
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def _chunks(handle: io.BufferedReader) -> Iterator[bytes]:
+    while chunk := handle.read(_CHUNK_BYTES):
+        yield chunk
+
+
+def _cut_at_line_end(data: bytes) -> bytes:
+    """Keep whole lines only, so a cut never splits a line or a multi-byte character; a single
+    line longer than the limit is kept cut (there is no better boundary)."""
+    end = data.rfind(b"\n")
+    return data[: end + 1] if end >= 0 else data
+
+
+# --- listing engines ------------------------------------------------------------------------
+def _git_list(root: Path) -> list[str]:
+    """Files git would show for root, or [] when git cannot answer (the caller then walks)."""
+    env = {key: value for key, value in os.environ.items() if key not in _GIT_REDIRECT_VARS}
+    command = [
+        "git",
+        # A repository under study is untrusted: its config must not make us run a program.
+        "-c", "core.fsmonitor=false",
+        "-C", os.fspath(root),
+        "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--",
+    ]
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, timeout=_GIT_TIMEOUT_S, env=env, stdin=subprocess.DEVNULL, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        logger.debug("git ls-files unavailable for %s: %s", root, exc)
+        return []
+    if completed.returncode != 0:
+        return []
+    names = {os.fsdecode(raw) for raw in completed.stdout.split(b"\x00") if raw}
+    return [name for name in names if _is_listable(root, name)]
+
+
+def _is_listable(root: Path, rel: str) -> bool:
+    """Regular files and symlinks; not deleted-but-tracked entries, submodules or nested repos."""
+    try:
+        mode = os.lstat(root / rel).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISLNK(mode)
+
+
+_IgnoreChain = tuple[tuple[str, pathspec.GitIgnoreSpec], ...]
+
+
+def _walk_list(root: Path, limit: int) -> list[str]:
+    """Walk without git: skip .git, honour every .gitignore (deeper files override shallower ones,
+    an ignored directory is not entered), never follow directory symlinks. Stops after ``limit``."""
+    found: list[str] = []
+    base_specs: _IgnoreChain = ()
+    info_exclude = _load_ignore_file(root / GIT_DIR_NAME / "info" / "exclude")
+    if info_exclude is not None:
+        base_specs = (("", info_exclude),)
+    chains: dict[str, _IgnoreChain] = {}
+    for dirpath, dirnames, filenames in os.walk(root, topdown=True, followlinks=False):
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir
+        parent_chain = chains.get(_posix_parent(rel_dir), base_specs) if rel_dir else base_specs
+        own = _load_ignore_file(Path(dirpath) / ".gitignore")
+        chain = (*parent_chain, (rel_dir, own)) if own is not None else parent_chain
+        chains[rel_dir] = chain
+        prefix = f"{rel_dir}/" if rel_dir else ""
+        dirnames[:] = sorted(
+            name
+            for name in dirnames
+            if name.casefold() != GIT_DIR_NAME and not _ignored(prefix + name, True, chain)
+        )
+        for name in sorted(filenames):
+            rel = prefix + name
+            if not _ignored(rel, False, chain) and _is_listable(root, rel):
+                found.append(rel)
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def _posix_parent(rel: str) -> str:
+    return rel.rpartition("/")[0]
+
+
+def _load_ignore_file(path: Path) -> pathspec.GitIgnoreSpec | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return pathspec.GitIgnoreSpec.from_lines(handle.read().splitlines())
+    except OSError:
+        return None
+
+
+def _ignored(rel: str, is_dir: bool, chain: _IgnoreChain) -> bool:
+    """Git's rule: the deepest .gitignore with a matching pattern decides (negations included)."""
+    for base, spec in reversed(chain):
+        sub = rel[len(base) + 1 :] if base else rel
+        result = spec.check_file(sub + "/" if is_dir else sub)
+        if result.include is not None:
+            return bool(result.include)
+    return False

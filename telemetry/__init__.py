@@ -1,0 +1,33 @@
+"""OpenTelemetry for tech_writer: spans, GenAI metrics and the run's exact cost summary.
+
+Independent of the ``tech_writer`` package. Typical use::
+
+    tel = Telemetry.from_env()
+    with tel.run_span(attributes={...}), tel.phase_span("exploration"):
+        chat = tel.start_chat("openai/gpt-5.1", "openrouter", server_address=..., server_port=...)
+        chat.stop(ChatUsage(...))           # or chat.fail(exc)
+    summary = tel.cost.summary()            # CostSummary: totals and per phase
+    tel.shutdown()                          # bounded, idempotent, at most one warning line
+
+Attribute and metric names live in :mod:`telemetry.attributes`.
+"""
+
+from __future__ import annotations
+
+from telemetry.config import ContentCapture, TelemetryConfig, load_config
+from telemetry.core import Telemetry
+from telemetry.cost import CostSpanProcessor, CostSummary, UsageTotals
+from telemetry.spans import ChatInvocation, ChatUsage, ToolInvocation
+
+__all__ = [
+    "ChatInvocation",
+    "ChatUsage",
+    "ContentCapture",
+    "CostSpanProcessor",
+    "CostSummary",
+    "Telemetry",
+    "TelemetryConfig",
+    "ToolInvocation",
+    "UsageTotals",
+    "load_config",
+]

@@ -1,0 +1,265 @@
+"""The run's cost summary, computed from the spans themselves (the single source of truth).
+
+:class:`CostSpanProcessor` sits on the TracerProvider and watches spans end:
+
+- a ``chat`` span that succeeded is one billed call: its tokens are added, and its cost if it
+  carries ``gen_ai.usage.cost``; a call whose cost will be looked up later carries
+  ``tech_writer.cost.pending`` and counts as pending;
+- a ``chat`` span with ERROR status is a call that ultimately failed (retries are events on the
+  one span): counted in ``failed_calls``, never as billed;
+- a settlement span (``tech_writer.cost.settlement``) turns one pending call into a call with
+  cost, or into a call without cost when the look-up failed.
+
+Everything is kept per phase (``tech_writer.phase``; ``"other"`` when absent) and in total. Costs
+are kept as the individual floats and summed with :func:`math.fsum`, so the total is the correctly
+rounded sum of what was billed whatever order the calls ended in.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from opentelemetry import context as context_api
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from telemetry import attributes as attrs
+
+__all__ = ["CostSpanProcessor", "CostSummary", "OTHER_PHASE", "UsageTotals"]
+
+_logger = logging.getLogger(__name__)
+
+OTHER_PHASE = "other"
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    """Tokens, calls and USD for a phase or a whole run. Token counts follow the GenAI
+    conventions: ``prompt_tokens`` includes cached and cache-write tokens, ``completion_tokens``
+    includes reasoning tokens."""
+
+    cost_usd: float = 0.0
+    upstream_cost_usd: float = 0.0  # BYOK: billed to the user by the provider directly
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    calls: int = 0  # calls that returned a completion (= with_cost + without_cost + pending)
+    calls_with_cost: int = 0
+    calls_without_cost: int = 0
+    calls_pending: int = 0
+    failed_calls: int = 0  # calls that ended in an error (not billed, not in ``calls``)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def complete(self) -> bool:
+        """Every call's cost is known: ``cost_usd`` is the whole bill, not a lower bound."""
+        return self.calls_without_cost == 0 and self.calls_pending == 0
+
+    @property
+    def total_spend_usd(self) -> float:
+        """OpenRouter's charge plus, for BYOK calls, what the provider billed directly."""
+        return math.fsum((self.cost_usd, self.upstream_cost_usd))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "total_tokens": self.total_tokens, "complete": self.complete,
+                "total_spend_usd": self.total_spend_usd}
+
+    def rollup_attributes(self) -> dict[str, AttributeValue]:
+        """Roll-up attributes for a run/phase/section span (``tech_writer.*`` names, so backends
+        that sum ``gen_ai.usage.cost`` over a trace do not count calls twice)."""
+        return {
+            attrs.ROLLUP_COST_USD: self.cost_usd,
+            attrs.ROLLUP_COST_COMPLETE: self.complete,
+            attrs.ROLLUP_INPUT_TOKENS: self.prompt_tokens,
+            attrs.ROLLUP_OUTPUT_TOKENS: self.completion_tokens,
+            attrs.ROLLUP_CALLS: self.calls,
+            attrs.ROLLUP_CALLS_WITHOUT_COST: self.calls_without_cost + self.calls_pending,
+        }
+
+
+@dataclass(frozen=True)
+class CostSummary:
+    """A snapshot: the run's totals and the same per phase (in order of first appearance)."""
+
+    total: UsageTotals = field(default_factory=UsageTotals)
+    phases: dict[str, UsageTotals] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total": self.total.to_dict(),
+                "phases": {name: totals.to_dict() for name, totals in self.phases.items()}}
+
+
+class CostSpanProcessor(SpanProcessor):
+    """Sums tokens and cost from ended chat and settlement spans. Passive and thread-safe:
+    callbacks never raise (a problem is logged and the span ignored)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._total = _Tally()
+        self._phases: dict[str, _Tally] = {}
+
+    def on_start(self, span: Span, parent_context: context_api.Context | None = None) -> None:
+        try:
+            _inherit_phase(span, parent_context)
+        except Exception:
+            _logger.warning("cost processor: could not inherit the phase of span %r",
+                            getattr(span, "name", "?"), exc_info=True)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        try:
+            self._count(span)
+        except Exception:
+            _logger.warning("cost processor: could not count span %r", getattr(span, "name", "?"),
+                            exc_info=True)
+
+    def summary(self) -> CostSummary:
+        with self._lock:
+            return CostSummary(total=self._total.freeze(),
+                               phases={name: tally.freeze() for name, tally in self._phases.items()})
+
+    def shutdown(self) -> None:
+        """Nothing to release; the summary stays readable after shutdown."""
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+    def _count(self, span: ReadableSpan) -> None:
+        attributes: Mapping[str, Any] = span.attributes or {}
+        if attributes.get(attrs.COST_SETTLEMENT) is True:
+            update = _settlement_update(attributes, span)
+        elif attributes.get(attrs.GEN_AI_OPERATION_NAME) == attrs.OPERATION_CHAT:
+            update = _chat_update(attributes, span)
+        else:
+            return
+        phase = attributes.get(attrs.PHASE)
+        phase_name = phase if isinstance(phase, str) and phase else OTHER_PHASE
+        with self._lock:
+            tally = self._phases.setdefault(phase_name, _Tally())
+            for target in (self._total, tally):
+                target.apply(update)
+
+
+@dataclass
+class _Update:
+    """What one ended span adds to a tally."""
+
+    tokens: dict[str, int] = field(default_factory=dict)
+    calls: int = 0
+    with_cost: int = 0
+    without_cost: int = 0
+    pending: int = 0
+    failed: int = 0
+    cost: float | None = None
+    upstream: float | None = None
+
+
+@dataclass
+class _Tally:
+    costs: list[float] = field(default_factory=list)
+    upstream_costs: list[float] = field(default_factory=list)
+    tokens: dict[str, int] = field(default_factory=dict)
+    calls: int = 0
+    with_cost: int = 0
+    without_cost: int = 0
+    pending: int = 0
+    failed: int = 0
+
+    def apply(self, update: _Update) -> None:
+        for name, count in update.tokens.items():
+            self.tokens[name] = self.tokens.get(name, 0) + count
+        self.calls += update.calls
+        self.with_cost += update.with_cost
+        self.without_cost += update.without_cost
+        self.pending += update.pending
+        self.failed += update.failed
+        if update.cost is not None:
+            self.costs.append(update.cost)
+        if update.upstream is not None:
+            self.upstream_costs.append(update.upstream)
+
+    def freeze(self) -> UsageTotals:
+        return UsageTotals(
+            cost_usd=math.fsum(self.costs),
+            upstream_cost_usd=math.fsum(self.upstream_costs),
+            **{name: self.tokens.get(name, 0) for name in _TOKEN_FIELDS.values()},
+            calls=self.calls,
+            calls_with_cost=self.with_cost,
+            calls_without_cost=self.without_cost,
+            calls_pending=self.pending,
+            failed_calls=self.failed,
+        )
+
+
+# span attribute -> UsageTotals field
+_TOKEN_FIELDS = {
+    attrs.GEN_AI_USAGE_INPUT_TOKENS: "prompt_tokens",
+    attrs.GEN_AI_USAGE_OUTPUT_TOKENS: "completion_tokens",
+    attrs.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: "cached_tokens",
+    attrs.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: "cache_write_tokens",
+    attrs.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: "reasoning_tokens",
+}
+
+
+def _chat_update(attributes: Mapping[str, Any], span: ReadableSpan) -> _Update:
+    if _is_error(span):
+        return _Update(failed=1)
+    update = _Update(calls=1, upstream=_usd(attributes.get(attrs.COST_UPSTREAM_USD)))
+    update.tokens = {name: _count_of(attributes.get(key)) for key, name in _TOKEN_FIELDS.items()}
+    update.cost = _usd(attributes.get(attrs.GEN_AI_USAGE_COST))
+    if update.cost is not None:
+        update.with_cost = 1
+    elif attributes.get(attrs.COST_PENDING) is True:
+        update.pending = 1
+    else:
+        update.without_cost = 1
+    return update
+
+
+def _settlement_update(attributes: Mapping[str, Any], span: ReadableSpan) -> _Update:
+    cost = None if _is_error(span) else _usd(attributes.get(attrs.GEN_AI_USAGE_COST))
+    return _Update(pending=-1, cost=cost, with_cost=int(cost is not None),
+                   without_cost=int(cost is None),
+                   upstream=_usd(attributes.get(attrs.COST_UPSTREAM_USD)))
+
+
+def _inherit_phase(span: Span, parent_context: context_api.Context | None) -> None:
+    """Copy the parent's phase onto a span that has none: chat and tool spans started in worker
+    threads (with the context propagated) land in the right phase without being told."""
+    if (span.attributes or {}).get(attrs.PHASE) is not None:
+        return
+    parent = trace.get_current_span(parent_context)
+    parent_attributes = getattr(parent, "attributes", None)  # SDK spans only
+    if parent_attributes:
+        phase = parent_attributes.get(attrs.PHASE)
+        if phase is not None:
+            span.set_attribute(attrs.PHASE, phase)
+
+
+def _is_error(span: ReadableSpan) -> bool:
+    status = span.status
+    return status is not None and status.status_code is StatusCode.ERROR
+
+
+def _usd(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    amount = float(value)
+    return amount if math.isfinite(amount) else None
+
+
+def _count_of(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 0
+    return max(value, 0)

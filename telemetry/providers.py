@@ -1,0 +1,241 @@
+"""Per-instance TracerProvider and MeterProvider, built from a :class:`TelemetryConfig`.
+
+Never installed as the global providers: several runs may share a process (tests, a library
+user), and each gets its own pipeline and its own cost processor.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    ConsoleMetricExporter,
+    MetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.resources import (
+    SERVICE_NAME,
+    SERVICE_VERSION,
+    TELEMETRY_SDK_LANGUAGE,
+    TELEMETRY_SDK_NAME,
+    TELEMETRY_SDK_VERSION,
+    Resource,
+)
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+from opentelemetry.sdk.version import __version__ as _sdk_version
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
+
+from telemetry.config import (
+    PROTOCOL_GRPC,
+    OtlpTarget,
+    SamplerConfig,
+    SignalConfig,
+    TelemetryConfig,
+)
+from telemetry.export_guard import ExportProblems, QuietMetricExporter, QuietSpanExporter
+
+__all__ = [
+    "AlwaysRecordSampler",
+    "ExportPipeline",
+    "build_export_pipeline",
+    "build_meter_provider",
+    "build_resource",
+    "build_sampler",
+    "build_tracer_provider",
+]
+
+_logger = logging.getLogger(__name__)
+
+QuietExporter = QuietSpanExporter | QuietMetricExporter
+
+
+class AlwaysRecordSampler(Sampler):
+    """Records every span, samples as ``root`` says: a span ``root`` would drop is kept as
+    RECORD_ONLY, so span processors (the cost processor) still see it while exporters, which
+    only take sampled spans, do not. (SDK >= 1.3x ships the same idea; the project supports 1.30.)
+    """
+
+    def __init__(self, root: Sampler) -> None:
+        self._root = root
+
+    def should_sample(self, parent_context: Context | None, trace_id: int, name: str,
+                      kind: SpanKind | None = None, attributes: Attributes = None,
+                      links: Sequence[Link] | None = None,
+                      trace_state: TraceState | None = None) -> SamplingResult:
+        result = self._root.should_sample(parent_context, trace_id, name, kind, attributes, links,
+                                          trace_state)
+        if result.decision is Decision.DROP:
+            # A dropping sampler returns no attributes, and the SDK gives a new span only the
+            # attributes in the sampling result: pass the span's own ones through.
+            return SamplingResult(Decision.RECORD_ONLY, attributes, result.trace_state)
+        return result
+
+    def get_description(self) -> str:
+        return f"AlwaysRecord{{{self._root.get_description()}}}"
+
+
+def build_sampler(config: SamplerConfig) -> Sampler:
+    roots: dict[str, Sampler] = {
+        "always_on": ALWAYS_ON,
+        "always_off": ALWAYS_OFF,
+        "traceidratio": TraceIdRatioBased(config.ratio),
+        "parentbased_always_on": ParentBased(ALWAYS_ON),
+        "parentbased_always_off": ParentBased(ALWAYS_OFF),
+        "parentbased_traceidratio": ParentBased(TraceIdRatioBased(config.ratio)),
+    }
+    return AlwaysRecordSampler(roots.get(config.name, roots["parentbased_always_on"]))
+
+
+def build_resource(*, service_name: str | None, default_service_name: str,
+                   service_version: str | None = None,
+                   code_attributes: Mapping[str, Any] | None = None,
+                   env_attributes: Mapping[str, str] | None = None) -> Resource:
+    """Precedence, lowest first: SDK facts and ``service_version``, ``code_attributes``,
+    ``env_attributes`` (``OTEL_RESOURCE_ATTRIBUTES``), ``service_name`` (``OTEL_SERVICE_NAME``).
+    ``default_service_name`` applies when nothing above names the service.
+
+    Built by hand rather than with ``Resource.create``, which reads ``os.environ`` itself.
+    """
+    attributes: dict[str, Any] = {
+        TELEMETRY_SDK_LANGUAGE: "python",
+        TELEMETRY_SDK_NAME: "opentelemetry",
+        TELEMETRY_SDK_VERSION: _sdk_version,
+    }
+    if service_version:
+        attributes[SERVICE_VERSION] = service_version
+    attributes.update(code_attributes or {})
+    attributes.update(env_attributes or {})
+    attributes[SERVICE_NAME] = service_name or attributes.get(SERVICE_NAME) or default_service_name
+    return Resource(attributes)
+
+
+def build_tracer_provider(resource: Resource, sampler: Sampler,
+                          processors: Sequence[SpanProcessor]) -> TracerProvider:
+    # shutdown_on_exit=False: the SDK's atexit hook would wait up to 30 s on a dead endpoint;
+    # Telemetry registers its own bounded one.
+    provider = TracerProvider(sampler=sampler, resource=resource, shutdown_on_exit=False)
+    _ignore_process_wide_disable(provider)
+    for processor in processors:
+        provider.add_span_processor(processor)
+    return provider
+
+
+def build_meter_provider(resource: Resource, readers: Sequence[MetricReader]) -> MeterProvider:
+    provider = MeterProvider(metric_readers=readers, resource=resource, shutdown_on_exit=False)
+    _ignore_process_wide_disable(provider)
+    return provider
+
+
+@dataclass
+class ExportPipeline:
+    """The exporting parts built from a config."""
+
+    span_processors: list[SpanProcessor] = field(default_factory=list)
+    metric_readers: list[MetricReader] = field(default_factory=list)
+    quiet_exporters: list[QuietExporter] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)  # for the log: "traces → http://…" (redacted)
+
+
+def build_export_pipeline(config: TelemetryConfig, problems: ExportProblems) -> ExportPipeline:
+    """Exporters for both signals; one that cannot be built is reported and left out."""
+    pipeline = ExportPipeline()
+    _add_trace_exporters(pipeline, config.traces, problems)
+    _add_metric_readers(pipeline, config.metrics, config.metric_export_interval_ms, problems)
+    return pipeline
+
+
+def _add_trace_exporters(pipeline: ExportPipeline, signal: SignalConfig,
+                         problems: ExportProblems) -> None:
+    if signal.otlp is not None:
+        target = signal.otlp
+        try:
+            exporter = QuietSpanExporter(_otlp_span_exporter(target), problems,
+                                         target.display_endpoint)
+        except Exception as exc:
+            problems.report_error(f"setting up trace export to {target.display_endpoint}", exc)
+        else:
+            pipeline.quiet_exporters.append(exporter)
+            pipeline.span_processors.append(BatchSpanProcessor(exporter))
+            pipeline.targets.append(f"traces → {target.display_endpoint} ({target.protocol})")
+    if signal.console:
+        # stderr, not stdout: stdout carries the report / the --eval-json document.
+        console = QuietSpanExporter(ConsoleSpanExporter(out=sys.stderr), problems, "console")
+        pipeline.span_processors.append(BatchSpanProcessor(console))
+        pipeline.targets.append("traces → console (stderr)")
+
+
+def _add_metric_readers(pipeline: ExportPipeline, signal: SignalConfig, interval_ms: float,
+                        problems: ExportProblems) -> None:
+    if signal.otlp is not None:
+        target = signal.otlp
+        try:
+            exporter = QuietMetricExporter(_otlp_metric_exporter(target), problems,
+                                           target.display_endpoint)
+        except Exception as exc:
+            problems.report_error(f"setting up metric export to {target.display_endpoint}", exc)
+        else:
+            pipeline.quiet_exporters.append(exporter)
+            pipeline.metric_readers.append(PeriodicExportingMetricReader(
+                exporter, export_interval_millis=interval_ms,
+                export_timeout_millis=target.timeout_s * 1000))
+            pipeline.targets.append(f"metrics → {target.display_endpoint} ({target.protocol})")
+    if signal.console:
+        console = QuietMetricExporter(ConsoleMetricExporter(out=sys.stderr), problems, "console")
+        pipeline.metric_readers.append(PeriodicExportingMetricReader(
+            console, export_interval_millis=interval_ms))
+        pipeline.targets.append("metrics → console (stderr)")
+
+
+def _otlp_span_exporter(target: OtlpTarget) -> SpanExporter:
+    if target.protocol == PROTOCOL_GRPC:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcSpanExporter,
+        )
+
+        return GrpcSpanExporter(endpoint=target.endpoint, headers=dict(target.headers),
+                                timeout=target.timeout_s)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(endpoint=target.endpoint, headers=dict(target.headers),
+                            timeout=target.timeout_s)
+
+
+def _otlp_metric_exporter(target: OtlpTarget) -> MetricExporter:
+    if target.protocol == PROTOCOL_GRPC:
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+            OTLPMetricExporter as GrpcMetricExporter,
+        )
+
+        return GrpcMetricExporter(endpoint=target.endpoint, headers=dict(target.headers),
+                                  timeout=target.timeout_s)
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+    return OTLPMetricExporter(endpoint=target.endpoint, headers=dict(target.headers),
+                              timeout=target.timeout_s)
+
+
+def _ignore_process_wide_disable(provider: TracerProvider | MeterProvider) -> None:
+    """The SDK providers read ``OTEL_SDK_DISABLED`` from ``os.environ`` and then hand out no-op
+    tracers. Our config already applied that switch (nothing is exported), but spans must still
+    be made in-process: the run's cost summary is computed from them."""
+    if getattr(provider, "_disabled", False):
+        provider._disabled = False

@@ -1,0 +1,347 @@
+"""Span helpers: scoped spans for the run's structure, and one object per LLM call / tool call.
+
+Modelled on opentelemetry-util-genai: ``Telemetry.start_chat()`` returns a
+:class:`ChatInvocation` whose ``stop()`` / ``fail()`` end the span; scoped spans set ERROR status
+and ``error.type`` when the block raises, and re-raise. Telemetry must never break the program:
+these methods log their own failures instead of raising them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.util.types import AttributeValue
+
+from telemetry import attributes as attrs
+from telemetry.metrics import ChatMetrics
+
+__all__ = [
+    "ChatInvocation",
+    "ChatUsage",
+    "SETTLEMENT_ERROR_TYPE",
+    "TOOL_ERROR_TYPE",
+    "ToolInvocation",
+    "mark_failed",
+    "span_scope",
+    "tool_attributes",
+]
+
+_logger = logging.getLogger(__name__)
+
+TOOL_ERROR_TYPE = "tool_error"
+SETTLEMENT_ERROR_TYPE = "cost_unavailable"
+_TOOL_TYPE_FUNCTION = "function"
+_DESCRIPTION_LIMIT = 300
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _never_raises(method: _F) -> _F:
+    """Log (with the traceback: it is a bug) instead of raising into the host program."""
+
+    @functools.wraps(method)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception:
+            _logger.warning("telemetry: %s failed", method.__qualname__, exc_info=True)
+            return None
+
+    return guarded  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class ChatUsage:
+    """What a finished LLM call reports; token counts are inclusive (cached within input,
+    reasoning within output). ``cost_pending`` is only honoured when ``cost_usd`` is None."""
+
+    response_id: str | None
+    response_model: str | None
+    finish_reasons: Sequence[str]
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float | None = None
+    cost_source: str | None = None  # "inline" | "generation" | None
+    cost_pending: bool = False  # True: a Telemetry.settle_cost() will follow
+    upstream_cost_usd: float | None = None
+    is_byok: bool = False
+    simulated: bool = False
+    output_messages: list[Any] | None = None  # recorded only if content capture is on
+
+
+@contextmanager
+def span_scope(tracer: Tracer, name: str, *, kind: SpanKind = SpanKind.INTERNAL,
+               attributes: Mapping[str, AttributeValue] | None = None) -> Iterator[Span]:
+    """A current span for the block; on an exception: ERROR status, ``error.type``, an
+    exception event, re-raise."""
+    with tracer.start_as_current_span(name, kind=kind, attributes=attributes,
+                                      record_exception=False, set_status_on_exception=False) as span:
+        try:
+            yield span
+        except GeneratorExit:
+            raise
+        except BaseException as exc:  # KeyboardInterrupt too: the run span shows it was cut short
+            mark_failed(span, exc, record_exception=True)
+            raise
+
+
+def mark_failed(span: Span, exc: BaseException, *, error_type: str | None = None,
+                record_exception: bool = False) -> None:
+    """ERROR status and ``error.type``: ``error_type`` if given, else one already set on the span
+    (the caller's explicit choice), else ``exc.error_type`` if it is a string, else the
+    exception's qualified class name."""
+    try:
+        existing = (getattr(span, "attributes", None) or {}).get(attrs.ERROR_TYPE)
+        own = getattr(exc, "error_type", None)
+        chosen = error_type or existing or (own if isinstance(own, str) and own else None)
+        span.set_attribute(attrs.ERROR_TYPE, chosen or type(exc).__qualname__)
+        span.set_status(Status(StatusCode.ERROR, _describe(exc)))
+        if record_exception:
+            span.record_exception(exc, escaped=True)
+    except Exception:
+        _logger.warning("telemetry: could not mark span as failed", exc_info=True)
+
+
+class ToolInvocation:
+    """Yielded by ``Telemetry.tool_span``; ``set_result`` records what the tool returned."""
+
+    def __init__(self, span: Span, capture_content: bool) -> None:
+        self.span = span
+        self._capture_content = capture_content
+
+    @_never_raises
+    def set_result(self, text: str, is_error: bool = False, truncated: bool = False) -> None:
+        self.span.set_attribute(attrs.TOOL_RESULT_BYTES, len(text.encode("utf-8", "replace")))
+        self.span.set_attribute(attrs.TOOL_RESULT_TRUNCATED, truncated)
+        if self._capture_content:
+            self.span.set_attribute(attrs.GEN_AI_TOOL_CALL_RESULT, text)
+        if is_error:
+            # The model gets the error text as the tool's result; the span still shows it failed.
+            self.span.set_attribute(attrs.ERROR_TYPE, TOOL_ERROR_TYPE)
+            self.span.set_status(Status(StatusCode.ERROR, _truncate(text)))
+
+
+def tool_attributes(tool_name: str, call_id: str | None, arguments: str | None,
+                    capture_content: bool) -> dict[str, AttributeValue]:
+    attributes: dict[str, AttributeValue] = {
+        attrs.GEN_AI_OPERATION_NAME: attrs.OPERATION_EXECUTE_TOOL,
+        attrs.GEN_AI_TOOL_NAME: tool_name,
+        attrs.GEN_AI_TOOL_TYPE: _TOOL_TYPE_FUNCTION,
+    }
+    if call_id:
+        attributes[attrs.GEN_AI_TOOL_CALL_ID] = call_id
+    if capture_content and arguments is not None:
+        attributes[attrs.GEN_AI_TOOL_CALL_ARGUMENTS] = arguments
+    return attributes
+
+
+class ChatInvocation:
+    """One logical LLM call: a CLIENT span ``chat {model}`` (retries are events on it)."""
+
+    def __init__(self, tracer: Tracer, metrics: ChatMetrics, *, model: str, provider: str,
+                 capture_content: bool, clock: Callable[[], float],
+                 server_address: str | None = None, server_port: int | None = None,
+                 request_attributes: Mapping[str, AttributeValue] | None = None,
+                 input_messages: list[Any] | None = None) -> None:
+        self.request_model = model
+        self.provider = provider
+        self._metrics = metrics
+        self._capture_content = capture_content
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._ended = False
+        self._awaiting_settlement = False
+        self._simulated = False
+        self.response_id: str | None = None
+        attributes: dict[str, AttributeValue] = {
+            attrs.GEN_AI_OPERATION_NAME: attrs.OPERATION_CHAT,
+            attrs.GEN_AI_PROVIDER_NAME: provider,
+            attrs.GEN_AI_REQUEST_MODEL: model,
+        }
+        if server_address:
+            attributes[attrs.SERVER_ADDRESS] = server_address
+            if server_port is not None:
+                attributes[attrs.SERVER_PORT] = server_port
+        attributes.update(request_attributes or {})
+        if capture_content and input_messages is not None:
+            attributes[attrs.GEN_AI_INPUT_MESSAGES] = _to_json(input_messages)
+        # Started, not made current: nothing runs "inside" an LLM call.
+        self.span: Span = tracer.start_span(f"{attrs.OPERATION_CHAT} {model}", kind=SpanKind.CLIENT,
+                                            attributes=attributes)
+        self._started = clock()
+        # Read after start: the cost processor's on_start has copied the parent's phase by now.
+        phase = (getattr(self.span, "attributes", None) or {}).get(attrs.PHASE)
+        self.phase: str | None = phase if isinstance(phase, str) else None
+
+    @property
+    def span_context(self) -> SpanContext:
+        return self.span.get_span_context()
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    @property
+    def awaiting_settlement(self) -> bool:
+        return self._awaiting_settlement
+
+    @_never_raises
+    def record_attempt(self, attempt: int, *, status_code: int | None = None,
+                       error_type: str | None = None, wait_s: float | None = None) -> None:
+        """One event per HTTP attempt; ``wait_s`` is the back-off before the next one."""
+        event: dict[str, AttributeValue] = {attrs.RETRY_ATTEMPT: attempt}
+        if status_code is not None:
+            event[attrs.RETRY_STATUS_CODE] = status_code
+        if error_type:
+            event[attrs.ERROR_TYPE] = error_type
+        if wait_s is not None:
+            event[attrs.RETRY_WAIT_S] = wait_s
+        self.span.add_event(attrs.RETRY_EVENT, event)
+
+    @_never_raises
+    def stop(self, usage: ChatUsage) -> None:
+        """Record the response, usage and cost, record metrics, end the span."""
+        if not self._claim_end():
+            return
+        span = self.span
+        self.response_id = usage.response_id
+        self._simulated = usage.simulated
+        span.set_attributes(_usage_attributes(usage))
+        if self._capture_content and usage.output_messages is not None:
+            span.set_attribute(attrs.GEN_AI_OUTPUT_MESSAGES, _to_json(usage.output_messages))
+        self._awaiting_settlement = usage.cost_usd is None and usage.cost_pending
+        self._metrics.record_call(self._metric_attributes(), duration_s=self._clock() - self._started,
+                                  response_model=usage.response_model,
+                                  input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+        if usage.cost_usd is not None:
+            self._metrics.record_cost(self._metric_attributes(), usage.cost_usd)
+        span.end()
+
+    @_never_raises
+    def fail(self, exc: BaseException, *, error_type: str | None = None) -> None:
+        """ERROR status and ``error.type``, duration metric with ``error.type``, end the span."""
+        if not self._claim_end():
+            return
+        mark_failed(self.span, exc, error_type=error_type)
+        chosen = (getattr(self.span, "attributes", None) or {}).get(attrs.ERROR_TYPE)
+        self._metrics.record_call(self._metric_attributes(), duration_s=self._clock() - self._started,
+                                  error_type=str(chosen or error_type or type(exc).__qualname__))
+        self.span.end()
+
+    @_never_raises
+    def settle(self, tracer: Tracer, *, cost_usd: float | None, upstream_cost_usd: float | None,
+               lookup_attempts: int, error: str | None) -> None:
+        """Emit the settlement span for a pending cost (see ``Telemetry.settle_cost``)."""
+        with self._lock:
+            if not self._awaiting_settlement:
+                _logger.warning("telemetry: ignoring cost settlement for %s: its cost is not "
+                                "pending (already settled, or known when the call ended)",
+                                self.response_id or "a call")
+                return
+            self._awaiting_settlement = False
+        attributes = self._settlement_attributes(lookup_attempts)
+        known = cost_usd is not None
+        if known:
+            attributes.update({attrs.GEN_AI_USAGE_COST: cost_usd, attrs.LLM_COST_TOTAL: cost_usd,
+                               attrs.COST_SOURCE: attrs.COST_SOURCE_GENERATION})
+        if upstream_cost_usd is not None:
+            attributes[attrs.COST_UPSTREAM_USD] = upstream_cost_usd
+        # Explicit parent: settlement happens on a look-up thread with no useful current context.
+        parent = trace.set_span_in_context(trace.NonRecordingSpan(self.span_context))
+        span = tracer.start_span(f"settle_cost {self.response_id or self.request_model}",
+                                 context=parent, kind=SpanKind.INTERNAL, attributes=attributes)
+        if not known:
+            span.set_attribute(attrs.ERROR_TYPE, SETTLEMENT_ERROR_TYPE)
+            span.set_status(Status(StatusCode.ERROR, _truncate(error or "cost unknown")))
+        span.end()
+        if cost_usd is not None:
+            self._metrics.record_cost(self._metric_attributes(), cost_usd)
+
+    def _claim_end(self) -> bool:
+        with self._lock:
+            if self._ended:
+                _logger.debug("telemetry: chat span for %s already ended", self.request_model)
+                return False
+            self._ended = True
+            return True
+
+    def _metric_attributes(self) -> dict[str, AttributeValue]:
+        base: dict[str, AttributeValue] = {
+            attrs.GEN_AI_OPERATION_NAME: attrs.OPERATION_CHAT,
+            attrs.GEN_AI_PROVIDER_NAME: self.provider,
+            attrs.GEN_AI_REQUEST_MODEL: self.request_model,
+        }
+        if self.phase:
+            base[attrs.PHASE] = self.phase
+        return base
+
+    def _settlement_attributes(self, lookup_attempts: int) -> dict[str, AttributeValue]:
+        attributes: dict[str, AttributeValue] = {
+            attrs.COST_SETTLEMENT: True,
+            attrs.GEN_AI_REQUEST_MODEL: self.request_model,
+            attrs.GEN_AI_PROVIDER_NAME: self.provider,
+            attrs.COST_LOOKUP_ATTEMPTS: lookup_attempts,
+        }
+        if self.response_id:
+            attributes[attrs.GEN_AI_RESPONSE_ID] = self.response_id
+        if self.phase:
+            attributes[attrs.PHASE] = self.phase
+        if self._simulated:
+            attributes[attrs.COST_SIMULATED] = True
+        return attributes
+
+
+def _usage_attributes(usage: ChatUsage) -> dict[str, AttributeValue]:
+    attributes: dict[str, AttributeValue] = {
+        attrs.GEN_AI_USAGE_INPUT_TOKENS: usage.input_tokens,
+        attrs.GEN_AI_USAGE_OUTPUT_TOKENS: usage.output_tokens,
+        attrs.GEN_AI_RESPONSE_FINISH_REASONS: [str(reason) for reason in usage.finish_reasons],
+    }
+    if usage.response_id:
+        attributes[attrs.GEN_AI_RESPONSE_ID] = usage.response_id
+    if usage.response_model:
+        attributes[attrs.GEN_AI_RESPONSE_MODEL] = usage.response_model
+    for key, count in ((attrs.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cached_tokens),
+                       (attrs.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cache_write_tokens),
+                       (attrs.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_tokens)):
+        if count:
+            attributes[key] = count
+    if usage.cost_usd is not None:
+        attributes[attrs.GEN_AI_USAGE_COST] = usage.cost_usd
+        attributes[attrs.LLM_COST_TOTAL] = usage.cost_usd
+        if usage.cost_source:
+            attributes[attrs.COST_SOURCE] = usage.cost_source
+    elif usage.cost_pending:
+        attributes[attrs.COST_PENDING] = True
+    if usage.upstream_cost_usd is not None:
+        attributes[attrs.COST_UPSTREAM_USD] = usage.upstream_cost_usd
+    if usage.is_byok:
+        attributes[attrs.COST_IS_BYOK] = True
+    if usage.simulated:
+        attributes[attrs.COST_SIMULATED] = True
+    return attributes
+
+
+def _to_json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return _truncate(f"{type(exc).__qualname__}: {text}" if text else type(exc).__qualname__)
+
+
+def _truncate(text: str) -> str:
+    return text if len(text) <= _DESCRIPTION_LIMIT else text[: _DESCRIPTION_LIMIT - 1] + "…"

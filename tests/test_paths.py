@@ -1,0 +1,175 @@
+"""Path resolution: the only gate between a model-supplied string and the file system."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tech_writer.paths import (
+    PathOutsideRepo,
+    display_path,
+    glob_matches,
+    normalize_rel_path,
+    relative_posix,
+    resolve_in_repo,
+)
+
+PROPERTY_SETTINGS = settings(
+    max_examples=300, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A repository root with inside/outside symlinks, and a secret directory next to it."""
+    base = tmp_path_factory.mktemp("paths")
+    root, outside = base / "repo", base / "outside"
+    (root / "src" / "pkg").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("[core]\n")
+    (root / "src" / "pkg" / "mod.py").write_text("x = 1\n")
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret\n")
+    os.symlink(outside / "secret.txt", root / "link_file_out")
+    os.symlink(outside, root / "link_dir_out")
+    os.symlink(root / "src", root / "link_dir_in")
+    os.symlink(root / "src" / "pkg" / "mod.py", root / "link_file_in")
+    os.symlink(root / ".git", root / "link_git")
+    os.symlink("../..", root / "src" / "up_two")
+    os.symlink("loop_b", root / "loop_a")
+    os.symlink("loop_a", root / "loop_b")
+    return root, outside
+
+
+def _refusal(root: Path, user_path: str) -> str:
+    with pytest.raises(PathOutsideRepo) as caught:
+        resolve_in_repo(root, user_path)
+    return caught.value.reason
+
+
+def test_relative_paths_resolve_inside_the_root(sandbox: tuple[Path, Path]) -> None:
+    root, _ = sandbox
+    assert resolve_in_repo(root, "src/pkg/mod.py") == root / "src" / "pkg" / "mod.py"
+    assert resolve_in_repo(root, "./src//pkg/./mod.py") == root / "src" / "pkg" / "mod.py"
+    assert resolve_in_repo(root, ".") == root
+    assert resolve_in_repo(root, "") == root
+    assert resolve_in_repo(root, "does/not/exist.py") == root / "does" / "not" / "exist.py"
+
+
+@pytest.mark.parametrize("user_path", ["/etc/passwd", "//etc", "\\windows", "C:\\x", "C:x", "\\\\server\\share"])
+def test_absolute_paths_are_refused(sandbox: tuple[Path, Path], user_path: str) -> None:
+    assert "absolute" in _refusal(sandbox[0], user_path)
+
+
+@pytest.mark.parametrize("user_path", ["..", "../outside/secret.txt", "src/../../x", "src/../src/pkg/mod.py"])
+def test_dot_dot_is_refused_even_when_it_would_stay_inside(sandbox: tuple[Path, Path], user_path: str) -> None:
+    assert "'..'" in _refusal(sandbox[0], user_path)
+
+
+@pytest.mark.parametrize("user_path", [".git", ".git/config", "./.GIT/config", "src/.git/x", "link_git/config"])
+def test_git_internals_are_refused(sandbox: tuple[Path, Path], user_path: str) -> None:
+    assert ".git" in _refusal(sandbox[0], user_path)
+
+
+def test_nul_bytes_are_refused(sandbox: tuple[Path, Path]) -> None:
+    assert "NUL" in _refusal(sandbox[0], "src/pkg/mod.py\x00.txt")
+
+
+@pytest.mark.parametrize(
+    "user_path", ["link_file_out", "link_dir_out/secret.txt", "link_dir_out", "src/up_two/outside"]
+)
+def test_symlinks_leading_outside_are_refused(sandbox: tuple[Path, Path], user_path: str) -> None:
+    assert "outside the repository" in _refusal(sandbox[0], user_path)
+
+
+def test_symlinks_staying_inside_resolve_to_their_target(sandbox: tuple[Path, Path]) -> None:
+    root, _ = sandbox
+    assert resolve_in_repo(root, "link_file_in") == root / "src" / "pkg" / "mod.py"
+    assert resolve_in_repo(root, "link_dir_in/pkg/mod.py") == root / "src" / "pkg" / "mod.py"
+
+
+def test_symlink_loops_do_not_escape_or_crash(sandbox: tuple[Path, Path]) -> None:
+    root, _ = sandbox
+    try:
+        resolved = resolve_in_repo(root, "loop_a")
+    except PathOutsideRepo:
+        return
+    assert resolved == root or root in resolved.parents
+
+
+def test_unencodable_names_are_refused_not_crashing(sandbox: tuple[Path, Path]) -> None:
+    assert "cannot be resolved" in _refusal(sandbox[0], "bad\ud800name")
+
+
+def test_non_utf8_names_resolve_and_display(tmp_path: Path) -> None:
+    name = os.fsdecode(b"caf\xe9.txt")  # Latin-1 bytes: not valid UTF-8, decoded with surrogateescape
+    try:
+        (tmp_path / name).write_text("x\n")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("file system refuses non-UTF-8 names")
+    assert resolve_in_repo(tmp_path, name) == tmp_path / name
+    assert display_path(name) == "caf\\xe9.txt"
+    display_path(name).encode("utf-8")  # printable text is valid UTF-8
+
+
+def test_display_path_escapes_control_characters() -> None:
+    assert display_path("a\nb\tc.py") == "a\\x0ab\\x09c.py"
+    assert display_path("ok/naïve.py") == "ok/naïve.py"
+    assert display_path("lone\ud800") == "lone\\ud800"
+
+
+def test_relative_posix_and_normalisation(tmp_path: Path) -> None:
+    assert relative_posix(tmp_path, tmp_path / "a" / "b.py") == "a/b.py"
+    assert relative_posix(tmp_path, tmp_path) == "."
+    with pytest.raises(PathOutsideRepo):
+        relative_posix(tmp_path / "a", tmp_path / "b")
+    assert normalize_rel_path("./a//b/./c/") == "a/b/c"
+    assert normalize_rel_path("./") == "."
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "expected"),
+    [
+        ("*", "a/b/c.py", True),
+        ("*.py", "a/b/c.py", True),  # base name match at any depth
+        ("*.py", "a/b/c.pyc", False),
+        ("src/*.py", "src/a/b.py", True),  # * crosses /
+        ("src/*.py", "lib/a.py", False),
+        ("**/*.py", "top.py", True),  # **/ may match no directory
+        ("src/**/x.py", "src/x.py", True),
+        ("src/**/x.py", "src/a/b/x.py", True),
+        ("src/", "src/a/b.py", True),
+        ("./*.md", "README.md", True),
+        ("", "anything", True),
+        ("*.PY", "a.py", False),  # case-sensitive everywhere
+        ("{a,b}.py", "a.py", False),  # braces are literal
+        ("test_*", "tests/test_x.py", True),
+    ],
+)
+def test_glob_matches(pattern: str, path: str, expected: bool) -> None:
+    assert glob_matches(pattern, path) is expected
+
+
+_COMPONENTS = st.sampled_from(
+    ["src", "pkg", "mod.py", "link_file_out", "link_dir_out", "link_dir_in", "link_file_in", "link_git",
+     "up_two", "loop_a", "..", ".", "", ".git", ".GIT", "secret.txt", "outside", "\\..", "~", "C:", "\x00"]
+)
+
+
+@PROPERTY_SETTINGS
+@given(parts=st.lists(_COMPONENTS | st.text(max_size=6), max_size=6), leading_slash=st.booleans())
+def test_no_generated_path_escapes_the_root(sandbox: tuple[Path, Path], parts: list[str], leading_slash: bool) -> None:
+    root, outside = sandbox
+    user_path = ("/" if leading_slash else "") + "/".join(parts)
+    try:
+        resolved = resolve_in_repo(root, user_path)
+    except PathOutsideRepo:
+        return
+    real_root = Path(os.path.realpath(root))
+    assert resolved == real_root or real_root in resolved.parents
+    assert ".git" not in [part.casefold() for part in resolved.relative_to(real_root).parts]
+    assert outside not in resolved.parents
