@@ -85,15 +85,21 @@ def _fail(message: str, code: int) -> NoReturn:
               help="SQLite cache file for --persist-cache (default: in the user cache dir).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where git URLs are cloned (default: the user cache dir).")
+@click.option("--request-timeout", type=click.FloatRange(min=1), default=180.0, show_default=True,
+              metavar="SECONDS", help="Timeout of one LLM request.")
+@click.option("--max-retries", type=click.IntRange(min=0, max=20), default=4, show_default=True,
+              metavar="N", help="Retries of a failed LLM request (408/429/5xx/connection errors), "
+                                "with exponential backoff honouring Retry-After.")
+@click.option("--cost-lookup-timeout", type=click.FloatRange(min=0), default=20.0,
+              show_default=True, metavar="SECONDS",
+              help="How long to keep asking OpenRouter's /generation for a cost the completion "
+                   "did not carry.")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"],
                                                case_sensitive=False),
               default="WARNING", show_default=True, help="Log detail on stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
 @click.version_option(__version__, "--version", prog_name="tech-writer")
-def cli(prompt_file: str, repo: str, output: Path | None, provider: str, model: str | None,
-        base_url: str | None, openrouter_key: str | None, no_track_cost: bool, eval_json: bool,
-        stream: bool, max_exploration: int, max_sections: int, persist_cache: bool,
-        cache_path: Path | None, cache_dir: Path | None, log_level: str, quiet: bool) -> None:
+def cli(**options: Any) -> None:
     """Write a technical report about a code repository, every claim cited as [path:start-end]
     and every citation checked against the files on disk.
 
@@ -105,11 +111,10 @@ def cli(prompt_file: str, repo: str, output: Path | None, provider: str, model: 
     """
     from tech_writer.logsetup import configure_logging
 
-    configure_logging(log_level, secrets=[openrouter_key or "", *_env_secrets()])
+    configure_logging(options["log_level"], secrets=[options["openrouter_key"] or "",
+                                                     *_env_secrets()])
     try:
-        code = _run(prompt_file, repo, output, provider, model, base_url, openrouter_key,
-                    not no_track_cost, eval_json, stream, max_exploration, max_sections,
-                    persist_cache, cache_path, cache_dir, quiet)
+        code = _run(**options)
     except TechWriterError as exc:
         _fail(exc.message, exc.exit_code)
     except KeyboardInterrupt:
@@ -123,24 +128,27 @@ def _env_secrets() -> list[str]:
     return [os.environ.get("OPENROUTER_API_KEY", ""), os.environ.get("OPENAI_API_KEY", "")]
 
 
-def _run(prompt_file: str, repo_arg: str, output: Path | None, provider: str, model: str | None,
-         base_url: str | None, openrouter_key: str | None, track_cost_flag: bool, eval_json: bool,
+def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, model: str | None,
+         base_url: str | None, openrouter_key: str | None, no_track_cost: bool, eval_json: bool,
          stream: bool, max_exploration: int, max_sections: int, persist_cache: bool,
-         cache_path: Path | None, cache_dir: Path | None, quiet: bool) -> int:
+         cache_path: Path | None, cache_dir: Path | None, quiet: bool, request_timeout: float,
+         max_retries: int, cost_lookup_timeout: float, log_level: str) -> int:
     from tech_writer.progress import Progress
 
     prompt = _read_prompt(prompt_file)
     config = get_provider(provider)
-    track_cost = track_cost_flag and config.track_cost_default
+    track_cost = not no_track_cost and config.track_cost_default
     if openrouter_key and provider != "openrouter":
         raise UsageError("--openrouter-key goes with --provider openrouter")
-    repo_path = _local_repo(repo_arg, cache_dir)
+    repo_path = _local_repo(repo, cache_dir)
     if provider == "demo":
         log.warning("demo provider: a built-in scripted model writes the report; "
                     "costs are simulated")
     progress = Progress(enabled=not quiet)
 
+    from tech_writer.cost_lookup import LookupPolicy
     from tech_writer.orchestrator import RunFailed, format_cost_line, run_pipeline
+    from tech_writer.retry import RetryPolicy
 
     try:
         report, _store, cost = run_pipeline(
@@ -148,7 +156,9 @@ def _run(prompt_file: str, repo_arg: str, output: Path | None, provider: str, mo
             api_key=openrouter_key if provider == "openrouter" else None, base_url=base_url,
             track_cost=track_cost, max_exploration=max_exploration, max_sections=max_sections,
             persist_cache=persist_cache, cache_path=cache_path, stream=stream, progress=progress,
-            prompt_name=Path(prompt_file).name)
+            prompt_name=Path(prompt_file).name, request_timeout_s=request_timeout,
+            retry=RetryPolicy(max_attempts=max_retries + 1),
+            lookup=LookupPolicy(max_wait_s=cost_lookup_timeout))
     except RunFailed as failed:
         _deliver(failed.partial_report, repo_path, failed.cost_stats, track_cost, output,
                  eval_json, error=failed.message)

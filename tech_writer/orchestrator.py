@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from telemetry import attributes as attrs
 from tech_writer.cache import CacheStore
+from tech_writer.cost_lookup import LookupPolicy
 from tech_writer.errors import TechWriterError, UsageError
 from tech_writer.exploration import explore
 from tech_writer.llm import LLMClient
 from tech_writer.outline import Outline, make_outline
 from tech_writer.progress import Progress
 from tech_writer.repo import Repository
+from tech_writer.retry import RetryPolicy
 from tech_writer.sections import WrittenSection, write_section
 from tech_writer.tools import RepoTools
 
@@ -80,6 +82,9 @@ def run_pipeline(
     progress: Progress | None = None,
     prompt_name: str | None = None,
     environ: Mapping[str, str] | None = None,
+    retry: RetryPolicy | None = None,
+    lookup: LookupPolicy | None = None,
+    request_timeout_s: float = 180.0,
 ) -> tuple[str, CacheStore, dict[str, Any]]:
     """Write the report. Returns ``(report_markdown, cache_store, cost_stats)``.
 
@@ -101,11 +106,12 @@ def run_pipeline(
 
             telemetry = Telemetry.from_env(environ)
         llm = LLMClient(model, provider, api_key, base_url, track_cost, telemetry=telemetry,
-                        stream=stream, environ=environ)
+                        stream=stream, environ=environ, retry=retry, lookup=lookup,
+                        timeout_s=request_timeout_s)
         own_llm = True
     else:
         telemetry, own_llm = llm.telemetry, False
-    store = CacheStore(_cache_file(cache_path) if persist_cache else None)
+    store = CacheStore(_cache_file(cache_path, root) if persist_cache else None)
     repo = Repository(root, cache=store)
     tools = RepoTools(repo)
     state = _RunState()
@@ -238,9 +244,13 @@ def _safe_summary(llm: LLMClient) -> dict[str, Any] | None:
         return None
 
 
-def _cache_file(cache_path: str | Path | None) -> Path:
+def _cache_file(cache_path: str | Path | None, repo_root: Path) -> Path:
+    """The given file, or one per repository: cache keys are repo-relative paths."""
     if cache_path is not None:
         return Path(cache_path)
+    import hashlib
+
     from platformdirs import user_cache_dir
 
-    return Path(user_cache_dir("tech_writer")) / "cache.sqlite3"
+    digest = hashlib.sha256(str(repo_root.resolve()).encode()).hexdigest()[:16]
+    return Path(user_cache_dir("tech_writer")) / f"cache-{digest}.sqlite3"

@@ -33,6 +33,7 @@ from .paths import PathOutsideRepo, glob_matches, resolve_in_repo
 from .repo import BINARY_SNIFF_BYTES, Repository, ToolCaps, is_binary, split_lines
 
 __all__ = [
+    "ENGINE_AUTO",
     "ENGINE_PYTHON",
     "ENGINE_RIPGREP",
     "MAX_MATCH_TEXT_CHARS",

@@ -39,7 +39,7 @@ from .symbols import (
     language_for,
 )
 
-__all__ = ["RepoTools", "ToolCaps", "ToolResult"]
+__all__ = ["TRUNCATED_PREFIX", "RepoTools", "ToolCaps", "ToolResult"]
 
 TRUNCATED_PREFIX = "[truncated:"
 _STRUCTURE_FILES_PER_DIR = 20  # files named per directory in get_structure; the rest are counted

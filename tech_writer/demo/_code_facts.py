@@ -58,6 +58,8 @@ def _names(names: Iterable[str], limit: int = 5) -> str:
 
 
 def _describe(path: str, title: str, doc: str | None, calls: list[str]) -> str:
+    if doc and calls:
+        return f"{title} in `{path}`: {doc} It calls {_names(calls, 3)}."
     if doc:
         return f"{title} in `{path}`: {doc}"
     if calls:
@@ -158,7 +160,7 @@ def _python_facts(view: FileView) -> list[Fact]:
             sentence = f'`{path}` can be run as a script (`if __name__ == "__main__"`){tail}.'
             facts.append(Fact(path, number, end, sentence, 3, tuple(calls), "entry-point"))
     if imports:
-        facts.append(_imports_fact(view, imports))
+        facts.append(_imports_fact(view, imports, dotted=True))
     return facts
 
 
@@ -176,7 +178,7 @@ def _python_class_fact(view: FileView, start: int, name: str, bases: str | None)
     if public:
         sentence += f" Its methods include {_names(public, 5)}."
     weight = 2 if name.startswith("_") else 5
-    return Fact(view.path, start, end, sentence, weight, (name, *public), "definition")
+    return Fact(view.path, start, end, sentence, weight, (name, *public), "type")
 
 
 def _python_function_fact(view: FileView, start: int, name: str) -> Fact:
@@ -186,7 +188,7 @@ def _python_function_fact(view: FileView, start: int, name: str) -> Fact:
     calls = _calls(view, max(header_end, doc_end) + 1, end, name)
     sentence = _describe(view.path, f"`{name}({params})`", doc, calls)
     weight = (1 if name.startswith("_") else 4) + (2 if name in _ENTRY_NAMES else 0)
-    return Fact(view.path, start, end, sentence, weight, (name, *calls[:4]), "definition")
+    return Fact(view.path, start, end, sentence, weight, (name, *calls[:4]), "function")
 
 
 def _python_exports_fact(view: FileView, start: int) -> list[Fact]:
@@ -206,13 +208,14 @@ def _python_exports_fact(view: FileView, start: int) -> list[Fact]:
     return []
 
 
-def _imports_fact(view: FileView, imports: list[tuple[int, str]]) -> Fact:
+def _imports_fact(view: FileView, imports: list[tuple[int, str]], dotted: bool) -> Fact:
+    """One fact for a file's imports; ``dotted`` names (Python) are shortened to their package."""
     start = imports[0][0]
     run_end = view.run_end(start)
     inside = [(n, module) for n, module in imports if n <= run_end]
     modules: list[str] = []
     for _, module in inside:
-        top = module if module.startswith(".") else module.split(".")[0].split("/")[0]
+        top = module.split(".")[0] if dotted and not module.startswith(".") else module
         if top and top != "__future__" and top not in modules:
             modules.append(top)
     sentence = f"`{view.path}` imports {_names(modules, 6)}."
@@ -375,7 +378,7 @@ def _definition_fact(
         calls = _calls(view, start + 1, end, name) if braced else []
         sentence = _describe(view.path, title, doc, calls)
         weight = (4 if _public(name, match) else 2) + (2 if name in _ENTRY_NAMES else 0)
-        return Fact(view.path, start, end, sentence, weight, (name, *calls[:4]), "definition")
+        return Fact(view.path, start, end, sentence, weight, (name, *calls[:4]), "function")
     if kind == "impl":
         target = groups.get("target")
         title = f"`impl {name} for {target}`" if target else f"`impl {name}`"
@@ -391,14 +394,14 @@ def _definition_fact(
         sentence = f"{title} in `{view.path}`" + (
             f" provides {_names(methods, 5)}." if methods else "."
         )
-        return Fact(view.path, start, end, sentence, 4, (target or name, *methods), "definition")
+        return Fact(view.path, start, end, sentence, 4, (target or name, *methods), "type")
     keyword = match[0].split(name, 1)[0].split()[-1]
     title = f"`{keyword} {name}`"
     sentence = f"{title} in `{view.path}`" + (f": {doc}" if doc else ".")
     methods = _member_functions(view, start, end) if braced and end > start else []
     if methods:
         sentence += f" Its methods include {_names(methods, 5)}."
-    return Fact(view.path, start, end, sentence, 5, (name, *methods), "definition")
+    return Fact(view.path, start, end, sentence, 5, (name, *methods), "type")
 
 
 _MEMBER = re.compile(
@@ -458,7 +461,7 @@ def _brace_facts(view: FileView, language: str) -> list[Fact]:
                 facts.append(_definition_fact(view, number, kind, match, language in _BRACED))
                 break
     if imports:
-        facts.append(_imports_fact(view, imports))
+        facts.append(_imports_fact(view, imports, dotted=False))
     return facts
 
 
@@ -471,7 +474,9 @@ def code_facts(view: FileView, language: str) -> list[Fact]:
 def defined_names(view: FileView, language: str) -> list[str]:
     """Names of the top-level definitions seen in a source file, public ones first."""
     facts = [
-        fact for fact in code_facts(view, language) if fact.kind == "definition" and fact.names
+        fact
+        for fact in code_facts(view, language)
+        if fact.kind in ("function", "type") and fact.names
     ]
     public = [fact.names[0] for fact in facts if fact.weight >= 4]
     return public + [fact.names[0] for fact in facts if fact.weight < 4]

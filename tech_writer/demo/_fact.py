@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Fact", "keywords", "sentence_of"]
+__all__ = ["TOPICS", "Fact", "keywords", "sentence_of", "topics_of_text"]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{2,}")
 _STOPWORDS = frozenset(
@@ -14,6 +14,49 @@ _STOPWORDS = frozenset(
     "read first make new you your use used using can may".split()
 )
 _SENTENCE_CAP = 180
+
+# Broad themes a report section can be about, each recognised by word stems in its title/focus.
+TOPICS: dict[str, tuple[str, ...]] = {
+    "purpose": ("purpose", "overview", "what", "problem", "introduc", "about"),
+    "setup": (
+        "install",
+        "setting",
+        "setup",
+        "set up",
+        "running",
+        "build",
+        "depend",
+        "packag",
+        "configur",
+        "command",
+        "usage",
+    ),
+    "structure": (
+        "component",
+        "structure",
+        "module",
+        "lives",
+        "core",
+        "class",
+        "organis",
+        "organiz",
+        "public",
+        "export",
+        "layout",
+        "interface",
+    ),
+    "flow": ("flow", "workflow", "entry", "execution", "starts", "travels", "request", "trigger"),
+}
+_SETUP_HEADINGS = (
+    "install",
+    "usage",
+    "setup",
+    "set-up",
+    "quick",
+    "config",
+    "build",
+    "getting started",
+)
 
 
 def keywords(text: str) -> frozenset[str]:
@@ -49,14 +92,40 @@ class Fact:
     sentence: str  # markdown, without its citation
     weight: int  # how central the fact is to understanding the file, 1 (trivia) .. 7
     names: tuple[str, ...] = ()  # identifiers or titles the fact is about
-    kind: str = (
-        "other"  # "definition", "module-doc", "title", "heading", "manifest", "imports", ...
-    )
+    # What the fact is: "function", "type", "module-doc", "exports", "imports", "entry-point",
+    # "title", "heading", "intro", "identity", "dependencies", "commands", "opening".
+    kind: str = "other"
 
     @property
     def citation(self) -> str:
         return f"[{self.path}:{self.start}-{self.end}]"
 
     @property
+    def topics(self) -> frozenset[str]:
+        """The themes of TOPICS this fact speaks to."""
+        found = set()
+        if self.kind in ("title", "intro", "module-doc", "identity"):
+            found.add("purpose")
+        heading = self.names[0].lower() if self.names else ""
+        if self.kind in ("dependencies", "commands", "identity") or (
+            self.kind == "heading" and any(word in heading for word in _SETUP_HEADINGS)
+        ):
+            found.add("setup")
+        if self.kind in ("type", "function", "exports", "module-doc"):
+            found.add("structure")
+        if self.kind in ("entry-point", "commands") or (
+            self.kind == "function" and " calls " in self.sentence
+        ):
+            found.add("flow")
+        return frozenset(found)
+
+    @property
     def words(self) -> frozenset[str]:
         return keywords(" ".join((self.path, self.sentence, *self.names)))
+
+
+def topics_of_text(text: str) -> frozenset[str]:
+    lowered = text.lower()
+    return frozenset(
+        topic for topic, stems in TOPICS.items() if any(stem in lowered for stem in stems)
+    )

@@ -1,8 +1,10 @@
 """The outline phase of the demo model: a JSON outline shaped by the report request.
 
 Input: the ``Files read:`` line of the exploration summary (anywhere in the messages; the last
-one wins), an optional ``Project:`` line, and the report request (the first user message).
-Output: ``{"title", "sections": [{"title", "focus", "relevant_files"}]}`` with four sections.
+one wins), an optional ``Project:`` line, the report request (the first user message, or the part
+after ``Report request:`` and before ``Exploration notes:``) and an optional "at most N sections".
+Output: ``{"title", "sections": [{"title", "focus", "relevant_files"}]}``, four sections unless
+capped; empty files are never listed as relevant.
 
 ``outline_mode`` exercises the caller's validation: ``"invalid_once"`` answers with truncated JSON
 until the conversation holds an earlier outline attempt (an assistant message starting with
@@ -23,13 +25,25 @@ from ._explore import FILES_READ_PREFIX
 from ._files import ENTRY_STEMS, file_role
 from ._types import ModelTurn
 
-__all__ = ["OUTLINE_MODES", "build_outline", "files_read", "outline_turn", "report_kind"]
+__all__ = [
+    "OUTLINE_MODES",
+    "build_outline",
+    "files_read",
+    "outline_turn",
+    "report_kind",
+    "report_request",
+]
 
 OUTLINE_MODES = ("ok", "invalid_once", "always_invalid")
 _FILES_READ_LINE = re.compile(rf"^{re.escape(FILES_READ_PREFIX)}\s*(.*)$", re.MULTILINE)
 _FILE_ENTRY = re.compile(r"\s*(.+?) \((\d+) lines?\)\s*(?:,|$)")
 _PROJECT_LINE = re.compile(r"^Project:\s*(.+?)\s*$", re.MULTILINE)
 _FILES_PER_SECTION = 3
+_DEFAULT_SECTIONS = 4
+_SECTION_LIMIT = re.compile(r"\bat most (\d+) sections\b", re.IGNORECASE)
+_REQUEST_LABEL = "Report request:"
+# Where a request stops when the caller appended context to the same message.
+_AFTER_REQUEST = re.compile(r"\n\s*(?:Exploration notes|Repository|Files read):", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -208,9 +222,25 @@ def _relevant(plan: _SectionPlan, groups: dict[str, list[str]], paths: list[str]
     return chosen[:_FILES_PER_SECTION]
 
 
+def report_request(conv: Conversation) -> str:
+    """The user's report request: the first user message, without any notes appended to it."""
+    users = conv.user_texts()
+    text = users[0] if users else ""
+    if _REQUEST_LABEL in text:
+        text = text.split(_REQUEST_LABEL, 1)[1]
+    return re.split(_AFTER_REQUEST, text, maxsplit=1)[0].strip()
+
+
+def _section_limit(conv: Conversation) -> int:
+    for text in reversed(conv.user_texts()):
+        match = _SECTION_LIMIT.search(text)
+        if match:
+            return max(1, int(match[1]))
+    return _DEFAULT_SECTIONS
+
+
 def build_outline(conv: Conversation) -> dict[str, Any]:
-    users = [message_text(m) for m in conv.messages if m.get("role") == "user"]
-    kind = report_kind(users[0] if users else "")
+    kind = report_kind(report_request(conv))
     title_template, plans = _KINDS[kind]
     project = _project_name(conv)
     paths = [
@@ -223,7 +253,7 @@ def build_outline(conv: Conversation) -> dict[str, Any]:
             "focus": plan.focus.format(project=project),
             "relevant_files": _relevant(plan, groups, paths),
         }
-        for plan in plans
+        for plan in plans[: _section_limit(conv)]
     ]
     return {"title": title_template.format(project=project), "sections": sections}
 

@@ -1,7 +1,8 @@
 """The section phase of the demo model: read the relevant files, then write cited markdown.
 
 The request names the section in lines ``Section title: ...``, ``Focus: ...`` and
-``Relevant files: a.py, b.py``. The model first reads each relevant file (lines 1-200), then
+``Relevant files: a.py, b.py`` (when it lists none, the first files of the ``Files read:`` line
+stand in). The model first reads each relevant file (lines 1-200), then
 writes an introductory paragraph and two to four bullets, each a fact about what it read followed
 by a citation ``[path:start-end]`` inside lines it actually saw. The body has no heading: the
 caller places it under the section title.
@@ -17,8 +18,9 @@ import re
 from dataclasses import dataclass
 
 from ._conversation import Conversation, FileView
-from ._fact import Fact, keywords
+from ._fact import Fact, keywords, topics_of_text
 from ._facts import extract_facts
+from ._outline import files_read
 from ._types import ModelTurn, ToolCall
 
 __all__ = [
@@ -37,6 +39,7 @@ _MIN_BULLETS, _MAX_BULLETS = 2, 4
 _TITLE = re.compile(r"^\s*Section title:\s*(.+?)\s*$", re.MULTILINE)
 _FOCUS = re.compile(r"^\s*Focus:\s*(.+?)\s*$", re.MULTILINE)
 _RELEVANT = re.compile(r"^\s*Relevant files:\s*(.*?)\s*$", re.MULTILINE)
+_FALLBACK_FILES = 2
 # How far past the end of a file the deliberately invalid citation points.
 _PAST_END_OFFSET = 9990
 
@@ -55,10 +58,11 @@ def parse_section_request(conv: Conversation) -> SectionRequest:
             continue
         focus = _FOCUS.search(text)
         relevant = _RELEVANT.search(text)
-        names = relevant[1].split(",") if relevant else []
-        files = tuple(
-            dict.fromkeys(n.strip().strip("`'\"") for n in names if n.strip().strip("`'\""))
-        )
+        listed = relevant[1] if relevant and not relevant[1].startswith("(") else ""
+        names = [name.strip().strip("`'\"") for name in listed.split(",")]
+        files = tuple(dict.fromkeys(name for name in names if name))
+        if not files:  # "(none listed; find them)": fall back on what exploration read
+            files = tuple(path for path, lines in files_read(conv) if lines > 0)[:_FALLBACK_FILES]
         return SectionRequest(title[1], focus[1] if focus else "", files)
     return SectionRequest("", "", ())
 
@@ -96,10 +100,13 @@ def _normal(path: str) -> str:
 
 def _choose_facts(request: SectionRequest, views: list[FileView]) -> list[Fact]:
     wanted = keywords(f"{request.title} {request.focus}")
+    # The title decides the theme; the focus only when the title says nothing recognisable.
+    themes = topics_of_text(request.title) or topics_of_text(request.focus)
     per_file = [extract_facts(view) for view in views]
 
     def score(fact: Fact) -> tuple[int, int]:
-        return fact.weight + 3 * len(fact.words & wanted), -fact.start
+        on_theme = 4 if fact.topics & themes else 0
+        return fact.weight + 3 * len(fact.words & wanted) + on_theme, -fact.start
 
     chosen: list[Fact] = []
     for facts in per_file:  # the best fact of every file first, so each relevant file is used
@@ -111,7 +118,8 @@ def _choose_facts(request: SectionRequest, views: list[FileView]) -> list[Fact]:
     for fact in rest:
         if len(chosen) >= _MAX_BULLETS:
             break
-        if len(chosen) < _MIN_BULLETS or score(fact)[0] >= 4:
+        fits = bool(fact.topics & themes) if themes else fact.weight >= 4
+        if len(chosen) < _MIN_BULLETS or fits:
             chosen.append(fact)
     order = {view.path: index for index, view in enumerate(views)}
     return sorted(chosen, key=lambda fact: (order[fact.path], fact.start))
