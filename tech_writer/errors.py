@@ -12,6 +12,8 @@
     │   └── ResponseError           a 200 carrying an error, a malformed body, a stream cut short
     ├── OutlineError                the model could not produce a usable outline
     └── RepositoryError             the repository could not be read or cloned
+    BudgetExhausted (tech_writer.budget)  exit 3: --max-cost reached
+    Terminated (a KeyboardInterrupt)      exit 143: SIGTERM; Ctrl-C exits 130
 
 Every message is one line meant for a person: what went wrong and what to do about it.
 Messages never contain API keys (they are built from status codes and server messages only).
@@ -36,6 +38,7 @@ __all__ = [
     "ResponseError",
     "OutlineError",
     "RepositoryError",
+    "Terminated",
 ]
 
 EXIT_OK = 0
@@ -96,3 +99,9 @@ class OutlineError(TechWriterError):
 
 class RepositoryError(TechWriterError):
     pass
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered like Ctrl-C so the same clean-up runs; exits 143 instead of 130."""
+
+    exit_code = EXIT_SIGTERM

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from tech_writer import prompts
 from tech_writer.progress import Progress
-from tech_writer.toolloop import assistant_message, run_tool_loop
+from tech_writer.toolloop import ask_model, assistant_message, run_tool_loop
 
 if TYPE_CHECKING:
     from telemetry import Telemetry
@@ -46,7 +46,7 @@ def explore(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools", store:
         # One more call, tools offered but not allowed: keeps the prefix (and its cache) intact.
         progress.step("exploration", f"step limit ({max_steps}) reached: asking for a summary")
         messages.append({"role": "user", "content": prompts.WRAP_UP_EXPLORATION})
-        reply, _ = llm.chat(messages, tools=schemas, tool_choice="none")
+        reply, _ = ask_model(llm, messages, schemas, tool_choice="none")
         messages.append(assistant_message(reply))
         understanding, ended_by = reply.get("content") or "", "step_limit"
     understanding = _with_files_read(understanding.strip(), store)

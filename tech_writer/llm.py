@@ -9,12 +9,14 @@ spans, so the JSON, the spans and the metrics can never disagree.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from tech_writer.budget import Budget
 from tech_writer.cost_lookup import CostLookups, GenerationCost, LookupPolicy
 from tech_writer.errors import (
     AuthenticationError,
@@ -23,7 +25,10 @@ from tech_writer.errors import (
     ProviderUnavailableError,
     RequestRejectedError,
     ResponseError,
+    UsageError,
 )
+from tech_writer.limiter import AdaptiveLimiter
+from tech_writer.pricing import ModelPricing, fetch_model_pricing
 from tech_writer.providers import ProviderConfig, get_provider, resolve_api_key, validate_model
 from tech_writer.retry import RetryPolicy, parse_retry_after
 
@@ -137,6 +142,8 @@ class LLMClient:
         timeout_s: float = 180.0,
         stream: bool = False,
         environ: Mapping[str, str] | None = None,
+        max_in_flight: int = 4,
+        max_cost_usd: float | None = None,
     ) -> None:
         self.config: ProviderConfig = get_provider(provider)
         self.provider = provider
@@ -185,6 +192,16 @@ class LLMClient:
             self._lookups = CostLookups(self.base_url, self._api_key, policy=lookup)
         self._stop = threading.Event()
         self._counters = _CallCounters()
+        self._call_keys = itertools.count()
+        self.limiter = AdaptiveLimiter(max_in_flight)
+        self.budget: Budget | None = None
+        if max_cost_usd is not None:
+            if not (self.track_cost and self.config.openrouter_dialect):
+                raise UsageError("--max-cost needs cost tracking: use --provider openrouter "
+                                 "(or demo) without --no-track-cost")
+            self.budget = Budget(max_cost_usd, self.model_pricing)
+        self._pricing: ModelPricing | None = None
+        self._pricing_fetched = False
 
     # --- public API ----------------------------------------------------------------------------
     def chat(self, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None = None,
@@ -196,6 +213,21 @@ class LLMClient:
         Extra keyword arguments (``response_format``, ``tool_choice``, ``temperature``, ``stream``)
         are passed through.
         """
+        if self._stop.is_set():
+            raise LLMError("the run is stopping: no new LLM calls", error_type="cancelled")
+        key = next(self._call_keys)
+        if self.budget is not None:
+            self.budget.reserve(key, messages, tools, self.telemetry.cost.summary().total.cost_usd)
+        try:
+            return self._chat(key, messages, tools, **kwargs)
+        except BaseException:
+            if self.budget is not None:
+                self.budget.release(key)
+            raise
+
+    def _chat(self, key: int, messages: Sequence[Mapping[str, Any]],
+              tools: Sequence[Mapping[str, Any]] | None, **kwargs: Any
+              ) -> tuple[dict[str, Any], UsageStats]:
         stream = bool(kwargs.pop("stream", self.stream))
         request: dict[str, Any] = {"model": self.model, "messages": list(messages), **kwargs}
         if tools:
@@ -231,8 +263,12 @@ class LLMClient:
                   time.monotonic() - started)
         if pending:
             assert self._lookups is not None and completion.generation_id is not None
-            self._lookups.submit(completion.generation_id, self._settler(chat, usage))
-        elif self.track_cost and usage.cost_usd is None:
+            # The budget keeps this call's estimate reserved until its real cost is known.
+            self._lookups.submit(completion.generation_id, self._settler(chat, usage, key))
+            return reply, usage
+        if self.budget is not None:
+            self.budget.release(key)
+        if self.track_cost and usage.cost_usd is None:
             log.warning("LLM call %s came back without a cost: the run's cost summary will be "
                         "marked incomplete", completion.generation_id or "(no id)")
         return reply, usage
@@ -270,8 +306,26 @@ class LLMClient:
         }
 
     def request_stop(self) -> None:
-        """Refuse new calls from now on and cut retry waits short (Ctrl-C, fatal errors)."""
+        """Refuse new calls from now on and cut retry waits short (budget, fatal errors)."""
         self._stop.set()
+
+    def abort(self, grace_s: float = 2.0) -> None:
+        """Ctrl-C / SIGTERM: no new calls, in-flight requests cut, look-ups given ``grace_s``."""
+        self._stop.set()
+        self._client.close()  # requests still in flight on other threads fail at once
+        if self._lookups is not None and not self._lookups.wait(grace_s):
+            self._lookups.cancel()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def model_pricing(self) -> ModelPricing | None:
+        """The model's list prices from ``/models`` (fetched once), for estimates only."""
+        if not self._pricing_fetched:
+            self._pricing = fetch_model_pricing(self.base_url, self.model, api_key=self._api_key)
+            self._pricing_fetched = True
+        return self._pricing
 
     def close(self) -> None:
         if self._lookups is not None:
@@ -322,7 +376,8 @@ class LLMClient:
             output_messages=[reply],
         ))
 
-    def _settler(self, chat: "ChatInvocation", usage: UsageStats):  # type: ignore[no-untyped-def]
+    def _settler(self, chat: "ChatInvocation", usage: UsageStats,
+                 key: int):  # type: ignore[no-untyped-def]
         def on_settled(result: GenerationCost) -> None:
             if result.cost_usd is not None:
                 usage.cost_usd = result.cost_usd
@@ -333,6 +388,8 @@ class LLMClient:
             self.telemetry.settle_cost(chat, cost_usd=result.cost_usd,
                                        upstream_cost_usd=result.upstream_cost_usd,
                                        lookup_attempts=result.attempts, error=result.error)
+            if self.budget is not None:
+                self.budget.release(key)
         return on_settled
 
     def _send_with_retries(self, request: dict[str, Any], stream: bool,
@@ -344,9 +401,11 @@ class LLMClient:
             attempt += 1
             if self._stop.is_set():
                 raise LLMError("run stopped before this LLM call", error_type="cancelled")
+            self.limiter.acquire()
             try:
                 completion = self._send_once(request, stream)
             except _AttemptFailed as failed:
+                self.limiter.release(rate_limited=failed.status_code == 429)
                 wait = None
                 if failed.retryable and attempt < policy.max_attempts:
                     wait = policy.delay(attempt, failed.retry_after_s)
@@ -368,6 +427,10 @@ class LLMClient:
                                    error_type="cancelled") from None
                 waited += wait
                 continue
+            except BaseException:
+                self.limiter.release()
+                raise
+            self.limiter.release()
             chat.record_attempt(attempt, status_code=200, error_type=None, wait_s=None)
             return completion
 

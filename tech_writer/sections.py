@@ -11,7 +11,7 @@ from tech_writer import prompts
 from tech_writer.citations import CitationReport, format_feedback, verify_citations
 from tech_writer.outline import SectionSpec
 from tech_writer.progress import Progress
-from tech_writer.toolloop import assistant_message, run_tool_loop
+from tech_writer.toolloop import LoopOutcome, ask_model, assistant_message, run_tool_loop
 
 if TYPE_CHECKING:
     from telemetry import Telemetry
@@ -27,12 +27,21 @@ MAX_SECTION_STEPS = 12
 MAX_FIX_ROUNDS = 2
 
 
+CUT_OFF_NOTE = "*(The model's answer was cut off at its output limit.)*"
+EMPTY_NOTE = "*(The model returned no text for this section.)*"
+CONTINUE = ("Your answer was cut off by the output limit. Continue exactly where it stopped, "
+            "without repeating anything.")
+
+
 @dataclass(frozen=True)
 class WrittenSection:
     spec: SectionSpec
     markdown: str
     citations: CitationReport
     fix_rounds: int
+    depends_on: tuple[str, ...] = ()  # files read or cited: a change to one invalidates this
+    cost_usd: float = 0.0  # what writing it cost (known costs; look-ups settle later)
+    reused: bool = False
 
 
 def write_section(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
@@ -45,7 +54,8 @@ def write_section(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
             prompt, understanding, spec.title, spec.focus, spec.relevant_files, all_titles)},
     ]
     schemas = tools.schemas()
-    text = _write(llm, telemetry, tools, messages, schemas, max_steps, progress)
+    tracker = LoopOutcome(content=None)
+    text = _write(llm, telemetry, tools, messages, schemas, max_steps, progress, tracker)
     report = verify_citations(text, repo)
     rounds = 0
     while report.invalid and rounds < MAX_FIX_ROUNDS:
@@ -54,28 +64,46 @@ def write_section(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
                                   f"asking for a fix (round {rounds}/{MAX_FIX_ROUNDS})")
         messages.append({"role": "user", "content": format_feedback(report) +
                          "\n\nRewrite the whole section with every citation corrected."})
-        text = _write(llm, telemetry, tools, messages, schemas, max_steps, progress)
+        text = _write(llm, telemetry, tools, messages, schemas, max_steps, progress, tracker)
         report = verify_citations(text, repo)
     if report.invalid:
         log.warning("section %r keeps %d invalid citation(s) after %d fix rounds",
                     spec.title, report.invalid, rounds)
-    return WrittenSection(spec, text, report, rounds)
+    if not text:
+        log.warning("section %r: the model returned no text", spec.title)
+        text = EMPTY_NOTE
+    depends_on = set(tracker.paths_read) | set(spec.relevant_files) | {
+        check.citation.path for check in report.checks if check.valid}
+    cost = sum(u.cost_usd or 0.0 for u in tracker.usages)
+    return WrittenSection(spec, text, report, rounds, tuple(sorted(depends_on)), cost)
 
 
 def _write(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
            messages: list[dict[str, Any]], schemas: list[dict[str, Any]], max_steps: int,
-           progress: Progress) -> str:
+           progress: Progress, tracker: LoopOutcome) -> str:
     outcome = run_tool_loop(llm, telemetry, tools, messages, schemas, max_steps=max_steps,
                             phase="sections", progress=progress)
+    tracker.paths_read |= outcome.paths_read
+    tracker.usages += outcome.usages
+    finish_reason = outcome.finish_reason
     if outcome.hit_step_cap or not (outcome.content or "").strip():
         messages.append({"role": "user", "content": prompts.WRITE_SECTION_NOW})
-        reply, _ = llm.chat(messages, tools=schemas, tool_choice="none")
+        reply, usage = ask_model(llm, messages, schemas, tool_choice="none")
+        tracker.usages.append(usage)
         messages.append(assistant_message(reply))
-        text = reply.get("content") or ""
+        text, finish_reason = reply.get("content") or "", reply.get("finish_reason")
     else:
         text = outcome.content or ""
-    if outcome.finish_reason == "length":
-        log.warning("a section answer was cut off by the model's output limit")
+    if finish_reason == "length" and text:
+        # One continuation; a second cut-off is kept and marked rather than chased forever.
+        messages.append({"role": "user", "content": CONTINUE})
+        reply, usage = ask_model(llm, messages, schemas, tool_choice="none")
+        tracker.usages.append(usage)
+        messages.append(assistant_message(reply))
+        text += reply.get("content") or ""
+        if reply.get("finish_reason") == "length":
+            log.warning("a section answer was cut off by the model's output limit twice")
+            text = text.rstrip() + "\n\n" + CUT_OFF_NOTE
     return clean_section_text(text)
 
 

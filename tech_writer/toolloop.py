@@ -11,14 +11,20 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from tech_writer.errors import RequestRejectedError
+from tech_writer.history import HistoryPolicy, compact_history, trim_for_context
 from tech_writer.progress import Progress
 
 if TYPE_CHECKING:
     from telemetry import Telemetry
-    from tech_writer.llm import LLMClient
+    from tech_writer.llm import LLMClient, UsageStats
     from tech_writer.tools import RepoTools
 
-__all__ = ["LoopOutcome", "run_tool_loop", "assistant_message"]
+__all__ = ["LoopOutcome", "run_tool_loop", "assistant_message", "ask_model",
+           "is_context_length_error", "READING_TOOLS"]
+
+# Tools whose ``path`` argument names a file the answer then depends on.
+READING_TOOLS = frozenset({"read_file", "get_symbols", "get_imports"})
 
 log = logging.getLogger("tech_writer.toolloop")
 
@@ -31,6 +37,8 @@ class LoopOutcome:
     hit_step_cap: bool = False
     finish_reason: str | None = None
     tool_calls: list[str] = field(default_factory=list)
+    paths_read: set[str] = field(default_factory=set)  # files the answer may depend on
+    usages: list["UsageStats"] = field(default_factory=list)
 
 
 def assistant_message(reply: Mapping[str, Any]) -> dict[str, Any]:
@@ -41,14 +49,46 @@ def assistant_message(reply: Mapping[str, Any]) -> dict[str, Any]:
     return message
 
 
+def is_context_length_error(exc: BaseException) -> bool:
+    if not isinstance(exc, RequestRejectedError) or exc.status_code not in (400, 413):
+        return False
+    text = f"{exc.error_type} {exc.message}".lower()
+    return "context_length" in text or "context length" in text or "context window" in text \
+        or "maximum context" in text or "too many tokens" in text
+
+
+def ask_model(llm: "LLMClient", messages: list[dict[str, Any]],
+              schemas: Sequence[Mapping[str, Any]] | None = None, *,
+              history: HistoryPolicy | None = None, **kwargs: Any
+              ) -> tuple[dict[str, Any], "UsageStats"]:
+    """One model call over a compacted history; on "context length exceeded", trim the oldest
+    tool results and try once more."""
+    elided = compact_history(messages, history or HistoryPolicy())
+    if elided:
+        log.info("history compacted: %d old tool result(s) elided", elided)
+    try:
+        return llm.chat(messages, tools=schemas, **kwargs)
+    except RequestRejectedError as exc:
+        if not is_context_length_error(exc):
+            raise
+        trimmed = trim_for_context(messages)
+        if not trimmed:
+            raise
+        log.warning("the model's context window was exceeded: elided %d old tool result(s), "
+                    "trying once more", trimmed)
+        return llm.chat(messages, tools=schemas, **kwargs)
+
+
 def run_tool_loop(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
                   messages: list[dict[str, Any]], schemas: Sequence[Mapping[str, Any]], *,
                   max_steps: int, phase: str, progress: Progress,
-                  finish_tool: str | None = None) -> LoopOutcome:
+                  finish_tool: str | None = None, history: HistoryPolicy | None = None
+                  ) -> LoopOutcome:
     """Run until the model answers without tools, calls ``finish_tool``, or ``max_steps`` calls."""
     outcome = LoopOutcome(content=None)
     for step in range(1, max_steps + 1):
-        reply, _usage = llm.chat(messages, tools=schemas)
+        reply, usage = ask_model(llm, messages, schemas, history=history)
+        outcome.usages.append(usage)
         outcome.steps = step
         outcome.finish_reason = reply.get("finish_reason")
         messages.append(assistant_message(reply))
@@ -70,8 +110,12 @@ def run_tool_loop(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
                 text = problem or "Exploration finished."
                 messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
                 continue
-            text = _run_tool(telemetry, tools, name, call_id, raw_arguments, phase, progress, step,
-                             max_steps)
+            text, ok = _run_tool(telemetry, tools, name, call_id, raw_arguments, phase, progress,
+                                 step, max_steps)
+            if ok and name in READING_TOOLS:
+                path = _path_argument(raw_arguments)
+                if path:
+                    outcome.paths_read.add(path)
             messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
         if outcome.finish_arguments is not None:
             return outcome
@@ -80,7 +124,8 @@ def run_tool_loop(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
 
 
 def _run_tool(telemetry: "Telemetry", tools: "RepoTools", name: str, call_id: str,
-              raw_arguments: Any, phase: str, progress: Progress, step: int, max_steps: int) -> str:
+              raw_arguments: Any, phase: str, progress: Progress, step: int, max_steps: int
+              ) -> tuple[str, bool]:
     with telemetry.tool_span(name or "unknown", call_id,
                              arguments=raw_arguments if isinstance(raw_arguments, str) else None) as span:
         result = tools.execute(name, raw_arguments)
@@ -89,7 +134,16 @@ def _run_tool(telemetry: "Telemetry", tools: "RepoTools", name: str, call_id: st
                   + (" → error" if result.is_error else ""))
     if result.is_error:
         log.info("tool %s returned an error to the model: %s", name, result.text[:200])
-    return result.text
+    return result.text, not result.is_error
+
+
+def _path_argument(raw: Any) -> str | None:
+    try:
+        arguments = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        return None
+    path = arguments.get("path") if isinstance(arguments, dict) else None
+    return path if isinstance(path, str) and path.strip() else None
 
 
 def _finish_arguments(raw: Any) -> tuple[dict[str, Any], str | None]:

@@ -248,6 +248,7 @@ class FakeOpenRouter:
     def _internal_error(self, handler: RequestHandler, message: str) -> None:
         with self._lock:
             self._internal_errors.append(message)
+        handler.close_connection = True  # a stream may have been cut mid-way: start afresh
         # x-should-retry: the openai SDK would otherwise repeat a request that cannot succeed.
         handler.send_json(
             500, {"error": {"code": 500, "message": message}}, {"x-should-retry": "false"}

@@ -1,0 +1,83 @@
+"""Model prices from OpenRouter's ``GET /models``, and conservative call-cost estimates.
+
+Prices are only used *before* spending (``--max-cost`` and ``--dry-run``): what a run actually
+cost always comes from OpenRouter's billing (``usage.cost``), never from tokens × list price.
+``/models`` lists prices as strings in USD **per token** (not per million): they are used as is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import httpx
+
+__all__ = ["ModelPricing", "fetch_model_pricing", "estimate_prompt_tokens", "CHARS_PER_TOKEN",
+           "COMPLETION_RESERVE_TOKENS"]
+
+log = logging.getLogger("tech_writer.pricing")
+
+# English prose and code run about 4 characters per token; 3 over-estimates on purpose.
+CHARS_PER_TOKEN = 3.0
+# What one answer is assumed to cost in output before it happens (a section, a tool call).
+COMPLETION_RESERVE_TOKENS = 1500
+
+
+@dataclass(frozen=True)
+class ModelPricing:
+    model: str
+    prompt_usd_per_token: float
+    completion_usd_per_token: float
+    request_usd: float = 0.0
+    context_length: int | None = None
+
+    def estimate(self, prompt_tokens: float, completion_tokens: float) -> float:
+        return (prompt_tokens * self.prompt_usd_per_token
+                + completion_tokens * self.completion_usd_per_token + self.request_usd)
+
+
+def fetch_model_pricing(base_url: str, model: str, *, api_key: str | None = None,
+                        timeout_s: float = 15.0,
+                        transport: httpx.BaseTransport | None = None) -> ModelPricing | None:
+    """The model's prices from ``{base_url}/models``; ``None`` (with a warning) if unavailable."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        with httpx.Client(timeout=timeout_s, transport=transport, headers=headers) as http:
+            response = http.get(base_url.rstrip("/") + "/models")
+        response.raise_for_status()
+        entries = response.json().get("data", [])
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        log.warning("could not read model prices from %s/models (%s)", base_url,
+                    type(exc).__name__)
+        return None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, Mapping) and entry.get("id") == model:
+            return _parse(model, entry)
+    log.warning("model %s is not listed at %s/models: no price to estimate with", model, base_url)
+    return None
+
+
+def _parse(model: str, entry: Mapping[str, Any]) -> ModelPricing | None:
+    pricing = entry.get("pricing")
+    if not isinstance(pricing, Mapping):
+        return None
+    try:
+        prompt = float(pricing.get("prompt", "0"))
+        completion = float(pricing.get("completion", "0"))
+        request = float(pricing.get("request", "0") or 0)
+    except (TypeError, ValueError):
+        return None
+    context = entry.get("context_length")
+    return ModelPricing(model, prompt, completion, request,
+                        context if isinstance(context, int) else None)
+
+
+def estimate_prompt_tokens(messages: Sequence[Mapping[str, Any]],
+                           tools: Sequence[Mapping[str, Any]] | None = None) -> float:
+    """A deliberately high estimate of a request's prompt tokens, from its size."""
+    size = len(json.dumps(list(messages), ensure_ascii=False))
+    if tools:
+        size += len(json.dumps(list(tools), ensure_ascii=False))
+    return size / CHARS_PER_TOKEN
