@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tech_writer import prompts
+from tech_writer.history import HistoryPolicy
 from tech_writer.progress import Progress
 from tech_writer.toolloop import ask_model, assistant_message, run_tool_loop
 
@@ -25,11 +26,13 @@ log = logging.getLogger("tech_writer.exploration")
 class Exploration:
     understanding: str
     steps: int
-    ended_by: str  # "finish_exploration" | "no_more_tools" | "step_limit"
+    ended_by: str  # "finish_exploration" | "no_more_tools" | "step_limit" | "reused"
+    paths_read: frozenset[str] = frozenset()
 
 
 def explore(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools", store: "CacheStore",
-            prompt: str, repo_name: str, *, max_steps: int, progress: Progress) -> Exploration:
+            prompt: str, repo_name: str, *, max_steps: int, progress: Progress,
+            history: HistoryPolicy | None = None) -> Exploration:
     messages = [
         {"role": "system", "content": prompts.EXPLORATION_SYSTEM},
         {"role": "user", "content": prompts.exploration_request(prompt, repo_name)},
@@ -37,7 +40,7 @@ def explore(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools", store:
     schemas = [*tools.schemas(), prompts.FINISH_EXPLORATION_SCHEMA]
     outcome = run_tool_loop(llm, telemetry, tools, messages, schemas, max_steps=max_steps,
                             phase="exploration", progress=progress,
-                            finish_tool="finish_exploration")
+                            finish_tool="finish_exploration", history=history)
     if outcome.finish_arguments is not None:
         understanding, ended_by = outcome.finish_arguments["understanding"], "finish_exploration"
     elif not outcome.hit_step_cap:
@@ -46,12 +49,13 @@ def explore(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools", store:
         # One more call, tools offered but not allowed: keeps the prefix (and its cache) intact.
         progress.step("exploration", f"step limit ({max_steps}) reached: asking for a summary")
         messages.append({"role": "user", "content": prompts.WRAP_UP_EXPLORATION})
-        reply, _ = ask_model(llm, messages, schemas, tool_choice="none")
+        reply, _ = ask_model(llm, messages, schemas, history=history, tool_choice="none")
         messages.append(assistant_message(reply))
         understanding, ended_by = reply.get("content") or "", "step_limit"
     understanding = _with_files_read(understanding.strip(), store)
     log.info("exploration ended by %s after %d steps", ended_by, outcome.steps)
-    return Exploration(understanding=understanding, steps=outcome.steps, ended_by=ended_by)
+    return Exploration(understanding=understanding, steps=outcome.steps, ended_by=ended_by,
+                       paths_read=frozenset(outcome.paths_read))
 
 
 def _with_files_read(understanding: str, store: "CacheStore") -> str:

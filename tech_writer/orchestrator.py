@@ -11,7 +11,9 @@ partial report (every section finished so far) and the cost so far.
 
 from __future__ import annotations
 
+import contextvars
 import logging
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -19,12 +21,24 @@ from typing import TYPE_CHECKING, Any, Mapping
 from telemetry import attributes as attrs
 from tech_writer.cache import CacheStore
 from tech_writer.cost_lookup import LookupPolicy
-from tech_writer.errors import TechWriterError, UsageError
+from tech_writer.budget import BudgetExhausted
+from tech_writer.citations import verify_citations
+from tech_writer.errors import (
+    EXIT_FAILED,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    LLMError,
+    TechWriterError,
+    Terminated,
+    UsageError,
+)
 from tech_writer.exploration import explore
+from tech_writer.history import HistoryPolicy
 from tech_writer.llm import LLMClient
-from tech_writer.outline import Outline, make_outline
+from tech_writer.outline import Outline, SectionSpec, make_outline
 from tech_writer.progress import Progress
 from tech_writer.repo import Repository
+from tech_writer.resume import Reused, ResumeStore
 from tech_writer.retry import RetryPolicy
 from tech_writer.sections import WrittenSection, write_section
 from tech_writer.tools import RepoTools
@@ -44,23 +58,44 @@ DEMO_NOTICE = ("> **Demo run** (`--provider demo`): written by tech_writer's bui
 class RunFailed(TechWriterError):
     """The run stopped early. Carries what it had produced and what it cost."""
 
-    def __init__(self, cause: TechWriterError | BaseException, partial_report: str | None,
-                 cost_stats: dict[str, Any] | None, phase: str | None) -> None:
-        message = cause.message if isinstance(cause, TechWriterError) else (
-            f"{type(cause).__name__}: {cause}")
+    def __init__(self, cause: BaseException, partial_report: str | None,
+                 cost_stats: dict[str, Any] | None, phase: str | None,
+                 missing_sections: list[str] | None = None) -> None:
+        if isinstance(cause, TechWriterError):
+            message = cause.message
+        elif isinstance(cause, KeyboardInterrupt):
+            message = ("terminated (SIGTERM)" if isinstance(cause, Terminated)
+                       else "interrupted (Ctrl-C)")
+        else:
+            message = f"{type(cause).__name__}: {cause}"
         super().__init__(message)
         self.cause = cause
         self.partial_report = partial_report
         self.cost_stats = cost_stats
         self.phase = phase
-        self.exit_code = cause.exit_code if isinstance(cause, TechWriterError) else 1
+        self.missing_sections = missing_sections or []
+        self.budget_exhausted = isinstance(cause, BudgetExhausted)
+        if isinstance(cause, KeyboardInterrupt):
+            self.exit_code = EXIT_SIGTERM if isinstance(cause, Terminated) else EXIT_SIGINT
+        else:
+            self.exit_code = getattr(cause, "exit_code", EXIT_FAILED)
 
 
 @dataclass
 class _RunState:
     phase: str | None = None
     outline: Outline | None = None
-    sections: list[WrittenSection] = field(default_factory=list)
+    sections: dict[int, WrittenSection] = field(default_factory=dict)
+    reused: Reused | None = None
+
+    def written_in_order(self) -> list[WrittenSection]:
+        return [self.sections[i] for i in sorted(self.sections)]
+
+    def missing_titles(self) -> list[str]:
+        if self.outline is None:
+            return []
+        return [spec.title for i, spec in enumerate(self.outline.sections)
+                if i not in self.sections]
 
 
 def run_pipeline(
@@ -76,6 +111,9 @@ def run_pipeline(
     max_sections: int = 8,
     persist_cache: bool = False,
     cache_path: str | Path | None = None,
+    resume: bool = False,
+    concurrency: int = 4,
+    max_cost_usd: float | None = None,
     stream: bool = False,
     telemetry: "Telemetry | None" = None,
     llm: LLMClient | None = None,
@@ -85,19 +123,25 @@ def run_pipeline(
     retry: RetryPolicy | None = None,
     lookup: LookupPolicy | None = None,
     request_timeout_s: float = 180.0,
+    history: HistoryPolicy | None = None,
 ) -> tuple[str, CacheStore, dict[str, Any]]:
     """Write the report. Returns ``(report_markdown, cache_store, cost_stats)``.
 
     Raises :class:`UsageError` for bad arguments before any LLM call, and :class:`RunFailed`
-    (with the partial report and the cost so far) when the run fails after it started.
+    (with the partial report and the cost so far) when the run stops after it started —
+    an API failure, ``--max-cost`` reached (exit 3), Ctrl-C (130) or SIGTERM (143).
     """
     if not prompt.strip():
         raise UsageError("the prompt is empty: write what report you want in the --prompt file")
     root = Path(repo_path)
     if not root.is_dir():
         raise UsageError(f"--repo {repo_path}: not a directory")
-    if max_exploration < 1 or max_sections < 1:
-        raise UsageError("--max-exploration and --max-sections must be at least 1")
+    if max_exploration < 1 or max_sections < 1 or concurrency < 1:
+        raise UsageError("--max-exploration, --max-sections and --concurrency must be at least 1")
+    if resume and not persist_cache:
+        raise UsageError("--resume needs --persist-cache (that is where finished work is kept)")
+    if max_cost_usd is not None and max_cost_usd <= 0:
+        raise UsageError("--max-cost must be a positive amount of US dollars")
     progress = progress or Progress.silent()
     own_telemetry = telemetry is None and llm is None
     if llm is None:
@@ -105,16 +149,25 @@ def run_pipeline(
             from telemetry import Telemetry
 
             telemetry = Telemetry.from_env(environ)
-        llm = LLMClient(model, provider, api_key, base_url, track_cost, telemetry=telemetry,
-                        stream=stream, environ=environ, retry=retry, lookup=lookup,
-                        timeout_s=request_timeout_s)
+        try:
+            llm = LLMClient(model, provider, api_key, base_url, track_cost, telemetry=telemetry,
+                            stream=stream, environ=environ, retry=retry, lookup=lookup,
+                            timeout_s=request_timeout_s, max_in_flight=concurrency,
+                            max_cost_usd=max_cost_usd)
+        except BaseException:
+            if own_telemetry:
+                telemetry.shutdown()
+            raise
         own_llm = True
     else:
         telemetry, own_llm = llm.telemetry, False
     store = CacheStore(_cache_file(cache_path, root) if persist_cache else None)
     repo = Repository(root, cache=store)
-    tools = RepoTools(repo)
-    state = _RunState()
+    run = _Run(llm, telemetry, repo, RepoTools(repo), store, prompt, progress,
+               max_exploration=max_exploration, max_sections=max_sections,
+               concurrency=concurrency, history=history,
+               resume=ResumeStore(store, repo, prompt=prompt, model=llm.model,
+                                  provider=llm.provider, enabled=resume))
     try:
         run_attributes = {
             attrs.RUN_REPO: str(repo.root.name),
@@ -124,18 +177,20 @@ def run_pipeline(
         }
         with telemetry.run_span(agent_name="tech_writer", attributes=run_attributes) as root_span:
             try:
-                report = _run_phases(llm, telemetry, repo, tools, store, prompt, state,
-                                     max_exploration, max_sections, progress)
-            except BaseException:
-                llm.request_stop()
+                report = run.execute()
+            except BaseException as exc:
+                _stop_calls(llm, exc)
+                root_span.set_attribute(attrs.RUN_OUTCOME, _outcome(exc))
                 _set_rollup(root_span, _settled_totals(llm, None))
                 raise
+            root_span.set_attribute(attrs.RUN_OUTCOME, "done")
             _set_rollup(root_span, _settled_totals(llm, None))
-        return report, store, llm.get_cost_summary()
-    except TechWriterError as exc:
-        if isinstance(exc, UsageError) and state.phase is None:
+        return report, store, run.cost_summary()
+    except (TechWriterError, KeyboardInterrupt) as exc:
+        if isinstance(exc, UsageError) and run.state.phase is None:
             raise
-        raise RunFailed(exc, _partial(llm, state), _safe_summary(llm), state.phase) from exc
+        raise RunFailed(exc, run.partial_report(), _safe(run.cost_summary), run.state.phase,
+                        run.state.missing_titles()) from exc
     finally:
         if own_llm:
             llm.close()
@@ -143,63 +198,188 @@ def run_pipeline(
             telemetry.shutdown()
 
 
-def _run_phases(llm: LLMClient, telemetry: "Telemetry", repo: Repository, tools: RepoTools,
-                store: CacheStore, prompt: str, state: _RunState, max_exploration: int,
-                max_sections: int, progress: Progress) -> str:
-    state.phase = "exploration"
-    progress.phase("exploration", f"up to {max_exploration} steps")
-    with telemetry.phase_span("exploration") as span:
-        exploration = explore(llm, telemetry, tools, store, prompt, repo.root.name,
-                              max_steps=max_exploration, progress=progress)
-        _end_phase(llm, span, "exploration")
+class _Run:
+    """One run's phases. Holds what has been produced so far, for a partial report."""
 
-    state.phase = "outline"
-    progress.phase("outline")
-    with telemetry.phase_span("outline") as span:
-        state.outline = make_outline(llm, repo, prompt, exploration.understanding, max_sections)
-        _end_phase(llm, span, "outline")
-    titles = [s.title for s in state.outline.sections]
-    progress.step("outline", f"{state.outline.title!r}: {len(titles)} sections")
+    def __init__(self, llm: LLMClient, telemetry: "Telemetry", repo: Repository,
+                 tools: RepoTools, store: CacheStore, prompt: str, progress: Progress, *,
+                 max_exploration: int, max_sections: int, concurrency: int,
+                 history: HistoryPolicy | None, resume: ResumeStore) -> None:
+        self.llm, self.telemetry, self.repo, self.tools = llm, telemetry, repo, tools
+        self.store, self.prompt, self.progress = store, prompt, progress
+        self.max_exploration, self.max_sections = max_exploration, max_sections
+        self.concurrency, self.history, self.resume = concurrency, history, resume
+        self.state = _RunState(reused=resume.reused)
 
-    state.phase = "sections"
-    progress.phase("sections", f"{len(titles)} to write")
-    with telemetry.phase_span("sections") as span:
-        for index, spec in enumerate(state.outline.sections, start=1):
-            progress.step("sections", f"writing {index}/{len(titles)}: {spec.title}")
-            with telemetry.step_span(f"section {index}: {spec.title}", {
-                    attrs.SECTION_TITLE: spec.title, attrs.SECTION_INDEX: index}):
-                state.sections.append(write_section(
-                    llm, telemetry, tools, repo, spec, prompt=prompt,
-                    understanding=exploration.understanding, all_titles=titles, progress=progress))
-        _end_phase(llm, span, "sections")
-    state.phase = "assembly"
-    return assemble_report(state.outline, state.sections, simulated=llm.simulated)
+    def execute(self) -> str:
+        understanding = self._exploration()
+        outline = self._outline(understanding)
+        self._sections(outline, understanding)
+        self.state.phase = "assembly"
+        return self._assemble()
+
+    def cost_summary(self) -> dict[str, Any]:
+        summary = self.llm.get_cost_summary()
+        summary["reused"] = self.resume.reused.as_dict()
+        return summary
+
+    def partial_report(self) -> str | None:
+        if self.state.outline is None or not self.state.sections:
+            return None
+        return self._assemble()
+
+    # --- phases ------------------------------------------------------------------------
+    def _exploration(self) -> str:
+        self.state.phase = "exploration"
+        with self.telemetry.phase_span("exploration") as span:
+            understanding = self.resume.load_exploration()
+            paths_read: frozenset[str] = frozenset()
+            if understanding is not None:
+                self.progress.phase("exploration", "reused from an earlier run (--resume)")
+            else:
+                self.progress.phase("exploration", f"up to {self.max_exploration} steps")
+                exploration = explore(self.llm, self.telemetry, self.tools, self.store,
+                                      self.prompt, self.repo.root.name,
+                                      max_steps=self.max_exploration, progress=self.progress,
+                                      history=self.history)
+                understanding, paths_read = exploration.understanding, exploration.paths_read
+            totals = _end_phase(self.llm, span, "exploration")
+            if not self.resume.reused.exploration:
+                self.resume.save_exploration(understanding, paths_read,
+                                             totals.cost_usd if totals else 0.0)
+        return understanding
+
+    def _outline(self, understanding: str) -> Outline:
+        self.state.phase = "outline"
+        with self.telemetry.phase_span("outline") as span:
+            outline = self.resume.load_outline(understanding)
+            if outline is not None:
+                self.progress.phase("outline", "reused from an earlier run (--resume)")
+            else:
+                self.progress.phase("outline")
+                outline = make_outline(self.llm, self.repo, self.prompt, understanding,
+                                       self.max_sections)
+            totals = _end_phase(self.llm, span, "outline")
+            if not self.resume.reused.outline:
+                self.resume.save_outline(understanding, outline,
+                                         totals.cost_usd if totals else 0.0)
+        self.state.outline = outline
+        self.progress.step("outline", f"{outline.title!r}: {len(outline.sections)} sections")
+        return outline
+
+    def _sections(self, outline: Outline, understanding: str) -> None:
+        self.state.phase = "sections"
+        specs = list(enumerate(outline.sections))
+        self.progress.phase("sections", f"{len(specs)} to write, {self.concurrency} at a time")
+        with self.telemetry.phase_span("sections") as span:
+            todo = []
+            for index, spec in specs:
+                record = self.resume.load_section(understanding, spec)
+                if record is None:
+                    todo.append((index, spec))
+                    continue
+                self.progress.step("sections", f"reused {index + 1}/{len(specs)}: {spec.title}")
+                self.state.sections[index] = WrittenSection(
+                    spec, record["markdown"], verify_citations(record["markdown"], self.repo),
+                    int(record.get("fix_rounds", 0)), tuple(record.get("deps", {})),
+                    float(record.get("cost_usd", 0.0)), reused=True)
+            titles = [s.title for s in outline.sections]
+            self._write_all(todo, understanding, titles, len(specs))
+            _end_phase(self.llm, span, "sections")
+
+    def _write_all(self, todo: list[tuple[int, SectionSpec]], understanding: str,
+                   titles: list[str], total: int) -> None:
+        """Write sections ``concurrency`` at a time; the report keeps the outline's order."""
+        if not todo:
+            return
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo)),
+                                  thread_name_prefix="section")
+        futures = {
+            # Each task runs in a copy of this context: its spans parent under "sections".
+            pool.submit(contextvars.copy_context().run, self._write_one, index, spec,
+                        understanding, titles, total): index
+            for index, spec in todo
+        }
+        try:
+            first_error: BaseException | None = None
+            for future in as_completed(futures):
+                error = future.exception()
+                if error is None:
+                    continue
+                if first_error is None or _is_cancellation(first_error):
+                    first_error = error if first_error is None or not _is_cancellation(
+                        error) else first_error
+                # A failed section (no credit, a fatal API error) stops new calls everywhere.
+                self.llm.request_stop()
+            if first_error is not None:
+                raise first_error
+        except KeyboardInterrupt:
+            self.llm.abort()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _write_one(self, index: int, spec: SectionSpec, understanding: str, titles: list[str],
+                   total: int) -> None:
+        if self.llm.stopping:
+            raise LLMError("the run is stopping: no new LLM calls", error_type="cancelled")
+        self.progress.step("sections", f"writing {index + 1}/{total}: {spec.title}")
+        with self.telemetry.step_span(f"section {index + 1}: {spec.title}", {
+                attrs.SECTION_TITLE: spec.title, attrs.SECTION_INDEX: index + 1}):
+            written = write_section(self.llm, self.telemetry, self.tools, self.repo, spec,
+                                    prompt=self.prompt, understanding=understanding,
+                                    all_titles=titles, progress=self.progress,
+                                    history=self.history)
+        self.state.sections[index] = written
+        self.resume.save_section(understanding, spec, written.markdown, written.fix_rounds,
+                                 written.depends_on, written.cost_usd)
+
+    def _assemble(self) -> str:
+        assert self.state.outline is not None
+        notes = []
+        missing = self.state.missing_titles()
+        if missing:
+            notes.append("> **Incomplete report**: the run stopped before writing: "
+                         + "; ".join(missing) + ".")
+        if self.resume.reused.anything:
+            notes.append(self.resume.reused.note())
+        return assemble_report(self.state.outline, self.state.written_in_order(),
+                               simulated=self.llm.simulated, notes=notes)
 
 
 def assemble_report(outline: Outline, sections: list[WrittenSection], *, simulated: bool,
-                    missing_note: str | None = None) -> str:
+                    notes: list[str] | None = None) -> str:
     parts = [f"# {outline.title}", ""]
     if simulated:
         parts += [DEMO_NOTICE, ""]
     for section in sections:
         parts += [f"## {section.spec.title}", "", section.markdown.strip(), ""]
-    if missing_note:
-        parts += [missing_note, ""]
+    for note in notes or []:
+        parts += [note, ""]
     return "\n".join(parts).rstrip() + "\n"
 
 
-def _partial(llm: LLMClient, state: _RunState) -> str | None:
-    if state.outline is None or not state.sections:
-        return None
-    written = {id(s.spec) for s in state.sections}
-    missing = [spec.title for spec in state.outline.sections if id(spec) not in written]
-    note = ("> **Incomplete report**: the run stopped before writing: "
-            + "; ".join(missing) + ".") if missing else None
-    return assemble_report(state.outline, state.sections, simulated=llm.simulated,
-                           missing_note=note)
+def _is_cancellation(error: BaseException) -> bool:
+    return isinstance(error, LLMError) and error.error_type == "cancelled"
 
 
-def _end_phase(llm: LLMClient, span: Any, phase: str) -> None:
+def _stop_calls(llm: LLMClient, exc: BaseException) -> None:
+    if isinstance(exc, KeyboardInterrupt):
+        llm.abort()
+    else:
+        llm.request_stop()
+
+
+def _outcome(exc: BaseException) -> str:
+    if isinstance(exc, BudgetExhausted):
+        return "budget_exhausted"
+    if isinstance(exc, KeyboardInterrupt):
+        return "terminated" if isinstance(exc, Terminated) else "interrupted"
+    return "failed"
+
+
+def _end_phase(llm: LLMClient, span: Any, phase: str) -> "UsageTotals | None":
     """Settle this phase's cost look-ups, put its roll-up on its span and in the log."""
     totals = _settled_totals(llm, phase)
     _set_rollup(span, totals)
@@ -207,6 +387,7 @@ def _end_phase(llm: LLMClient, span: Any, phase: str) -> None:
         log.info("%s: %s", phase, format_cost_line(
             totals.cost_usd, totals.total_tokens, totals.calls,
             totals.calls_without_cost + totals.calls_pending))
+    return totals
 
 
 def _settled_totals(llm: LLMClient, phase: str | None) -> "UsageTotals | None":
@@ -236,9 +417,9 @@ def format_cost_line(cost_usd: float, tokens: int, calls: int, unknown_calls: in
     return line
 
 
-def _safe_summary(llm: LLMClient) -> dict[str, Any] | None:
+def _safe(summary: Any) -> dict[str, Any] | None:
     try:
-        return llm.get_cost_summary()
+        return summary()
     except Exception:  # the summary must never mask the real failure
         log.debug("could not build the cost summary", exc_info=True)
         return None

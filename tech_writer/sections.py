@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from tech_writer import prompts
 from tech_writer.citations import CitationReport, format_feedback, verify_citations
+from tech_writer.history import HistoryPolicy
 from tech_writer.outline import SectionSpec
 from tech_writer.progress import Progress
 from tech_writer.toolloop import LoopOutcome, ask_model, assistant_message, run_tool_loop
@@ -47,7 +48,8 @@ class WrittenSection:
 def write_section(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
                   repo: "Repository", spec: SectionSpec, *, prompt: str, understanding: str,
                   all_titles: Sequence[str], progress: Progress,
-                  max_steps: int = MAX_SECTION_STEPS) -> WrittenSection:
+                  max_steps: int = MAX_SECTION_STEPS,
+                  history: HistoryPolicy | None = None) -> WrittenSection:
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": prompts.SECTION_SYSTEM},
         {"role": "user", "content": prompts.section_request(
@@ -55,7 +57,7 @@ def write_section(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
     ]
     schemas = tools.schemas()
     tracker = LoopOutcome(content=None)
-    text = _write(llm, telemetry, tools, messages, schemas, max_steps, progress, tracker)
+    text = _write(llm, telemetry, tools, messages, schemas, max_steps, progress, tracker, history)
     report = verify_citations(text, repo)
     rounds = 0
     while report.invalid and rounds < MAX_FIX_ROUNDS:
@@ -64,7 +66,8 @@ def write_section(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
                                   f"asking for a fix (round {rounds}/{MAX_FIX_ROUNDS})")
         messages.append({"role": "user", "content": format_feedback(report) +
                          "\n\nRewrite the whole section with every citation corrected."})
-        text = _write(llm, telemetry, tools, messages, schemas, max_steps, progress, tracker)
+        text = _write(llm, telemetry, tools, messages, schemas, max_steps, progress, tracker,
+                      history)
         report = verify_citations(text, repo)
     if report.invalid:
         log.warning("section %r keeps %d invalid citation(s) after %d fix rounds",
@@ -80,15 +83,15 @@ def write_section(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
 
 def _write(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
            messages: list[dict[str, Any]], schemas: list[dict[str, Any]], max_steps: int,
-           progress: Progress, tracker: LoopOutcome) -> str:
+           progress: Progress, tracker: LoopOutcome, history: HistoryPolicy | None) -> str:
     outcome = run_tool_loop(llm, telemetry, tools, messages, schemas, max_steps=max_steps,
-                            phase="sections", progress=progress)
+                            phase="sections", progress=progress, history=history)
     tracker.paths_read |= outcome.paths_read
     tracker.usages += outcome.usages
     finish_reason = outcome.finish_reason
     if outcome.hit_step_cap or not (outcome.content or "").strip():
         messages.append({"role": "user", "content": prompts.WRITE_SECTION_NOW})
-        reply, usage = ask_model(llm, messages, schemas, tool_choice="none")
+        reply, usage = ask_model(llm, messages, schemas, history=history, tool_choice="none")
         tracker.usages.append(usage)
         messages.append(assistant_message(reply))
         text, finish_reason = reply.get("content") or "", reply.get("finish_reason")
@@ -97,7 +100,7 @@ def _write(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
     if finish_reason == "length" and text:
         # One continuation; a second cut-off is kept and marked rather than chased forever.
         messages.append({"role": "user", "content": CONTINUE})
-        reply, usage = ask_model(llm, messages, schemas, tool_choice="none")
+        reply, usage = ask_model(llm, messages, schemas, history=history, tool_choice="none")
         tracker.usages.append(usage)
         messages.append(assistant_message(reply))
         text += reply.get("content") or ""

@@ -629,3 +629,75 @@ def test_facts_cite_only_seen_runs(lines: list[str], suffix: str, first_seen: in
         assert first_seen <= fact.start <= fact.end <= total
         assert all(n in view.lines for n in range(fact.start, fact.end + 1))
         assert not CITATION.search(fact.sentence)
+
+
+# --- the lead's message shapes ----------------------------------------------------------------
+def test_report_kind_comes_from_the_request_not_the_notes(repo: Path) -> None:
+    understanding, _ = explore(repo)
+    notes = f"{understanding}\nThe README mentions an architecture overview and an API reference."
+    text = (
+        "Report request:\n\nAn onboarding guide.\n\n"
+        f"Exploration notes:\n\n{notes}\n\nPlan at most 3 sections."
+    )
+    request = {
+        "model": "m",
+        "messages": [{"role": "user", "content": text}],
+        "response_format": OUTLINE_FORMAT,
+    }
+    outline = json.loads(DemoModel().respond(request).content or "")
+    assert outline["title"] == "Onboarding guide: Widget Forge"
+    assert len(outline["sections"]) == 3
+    assert "forge/__init__.py" not in {f for s in outline["sections"] for f in s["relevant_files"]}
+
+
+def test_section_without_listed_files_uses_the_files_read(repo: Path) -> None:
+    understanding, _ = explore(repo)
+    text = (
+        f"Exploration notes:\n\n{understanding}\n\nWrite this section:\nSection title: Overview\n"
+        "Focus: What the project is.\nRelevant files: (none listed; find them)"
+    )
+    turn, messages = run_loop(
+        DemoModel(), PretendTools(repo), [{"role": "user", "content": text}], TOOL_NAMES
+    )
+    reads = [args["path"] for name, args in called(messages) if name == "read_file"]
+    assert reads == ["README.md", "pyproject.toml"]
+    assert assert_citations_inside_seen_lines(turn.content or "", messages, repo) >= 2
+
+
+def test_section_themes_pick_different_facts_from_the_same_files(repo: Path) -> None:
+    files = ["pyproject.toml", "forge/cli.py", "forge/core.py"]
+    texts = {}
+    for title, focus in [
+        ("Dependencies and configuration", "What it depends on and how it is packaged."),
+        ("Core components", "The central classes and functions."),
+    ]:
+        messages = section_messages(title, focus, files)
+        turn, _ = run_loop(DemoModel(), PretendTools(repo), messages, TOOL_NAMES)
+        texts[title] = turn.content or ""
+    assert "runtime dependencies" in texts["Dependencies and configuration"]
+    assert "`class Widget`" in texts["Core components"]
+    assert CITATION.findall(texts["Core components"]) != CITATION.findall(
+        texts["Dependencies and configuration"]
+    )
+
+
+def test_section_through_the_server_without_streaming(repo: Path) -> None:
+    tools = PretendTools(repo)
+    messages = section_messages("Key workflows", "How a build runs.", ["forge/cli.py"])
+    with FakeOpenRouter() as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="demo", max_retries=0)
+        for _ in range(5):
+            reply = client.chat.completions.create(
+                model="demo/scripted", messages=messages, tools=tool_schemas(TOOL_NAMES)
+            )
+            message = reply.choices[0].message
+            messages.append(message.model_dump(exclude_none=True))
+            if not message.tool_calls:
+                break
+            for call in message.tool_calls:
+                result = tools.run(call.function.name, json.loads(call.function.arguments))
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+        ledger = server.ledger
+    assert [c.finish_reason for c in ledger] == ["tool_calls", "stop"]
+    assert not any(c.streamed for c in ledger)
+    assert assert_citations_inside_seen_lines(message.content or "", messages, repo) >= 2

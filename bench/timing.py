@@ -1,0 +1,44 @@
+"""Side-by-side timing: candidates run in interleaved rounds and are compared by their medians.
+
+Interleaving (A B, then B A, ...) spreads slow spells of a shared 2-core machine over every
+candidate instead of letting them land on whichever ran during the spell; the median then
+ignores the odd outlier round.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping
+
+__all__ = ["Timed", "interleaved", "median", "timed"]
+
+# A candidate either returns the seconds it measured itself (to leave set-up out), or None to be
+# timed whole.
+Timed = Callable[[], "float | None"]
+
+
+def timed(action: Callable[[], object]) -> float:
+    """Seconds ``action`` took (monotonic, high resolution)."""
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def interleaved(rounds: int, candidates: Mapping[str, Timed]) -> dict[str, list[float]]:
+    """Run every candidate once per round, alternating the order; return each one's seconds."""
+    if rounds < 1:
+        raise ValueError("rounds must be at least 1")
+    names = list(candidates)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for round_index in range(rounds):
+        order = names if round_index % 2 == 0 else names[::-1]
+        for name in order:
+            started = time.perf_counter()
+            own = candidates[name]()
+            seconds[name].append(own if own is not None else time.perf_counter() - started)
+    return seconds
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
