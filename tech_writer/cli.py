@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,7 +17,15 @@ from typing import Any, NoReturn
 import click
 
 from tech_writer import __version__
-from tech_writer.errors import EXIT_FAILED, EXIT_SIGINT, EXIT_USAGE, TechWriterError, UsageError
+from tech_writer.errors import (
+    EXIT_FAILED,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    EXIT_USAGE,
+    TechWriterError,
+    Terminated,
+    UsageError,
+)
 from tech_writer.providers import PROVIDER_NAMES, get_provider
 
 __all__ = ["main", "cli"]
@@ -25,7 +34,8 @@ log = logging.getLogger("tech_writer")
 
 EXIT_CODES_HELP = """\b
 Exit codes: 0 done · 1 the run failed (API error, no credit, ...) · 2 bad usage
-· 130 interrupted (Ctrl-C)."""
+· 3 --max-cost budget exhausted · 130 interrupted (Ctrl-C) · 143 terminated (SIGTERM).
+A run that stops early still writes the partial report and prints its cost."""
 
 
 class _OneLineErrors(click.Command):
@@ -79,6 +89,18 @@ def _fail(message: str, code: int) -> NoReturn:
               metavar="N", help="Most model steps in the exploration phase.")
 @click.option("--max-sections", type=click.IntRange(min=1), default=8, show_default=True,
               metavar="N", help="Most sections in the report.")
+@click.option("--concurrency", type=click.IntRange(min=1, max=64), default=4, show_default=True,
+              metavar="N", help="Sections written at once (at most N LLM requests in flight; "
+                                "backs off on 429).")
+@click.option("--max-cost", "max_cost", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="USD", help="Stop starting LLM calls before the run's spend would pass "
+                                  "this many dollars; finish with what exists (exit 3).")
+@click.option("--dry-run", is_flag=True,
+              help="Call no model: print the plan and an estimated cost range for this repo "
+                   "and model.")
+@click.option("--resume", is_flag=True,
+              help="With --persist-cache: reuse the phases and sections an earlier run of the "
+                   "same prompt, model and repository content already paid for.")
 @click.option("--persist-cache", is_flag=True,
               help="Keep the file/symbol cache between runs at --cache-path.")
 @click.option("--cache-path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -113,13 +135,21 @@ def cli(**options: Any) -> None:
 
     configure_logging(options["log_level"], secrets=[options["openrouter_key"] or "",
                                                      *_env_secrets()])
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = _run(**options)
     except TechWriterError as exc:
         _fail(exc.message, exc.exit_code)
+    except Terminated:
+        _fail("terminated (SIGTERM)", EXIT_SIGTERM)
     except KeyboardInterrupt:
-        _fail("interrupted", EXIT_SIGINT)
+        _fail("interrupted (Ctrl-C)", EXIT_SIGINT)
     sys.exit(code)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # Delivered like Ctrl-C so the same clean-up runs: partial report, cost, telemetry flush.
+    raise Terminated()
 
 
 def _env_secrets() -> list[str]:
@@ -132,7 +162,8 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
          base_url: str | None, openrouter_key: str | None, no_track_cost: bool, eval_json: bool,
          stream: bool, max_exploration: int, max_sections: int, persist_cache: bool,
          cache_path: Path | None, cache_dir: Path | None, quiet: bool, request_timeout: float,
-         max_retries: int, cost_lookup_timeout: float, log_level: str) -> int:
+         max_retries: int, cost_lookup_timeout: float, log_level: str, concurrency: int,
+         max_cost: float | None, dry_run: bool, resume: bool) -> int:
     from tech_writer.progress import Progress
 
     prompt = _read_prompt(prompt_file)
@@ -141,6 +172,9 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
     if openrouter_key and provider != "openrouter":
         raise UsageError("--openrouter-key goes with --provider openrouter")
     repo_path = _local_repo(repo, cache_dir)
+    if dry_run:
+        return _dry_run(prompt, repo_path, provider, model, base_url, max_exploration,
+                        max_sections, eval_json)
     if provider == "demo":
         log.warning("demo provider: a built-in scripted model writes the report; "
                     "costs are simulated")
@@ -157,18 +191,50 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
             track_cost=track_cost, max_exploration=max_exploration, max_sections=max_sections,
             persist_cache=persist_cache, cache_path=cache_path, stream=stream, progress=progress,
             prompt_name=Path(prompt_file).name, request_timeout_s=request_timeout,
+            concurrency=concurrency, max_cost_usd=max_cost, resume=resume,
             retry=RetryPolicy(max_attempts=max_retries + 1),
             lookup=LookupPolicy(max_wait_s=cost_lookup_timeout))
     except RunFailed as failed:
         _deliver(failed.partial_report, repo_path, failed.cost_stats, track_cost, output,
-                 eval_json, error=failed.message)
+                 eval_json, error=failed.message, budget_exhausted=failed.budget_exhausted)
         _cost_line(failed.cost_stats, track_cost, format_cost_line)
         if failed.partial_report and output:
             click.echo(f"tech-writer: partial report written to {output}", err=True)
-        click.echo(f"tech-writer: error: {failed.message}", err=True)
+        if failed.missing_sections:
+            click.echo("tech-writer: sections not written: " + "; ".join(failed.missing_sections),
+                       err=True)
+        click.echo(f"tech-writer: {'stopped' if failed.budget_exhausted else 'error'}: "
+                   f"{failed.message}", err=True)
         return failed.exit_code or EXIT_FAILED
     _deliver(report, repo_path, cost, track_cost, output, eval_json)
     _cost_line(cost, track_cost, format_cost_line)
+    return 0
+
+
+def _dry_run(prompt: str, repo_path: Path, provider: str, model: str | None,
+             base_url: str | None, max_exploration: int, max_sections: int,
+             eval_json: bool) -> int:
+    from tech_writer.planner import format_plan, make_plan
+    from tech_writer.pricing import fetch_model_pricing
+    from tech_writer.providers import validate_model
+    from tech_writer.repo import Repository
+
+    config = get_provider(provider)
+    model = validate_model(config, model or config.default_model)
+    pricing = None
+    if provider == "demo" and base_url is None:
+        from tech_writer.demo import FakeOpenRouter
+
+        with FakeOpenRouter() as server:  # /models of the demo: its simulated prices
+            pricing = fetch_model_pricing(server.base_url, model)
+    elif config.openrouter_dialect:  # /models is public on OpenRouter: no key needed
+        pricing = fetch_model_pricing(base_url or config.default_base_url or "", model)
+    plan = make_plan(Repository(repo_path), prompt, model=model, provider=provider,
+                     pricing=pricing, max_exploration=max_exploration, max_sections=max_sections)
+    if eval_json:
+        click.echo(json.dumps({"dry_run": plan.as_dict()}, indent=2))
+    else:
+        click.echo(format_plan(plan), nl=False)
     return 0
 
 
@@ -204,7 +270,8 @@ def _local_repo(repo_arg: str, cache_dir: Path | None) -> Path:
 
 
 def _deliver(report: str | None, repo_path: Path, cost: dict[str, Any] | None, track_cost: bool,
-             output: Path | None, eval_json: bool, error: str | None = None) -> None:
+             output: Path | None, eval_json: bool, error: str | None = None,
+             budget_exhausted: bool = False) -> None:
     from tech_writer.citations import verify_citations
     from tech_writer.files import write_atomic
     from tech_writer.repo import Repository
@@ -214,7 +281,8 @@ def _deliver(report: str | None, repo_path: Path, cost: dict[str, Any] | None, t
     if eval_json:
         citations = verify_citations(report or "", Repository(repo_path)).as_dict()
         document: dict[str, Any] = {"report": report, "citations": citations,
-                                    "cost": cost if track_cost else None}
+                                    "cost": cost if track_cost else None,
+                                    "budget_exhausted": budget_exhausted}
         if cost is not None and cost.get("simulated"):
             document["simulated"] = True
         if error is not None:

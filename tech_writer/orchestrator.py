@@ -270,7 +270,8 @@ class _Run:
     def _sections(self, outline: Outline, understanding: str) -> None:
         self.state.phase = "sections"
         specs = list(enumerate(outline.sections))
-        self.progress.phase("sections", f"{len(specs)} to write, {self.concurrency} at a time")
+        at_once = 1 if self.llm.budget is not None else self.concurrency
+        self.progress.phase("sections", f"{len(specs)} to write, {at_once} at a time")
         with self.telemetry.phase_span("sections") as span:
             todo = []
             for index, spec in specs:
@@ -292,7 +293,10 @@ class _Run:
         """Write sections ``concurrency`` at a time; the report keeps the outline's order."""
         if not todo:
             return
-        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo)),
+        # Under --max-cost, one section at a time: the budget then buys whole sections in
+        # outline order instead of several half-written ones that all stop at the limit.
+        workers = 1 if self.llm.budget is not None else min(self.concurrency, len(todo))
+        pool = ThreadPoolExecutor(max_workers=workers,
                                   thread_name_prefix="section")
         futures = {
             # Each task runs in a copy of this context: its spans parent under "sections".

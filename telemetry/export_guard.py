@@ -55,7 +55,8 @@ class ExportProblems:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         # Header values (backend API keys) are scrubbed from any text that reaches a log line.
         self._secrets = tuple(sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True))
-        _known_secrets.update(self._secrets)
+        with _redirect_lock:
+            _known_secrets.update(self._secrets)
         self._lock = threading.Lock()
         self._warned = False
         self._failures = 0
@@ -234,7 +235,8 @@ class _ExportLogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             _take_note(record)
-            secrets = sorted(_known_secrets, key=len, reverse=True)
+            with _redirect_lock:
+                secrets = sorted(_known_secrets, key=len, reverse=True)
             _debug_logger.debug("%s: %s", record.name, _scrub(record.getMessage(), secrets),
                                 exc_info=record.exc_info)
         except Exception:  # a logging handler must never raise into the exporter thread
