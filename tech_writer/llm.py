@@ -42,6 +42,8 @@ log = logging.getLogger("tech_writer.llm")
 APP_NAME = "tech_writer"
 APP_URL = "https://github.com/tech-writer-dev/tech_writer"
 PHASES = ("exploration", "outline", "sections")
+# Models whose prompt caching needs explicit cache_control breakpoints (see OpenRouter's docs).
+CACHE_CONTROL_MODELS = ("anthropic/", "google/gemini")
 
 
 @dataclass
@@ -229,7 +231,8 @@ class LLMClient:
               tools: Sequence[Mapping[str, Any]] | None, **kwargs: Any
               ) -> tuple[dict[str, Any], UsageStats]:
         stream = bool(kwargs.pop("stream", self.stream))
-        request: dict[str, Any] = {"model": self.model, "messages": list(messages), **kwargs}
+        request: dict[str, Any] = {"model": self.model, "messages": self._cacheable(messages),
+                                   **kwargs}
         if tools:
             request["tools"] = list(tools)
         if self.track_cost and self.config.openrouter_dialect:
@@ -353,6 +356,29 @@ class LLMClient:
         # gen_ai.provider.name: the demo speaks OpenRouter's protocol; spans say so and carry
         # tech_writer.cost.simulated=true.
         return "openai" if self.provider == "openai" else "openrouter"
+
+    def _cacheable(self, messages: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Add prompt-cache breakpoints for models that need them explicitly.
+
+        OpenAI, DeepSeek, Gemini 2.5 (implicit) and others cache a stable prefix by themselves.
+        Anthropic and Gemini on OpenRouter cache only up to a ``cache_control`` breakpoint: one
+        goes on the system prompt (tools + system, identical on every call of a phase) and one on
+        the first user message (the task, identical on every call of a loop). The history itself
+        is not changed: breakpoints are added to copies.
+        """
+        if not (self.config.openrouter_dialect and self.model.startswith(CACHE_CONTROL_MODELS)):
+            return list(messages)
+        prepared: list[Any] = []
+        marked = set()
+        for message in messages:
+            role = message.get("role")
+            content = message.get("content")
+            if role in ("system", "user") and role not in marked and isinstance(content, str):
+                marked.add(role)
+                message = {**message, "content": [{"type": "text", "text": content,
+                                                   "cache_control": {"type": "ephemeral"}}]}
+            prepared.append(message)
+        return prepared
 
     def _stop_span(self, chat: "ChatInvocation", completion: _Completion, usage: UsageStats,
                    pending: bool, reply: dict[str, Any]) -> None:

@@ -266,3 +266,26 @@ def test_usage_stats_from_openrouter_usage_object():
     missing = UsageStats.from_usage({"prompt_tokens": 3, "completion_tokens": 2, "cost": None},
                                     "gen-2", read_cost=True)
     assert missing.cost_usd is None and missing.cost_source is None and missing.total_tokens == 5
+
+
+@pytest.mark.parametrize("model, expect_breakpoints", [
+    ("anthropic/claude-sonnet-4", True), ("google/gemini-2.5-pro", True),
+    ("openai/gpt-5.1", False)])
+def test_cache_control_breakpoints_only_for_models_that_need_them(model, expect_breakpoints):
+    history = [{"role": "system", "content": "You write reports."},
+               {"role": "user", "content": "Task."},
+               {"role": "assistant", "content": "ok"},
+               {"role": "user", "content": "More."}]
+    with FakeOpenRouter(answers(1), api_key=KEY) as server:
+        with LLMClient(model, "openrouter", KEY, server.base_url, retry=FAST_RETRY) as llm:
+            llm.chat(history)
+        (request,) = server.requests
+    sent = request.json["messages"]
+    if expect_breakpoints:
+        assert sent[0]["content"] == [{"type": "text", "text": "You write reports.",
+                                       "cache_control": {"type": "ephemeral"}}]
+        assert sent[1]["content"][0]["cache_control"] == {"type": "ephemeral"}
+        assert sent[3]["content"] == "More."  # only the first user message is a breakpoint
+    else:
+        assert sent == history
+    assert history[0]["content"] == "You write reports."  # the caller's history is untouched
