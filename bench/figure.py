@@ -84,7 +84,7 @@ def format_figure(figure: Figure) -> str:
     status = {True: "PASS", False: "FAIL", None: "info"}[figure.passed]
     if not figure.available:
         status = "N/A "  # counted as failing when it has a target: the target does not hold
-    line = f"[{status}] {figure.name:<38} "
+    line = f"[{status}] {figure.name:<44} "
     if figure.value is None:
         line += "not available"
     else:
