@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.figure import Figure, format_figure
 
-__all__ = ["GROUPS", "DEFAULT_JSON", "main", "run_groups"]
+__all__ = ["DEFAULT_JSON", "GROUPS", "main", "run_groups"]
 
 # Group name -> module with ``run(quick: bool) -> list[Figure]``, in running order (cheap first).
 GROUPS = {
@@ -74,7 +74,7 @@ def run_groups(groups: Sequence[str], *, quick: bool) -> dict[str, Any]:
         error = None
         try:
             produced = importlib.import_module(GROUPS[name]).run(quick)
-        except Exception as exc:  # one broken group must not hide the others' figures
+        except Exception as exc:  # noqa: BLE001 - one broken group must not hide the others
             error = f"{type(exc).__name__}: {exc}"
             print(f"[FAIL] {name}: crashed: {error}", flush=True)
             traceback.print_exc()

@@ -26,7 +26,7 @@ from bench.timing import interleaved, median
 if TYPE_CHECKING:
     from tech_writer.demo import FakeOpenRouter
 
-__all__ = ["run", "CONCURRENCY_TARGET"]
+__all__ = ["CONCURRENCY_TARGET", "run"]
 
 CONCURRENCY_TARGET = 0.35
 PARALLEL = 4
@@ -45,8 +45,8 @@ def run(quick: bool) -> list[Figure]:
     sections = 2 if quick else 8
     latency = 0.02 if quick else 0.3
     rounds = 1 if quick else 2
-    whole_name = f"concurrency.report_wall_time ({sections} sections, c{PARALLEL} vs c1)"
-    phase_name = f"concurrency.sections_phase_time ({sections} sections, c{PARALLEL} vs c1)"
+    whole_name = f"concurrency.report_wall_time (c{PARALLEL} vs c1)"
+    phase_name = f"concurrency.sections_phase_time (c{PARALLEL} vs c1)"
     if not supports_keyword("concurrency"):
         reason = "run_pipeline() has no `concurrency` keyword yet"
         return [unavailable(whole_name, reason, unit="s", target=CONCURRENCY_TARGET),
@@ -71,7 +71,8 @@ def run(quick: bool) -> list[Figure]:
     identical = len(reports) == 1
     parallel_calls = one.calls - one.serial_calls
     ideal = (one.serial_calls + parallel_calls / PARALLEL) / one.calls if one.calls else 0.0
-    setting = (f"fake latency {latency:g} s per call; {one.calls} calls per run, "
+    setting = (f"{sections}-section report; fake latency {latency:g} s per call; "
+               f"{one.calls} calls per run, "
                f"{one.serial_calls} of them before the sections phase; median of {rounds} "
                "interleaved runs each")
     whole_notes = [
@@ -93,7 +94,9 @@ def run(quick: bool) -> list[Figure]:
 def _timed_run(server: FakeOpenRouter, repo: Path, sections: int, concurrency: int
                ) -> tuple[float, _Trial]:
     """Wall time of one run, and what it produced (report, sections-phase span, call counts)."""
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+        InMemorySpanExporter,
+    )
 
     from telemetry import Telemetry
 

@@ -22,10 +22,14 @@ PLANTED_FILES = 40
 _FILES_PER_DIR = 100
 _SUBDIRS_PER_TOP = 20
 _IGNORED_FILES = 25
-_WORDS = ("alpha beta gamma delta route parcel depot store index cache token query value "
-          "result config loader parser render window buffer stream socket thread worker queue "
-          "signal handler event record schema column table field vector matrix tensor graph "
-          "node edge weight score filter mapper reducer client server request response").split()
+_WORDS = (
+    "alpha", "beta", "gamma", "delta", "route", "parcel", "depot", "store", "index", "cache",
+    "token", "query", "value", "result", "config", "loader", "parser", "render", "window",
+    "buffer", "stream", "socket", "thread", "worker", "queue", "signal", "handler", "event",
+    "record", "schema", "column", "table", "field", "vector", "matrix", "tensor", "graph",
+    "node", "edge", "weight", "score", "filter", "mapper", "reducer", "client", "server",
+    "request", "response"
+)
 _EXTENSIONS = (".py", ".py", ".md", ".txt", ".js", ".go")
 _POOL_LINES = 4096
 _GIT_TIMEOUT_S = 300.0

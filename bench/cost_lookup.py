@@ -16,7 +16,7 @@ from bench.figure import Figure, measured
 from bench.pipeline import run_report
 from bench.sample_repo import make_sample_repo
 
-__all__ = ["run", "INLINE_TARGET"]
+__all__ = ["INLINE_TARGET", "run"]
 
 INLINE_TARGET = 1.0
 

@@ -11,7 +11,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["COMPARISONS", "Figure", "measured", "unavailable", "format_figure"]
+__all__ = ["COMPARISONS", "Figure", "format_figure", "measured", "unavailable"]
 
 # How a target bounds its quantity. "==" compares within a relative tolerance of 1e-9.
 COMPARISONS = ("<=", "<", "==")

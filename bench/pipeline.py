@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from bench.sample_repo import REPORT_PROMPT
 
 if TYPE_CHECKING:
-    from telemetry import Telemetry
     from tech_writer.demo import FakeOpenRouter
+    from telemetry import Telemetry
 
 __all__ = ["BENCH_API_KEY", "fake_round_trip_s", "run_report", "supports_keyword"]
 

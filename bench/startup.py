@@ -18,7 +18,7 @@ from pathlib import Path
 from bench.figure import Figure, measured
 from bench.timing import interleaved, median
 
-__all__ = ["run", "HELP_TARGET_S"]
+__all__ = ["HELP_TARGET_S", "run"]
 
 HELP_TARGET_S = 0.3
 _CHECKOUT = Path(__file__).resolve().parents[1]

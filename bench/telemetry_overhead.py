@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -20,17 +21,20 @@ from bench.figure import Figure, measured
 from bench.otlp_sink import OtlpSink
 from bench.pipeline import fake_round_trip_s, run_report
 from bench.sample_repo import make_sample_repo
-from bench.timing import interleaved, median
+from bench.timing import interleaved, median, timed
 
 if TYPE_CHECKING:
     from telemetry import ChatInvocation
 
-__all__ = ["run", "RUN_TARGET"]
+__all__ = ["RUN_TARGET", "run"]
 
 RUN_TARGET = 1.05
 TRACES_PATH = "/v1/traces"
 # A fake that answers slower than this is not "zero-latency": its waiting dilutes the overhead.
 _SLOW_FAKE_S = 0.005
+# Interleaved rounds of the run figure: about this many seconds, within these bounds.
+_BUDGET_S = 15.0
+_MIN_ROUNDS, _MAX_ROUNDS = 9, 31
 
 
 def run(quick: bool) -> list[Figure]:
@@ -40,7 +44,6 @@ def run(quick: bool) -> list[Figure]:
 def _run_overhead(quick: bool) -> Figure:
     from tech_writer.demo import DemoModel, FakeOpenRouter
 
-    rounds = 1 if quick else 9
     sections = 1 if quick else 8
     with tempfile.TemporaryDirectory(prefix="bench-telemetry-") as tmp, OtlpSink() as sink, \
             FakeOpenRouter(DemoModel()) as server:
@@ -55,20 +58,25 @@ def _run_overhead(quick: bool) -> Figure:
             run_report(server, repo, environ={}, max_sections=sections)
 
         # One run of each first: importing the SDK and the exporters happens once per process,
-        # not once per run, and would otherwise be charged to whichever runs first.
-        export_on()
-        export_off()
-        exports_before = sink.requests(TRACES_PATH)
+        # not once per run, and would otherwise be charged to whichever runs first. The second
+        # pair's time sizes the trial: a few percent needs many rounds when runs are short.
+        pair_s = timed(export_on) + timed(export_off)
+        if quick:
+            rounds = 1
+        else:
+            pair_s = timed(export_on) + timed(export_off)
+            rounds = min(_MAX_ROUNDS, max(_MIN_ROUNDS, math.ceil(_BUDGET_S / pair_s)))
+        exports_before, calls_before = sink.requests(TRACES_PATH), len(server.ledger)
         samples = interleaved(rounds, {"on": export_on, "off": export_off})
         exports = sink.requests(TRACES_PATH) - exports_before
-        calls_per_run = len(server.ledger) // (rounds * 2 + 2)
+        calls_per_run = (len(server.ledger) - calls_before) // (2 * rounds)
         round_trip = fake_round_trip_s(server)
     on, off = median(samples["on"]), median(samples["off"])
     notes = [
-        f"median of {rounds} interleaved runs each; {calls_per_run} LLM calls per run; "
-        f"on: {_ms_list(samples['on'])}; off: {_ms_list(samples['off'])}",
-        f"{exports} trace export request(s) reached the receiver during the {rounds} exporting "
-        "run(s)",
+        (f"median of {rounds} interleaved runs each; {calls_per_run} LLM calls per run; "
+         f"on: {_ms_list(samples['on'])}; off: {_ms_list(samples['off'])}"),
+        (f"{exports} trace export request(s) reached the receiver during the {rounds} "
+         "exporting run(s)"),
         f"fake's own round trip: {round_trip * 1000:.1f} ms per request",
     ]
     if round_trip > _SLOW_FAKE_S:

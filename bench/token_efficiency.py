@@ -24,7 +24,7 @@ from bench.models import Exchange, RecordingModel
 from bench.pipeline import BENCH_API_KEY, run_report, supports_keyword
 from bench.sample_repo import make_sample_repo
 
-__all__ = ["run", "TOKENS_TARGET", "naive_prompt_tokens", "conversation_threads"]
+__all__ = ["TOKENS_TARGET", "conversation_threads", "naive_prompt_tokens", "run"]
 
 TOKENS_TARGET = 0.5
 FINISH_TOOL = "finish_exploration"
@@ -41,7 +41,7 @@ def run(quick: bool) -> list[Figure]:
         recorder = RecordingModel(DemoModel())
         # One section at a time, when the option exists: tool-call ids then come in one order,
         # so the count is the same every run.
-        extra = {"concurrency": 1} if supports_keyword("concurrency") else {}
+        extra: dict[str, Any] = {"concurrency": 1} if supports_keyword("concurrency") else {}
         with FakeOpenRouter(recorder) as server:
             run_report(server, repo, environ={}, max_sections=sections, **extra)
             real_ledger = server.ledger

@@ -16,18 +16,24 @@ Rules (a path that breaks one raises :class:`PathOutsideRepo` with a reason the 
 
 Names that are not valid UTF-8 arrive as ``os.fsdecode`` strings with lone surrogates; they are
 handled like any other name, and :func:`display_path` turns them into printable text for the model.
+When a path does not exist as written but its ``\\xNN`` / ``\\uNNNN`` escapes (as ``display_path``
+writes them) name a file, that file is meant: the model can only repeat what it was shown.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
-from fnmatch import fnmatchcase
+import re
+from collections.abc import Callable
+from fnmatch import translate
 from pathlib import Path, PureWindowsPath
 
 __all__ = [
     "GIT_DIR_NAME",
     "PathOutsideRepo",
+    "compile_glob",
     "display_path",
     "glob_matches",
     "normalize_rel_path",
@@ -97,6 +103,19 @@ def resolve_in_repo(root: Path, user_path: str) -> Path:
     Returns the real path (symlinks resolved). The path need not exist: callers decide what a
     missing file means. Raises :class:`PathOutsideRepo` for every refusal.
     """
+    real = _resolve_exactly(root, user_path)
+    if "\\" in user_path and not os.path.lexists(real):
+        for alternative in _unescaped_variants(user_path):
+            try:
+                candidate = _resolve_exactly(root, alternative)
+            except PathOutsideRepo:
+                continue
+            if os.path.lexists(candidate):
+                return candidate
+    return real
+
+
+def _resolve_exactly(root: Path, user_path: str) -> Path:
     reason = _refusal_reason(user_path)
     if reason is not None:
         raise PathOutsideRepo(user_path, reason)
@@ -113,6 +132,25 @@ def resolve_in_repo(root: Path, user_path: str) -> Path:
     if any(part.casefold() == GIT_DIR_NAME for part in inner_parts):
         raise PathOutsideRepo(user_path, "the path resolves into .git, which is not part of the source tree")
     return real
+
+
+_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})")
+
+
+def _unescaped_variants(shown: str) -> list[str]:
+    """What a path written by :func:`display_path` may stand for: ``\\xNN`` of 80-ff is either an
+    undecodable byte or a non-printable character, so both readings are offered."""
+    def unescape(as_bytes: bool) -> str:
+        def replace(match: re.Match[str]) -> str:
+            code = int(match.group(1) or match.group(2), 16)
+            if as_bytes and match.group(1) is not None and code >= 0x80:
+                return chr(0xDC00 + code)  # how os.fsdecode spells an undecodable byte
+            return chr(code)
+
+        return _ESCAPE.sub(replace, shown)
+
+    variants = [unescape(as_bytes=True), unescape(as_bytes=False)]
+    return [variant for index, variant in enumerate(variants) if variant != shown and variant not in variants[:index]]
 
 
 def relative_posix(root: Path, path: Path) -> str:
@@ -136,6 +174,12 @@ def glob_matches(pattern: str, rel_path: str) -> bool:
     crosses ``/``; ``**/`` may match no directory (``**/x.py`` and ``a/**/x.py`` match ``x.py`` and
     ``a/x.py``); a trailing ``/`` means everything below (``src/`` = ``src/**``); braces are literal.
     """
+    return compile_glob(pattern)(rel_path)
+
+
+@functools.lru_cache(maxsize=256)
+def compile_glob(pattern: str) -> Callable[[str], bool]:
+    """:func:`glob_matches` for one pattern, compiled once: for filtering many paths."""
     pattern = pattern.strip()
     while pattern.startswith("./"):
         pattern = pattern[2:]
@@ -143,13 +187,26 @@ def glob_matches(pattern: str, rel_path: str) -> bool:
         pattern = "*"
     if pattern.endswith("/"):
         pattern += "**"
+    if pattern in ("*", "**"):
+        return _everything
     variants = {pattern}
     if pattern.startswith("**/"):
         variants.add(pattern[3:])
     if "/**/" in pattern:
         variants.add(pattern.replace("/**/", "/"))
-    basename = rel_path.rsplit("/", 1)[-1]
-    return any(
-        fnmatchcase(rel_path, variant) or ("/" not in variant and fnmatchcase(basename, variant))
-        for variant in variants
-    )
+    whole = [re.compile(translate(variant)).match for variant in sorted(variants)]
+    base = [re.compile(translate(variant)).match for variant in sorted(variants) if "/" not in variant]
+
+    def matches(rel_path: str) -> bool:
+        if any(match(rel_path) for match in whole):
+            return True
+        if base:
+            basename = rel_path.rpartition("/")[2]
+            return any(match(basename) for match in base)
+        return False
+
+    return matches
+
+
+def _everything(rel_path: str) -> bool:
+    return True

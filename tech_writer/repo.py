@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import os
 import stat
-import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pathspec
-
-from .paths import GIT_DIR_NAME, PathOutsideRepo, resolve_in_repo
+from .listing import Listing, list_repository
+from .paths import PathOutsideRepo, resolve_in_repo
 
 if TYPE_CHECKING:
     from .cache import CacheStore
@@ -45,13 +43,8 @@ __all__ = [
     "split_lines",
 ]
 
-logger = logging.getLogger(__name__)
-
 BINARY_SNIFF_BYTES = 8 * 1024  # a NUL byte in this prefix marks a file as binary (as git and grep do)
 _CHUNK_BYTES = 1024 * 1024
-_GIT_TIMEOUT_S = 30.0
-# Variables that would point `git -C root` at some other repository or index than root's own.
-_GIT_REDIRECT_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
 
 
 @dataclass(frozen=True)
@@ -77,7 +70,7 @@ class ToolCaps:
     structure_depth: int = 3
     structure_max_entries: int = 300
     max_line_chars: int = 500
-    max_search_bytes: int = 256 * 1024 * 1024
+    max_search_bytes: int = 1024 * 1024 * 1024
 
 
 class BinaryFile(ValueError):
@@ -147,25 +140,32 @@ class Repository:
         self.root: Path = resolved
         self.cache = cache
         self.caps = caps or ToolCaps()
-        self._files: list[str] | None = None
+        self._listing: Listing | None = None
+        self._listing_lock = threading.Lock()
         self.files_capped = False
         self.listing_source: str | None = None  # "git" or "walk", once listed
 
     # --- listing ------------------------------------------------------------------------------
+    def listing(self) -> Listing:
+        """The repository's readable files with their sizes (see :mod:`tech_writer.listing`):
+        git's tracked + untracked-not-ignored files in a work tree, else a walk honouring
+        ``.gitignore`` files. Capped at ``caps.max_listed_files`` (``files_capped`` says so).
+        Computed once per instance; treat it as read-only."""
+        with self._listing_lock:
+            if self._listing is None:
+                listing = list_repository(self.root, self.caps.max_listed_files)
+                self.files_capped = listing.capped
+                self.listing_source = listing.source
+                self._listing = listing
+            return self._listing
+
     def list_files(self) -> list[str]:
-        """Sorted POSIX paths relative to the root: git's tracked + untracked-not-ignored files in a
-        work tree, else a walk honouring ``.gitignore`` files. Capped at ``caps.max_listed_files``
-        (``files_capped`` says so). Computed once per instance."""
-        if self._files is None:
-            files = _git_list(self.root)
-            self.listing_source = "git"
-            if not files:  # not a work tree, git missing/refusing, or root ignored by an outer repo
-                files = _walk_list(self.root, self.caps.max_listed_files + 1)
-                self.listing_source = "walk"
-            files = sorted(set(files))
-            self.files_capped = len(files) > self.caps.max_listed_files
-            self._files = files[: self.caps.max_listed_files]
-        return list(self._files)
+        """Sorted POSIX paths relative to the root (a fresh copy of ``listing().paths``)."""
+        return list(self.listing().paths)
+
+    def file_size(self, rel_path: str) -> int | None:
+        """Size in bytes of a listed file when it was listed, or None if it is not listed."""
+        return self.listing().size(rel_path)
 
     # --- reading ------------------------------------------------------------------------------
     def read_text(self, rel_path: str) -> FileText:
@@ -201,6 +201,16 @@ class Repository:
         real = self._regular_file(rel_path)
         with _open_regular(real) as handle:
             return handle.read(limit)
+
+    def read_listed(self, rel_path: str, limit: int) -> bytes:
+        """The first ``limit`` bytes of a *listed* file, without resolving the path again: listing
+        already checked that it is a regular file reached through no symlink leading out. For
+        searches, which read thousands of files. Raises ``OSError`` / ``NotARegularFile``."""
+        real = f"{self.root}/{self.listing().read_path(rel_path)}"
+        with _open_regular(real) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            # Asking for exactly what is there avoids allocating `limit` bytes for every small file.
+            return handle.read(min(size + 1, limit))
 
     def probe(self, rel_path: str) -> FileProbe:
         """Line count of a text file on disk now, or why it has none (for citation checks)."""
@@ -251,7 +261,7 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
-def _open_regular(real: Path) -> io.BufferedReader:
+def _open_regular(real: str | Path) -> io.BufferedReader:
     """Open for reading without ever blocking: O_NONBLOCK keeps a FIFO swapped in after the stat
     check from hanging the open, O_NOFOLLOW refuses a symlink swapped in, and fstat re-checks."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
@@ -277,92 +287,3 @@ def _cut_at_line_end(data: bytes) -> bytes:
     line longer than the limit is kept cut (there is no better boundary)."""
     end = data.rfind(b"\n")
     return data[: end + 1] if end >= 0 else data
-
-
-# --- listing engines ------------------------------------------------------------------------
-def _git_list(root: Path) -> list[str]:
-    """Files git would show for root, or [] when git cannot answer (the caller then walks)."""
-    env = {key: value for key, value in os.environ.items() if key not in _GIT_REDIRECT_VARS}
-    command = [
-        "git",
-        # A repository under study is untrusted: its config must not make us run a program.
-        "-c", "core.fsmonitor=false",
-        "-C", os.fspath(root),
-        "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--",
-    ]
-    try:
-        completed = subprocess.run(
-            command, capture_output=True, timeout=_GIT_TIMEOUT_S, env=env, stdin=subprocess.DEVNULL, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        logger.debug("git ls-files unavailable for %s: %s", root, exc)
-        return []
-    if completed.returncode != 0:
-        return []
-    names = {os.fsdecode(raw) for raw in completed.stdout.split(b"\x00") if raw}
-    return [name for name in names if _is_listable(root, name)]
-
-
-def _is_listable(root: Path, rel: str) -> bool:
-    """Regular files and symlinks; not deleted-but-tracked entries, submodules or nested repos."""
-    try:
-        mode = os.lstat(root / rel).st_mode
-    except (OSError, ValueError):
-        return False
-    return stat.S_ISREG(mode) or stat.S_ISLNK(mode)
-
-
-_IgnoreChain = tuple[tuple[str, pathspec.GitIgnoreSpec], ...]
-
-
-def _walk_list(root: Path, limit: int) -> list[str]:
-    """Walk without git: skip .git, honour every .gitignore (deeper files override shallower ones,
-    an ignored directory is not entered), never follow directory symlinks. Stops after ``limit``."""
-    found: list[str] = []
-    base_specs: _IgnoreChain = ()
-    info_exclude = _load_ignore_file(root / GIT_DIR_NAME / "info" / "exclude")
-    if info_exclude is not None:
-        base_specs = (("", info_exclude),)
-    chains: dict[str, _IgnoreChain] = {}
-    for dirpath, dirnames, filenames in os.walk(root, topdown=True, followlinks=False):
-        rel_dir = Path(dirpath).relative_to(root).as_posix()
-        rel_dir = "" if rel_dir == "." else rel_dir
-        parent_chain = chains.get(_posix_parent(rel_dir), base_specs) if rel_dir else base_specs
-        own = _load_ignore_file(Path(dirpath) / ".gitignore")
-        chain = (*parent_chain, (rel_dir, own)) if own is not None else parent_chain
-        chains[rel_dir] = chain
-        prefix = f"{rel_dir}/" if rel_dir else ""
-        dirnames[:] = sorted(
-            name
-            for name in dirnames
-            if name.casefold() != GIT_DIR_NAME and not _ignored(prefix + name, True, chain)
-        )
-        for name in sorted(filenames):
-            rel = prefix + name
-            if not _ignored(rel, False, chain) and _is_listable(root, rel):
-                found.append(rel)
-                if len(found) >= limit:
-                    return found
-    return found
-
-
-def _posix_parent(rel: str) -> str:
-    return rel.rpartition("/")[0]
-
-
-def _load_ignore_file(path: Path) -> pathspec.GitIgnoreSpec | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return pathspec.GitIgnoreSpec.from_lines(handle.read().splitlines())
-    except OSError:
-        return None
-
-
-def _ignored(rel: str, is_dir: bool, chain: _IgnoreChain) -> bool:
-    """Git's rule: the deepest .gitignore with a matching pattern decides (negations included)."""
-    for base, spec in reversed(chain):
-        sub = rel[len(base) + 1 :] if base else rel
-        result = spec.check_file(sub + "/" if is_dir else sub)
-        if result.include is not None:
-            return bool(result.include)
-    return False

@@ -1,39 +1,45 @@
 """Literal text search over the repository's listed files, with interchangeable engines.
 
-Semantics, shared by every engine so that they return identical results:
+Semantics, identical whichever engine runs (engines only propose files; the lines are decided by
+:class:`tech_writer.textmatch.LiteralMatcher`, the same code for all):
 
-- the query is a literal string (no regex: a model-written regex could backtrack for minutes, and
-  Python's and ripgrep's regex dialects differ), one line, not empty;
-- smart case, as in ripgrep: a query with an upper-case letter is case-sensitive, an all-lower-case
-  query matches any case (``str.lower`` on both sides; exotic Unicode folds may differ between
-  engines, ASCII and accented Latin letters do not);
-- the files searched are ``repo.list_files()`` (so ``.gitignore`` is honoured) filtered by
-  ``path_glob`` (see :func:`tech_writer.paths.glob_matches`), in sorted order, skipping binary files
-  (NUL in the first 8 KiB), files larger than ``caps.max_file_bytes``, and stopping before the total
-  bytes read would pass ``caps.max_search_bytes``;
+- the query is a literal string (no regex: a model-written regex could backtrack for minutes),
+  one line, not empty, valid text; smart case as in ripgrep (see :mod:`tech_writer.textmatch`);
+- the files are ``repo.listing()`` (so ``.gitignore`` is honoured) filtered by ``path_glob`` (see
+  :func:`tech_writer.paths.glob_matches`), in sorted order. Files larger than ``caps.max_file_bytes``
+  are skipped (``skipped_large``); the others are taken in order while their sizes add up to at
+  most ``caps.max_search_bytes`` (past that, ``budget_exhausted``); ``files_searched`` counts them;
+- a file whose first 8 KiB hold a NUL byte is binary: its matches are not shown, and
+  ``skipped_binary`` counts the binary files that contain the query (up to where the scan stopped);
 - a match is one line (lines as in ``repo.py``), reported once however often the query occurs in
   it, ordered by path then line number; the text is stripped and cut at ``MAX_MATCH_TEXT_CHARS``;
-- at most ``caps.max_matches`` matches; ``truncated`` says there were more.
+- at most ``caps.max_matches`` matches; ``truncated`` says there were more (the scan stops at the
+  first match past the cap).
 
-Engines: ``"python"`` (default: predictable, no dependency) and ``"ripgrep"`` when an ``rg`` binary
-is on PATH. ``engine="auto"`` picks ripgrep when present.
+Engines (``available_engines(repo)`` lists those usable here):
+
+- ``"ripgrep"``: ``rg`` filters sorted batches of files, growing 4x each, so a common query stops
+  after a few hundred files and a rare one costs about one ripgrep pass;
+- ``"git"``: one ``git grep`` over the work tree (git-listed repositories only);
+- ``"python"``: reads every file itself; no dependency.
+- ``"auto"`` (default): ripgrep when installed, else git in a git work tree, else python; an engine
+  that fails mid-search hands its files to the Python reader, so a result is always exact.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import stat
-import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .paths import PathOutsideRepo, glob_matches, resolve_in_repo
-from .repo import BINARY_SNIFF_BYTES, Repository, ToolCaps, is_binary, split_lines
+from .listing import LISTING_GIT
+from .paths import compile_glob
+from .repo import BINARY_SNIFF_BYTES, Repository, ToolCaps, is_binary
+from .search_engines import git_files_with_matches, git_path, ripgrep_files_with_matches, ripgrep_path
+from .textmatch import LiteralMatcher, is_case_sensitive
 
 __all__ = [
     "ENGINE_AUTO",
+    "ENGINE_GIT",
     "ENGINE_PYTHON",
     "ENGINE_RIPGREP",
     "MAX_MATCH_TEXT_CHARS",
@@ -47,14 +53,19 @@ __all__ = [
 
 ENGINE_PYTHON = "python"
 ENGINE_RIPGREP = "ripgrep"
+ENGINE_GIT = "git"
 ENGINE_AUTO = "auto"
 MAX_MATCH_TEXT_CHARS = 200
-_RG_BATCH_FILES = 256  # files per rg call: keeps the command line short and lets a full result stop early
-_RG_TIMEOUT_S = 60.0
+# ripgrep batches: the first is small so a common query stops early; each next one is 4x larger.
+_FIRST_BATCH_FILES = 500
+_FIRST_BATCH_BYTES = 4 * 1024 * 1024
+_BATCH_GROWTH = 4
+# Below this many files, git grep gets them as pathspecs instead of searching the whole tree.
+_GIT_PATHSPEC_FILES = 256
 
 
 class InvalidQuery(ValueError):
-    """The query is empty or spans lines."""
+    """The query is empty, spans lines, or is not valid text."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +77,8 @@ class Match:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Matches in path/line order; ``truncated``: more than ``max_matches`` existed.
-    ``budget_exhausted``: the byte budget stopped the scan before every file was read."""
+    """Matches in path/line order; ``truncated``: more than ``max_matches`` existed. The counts
+    are described in the module docstring; ``engine`` is the engine that ran."""
 
     matches: list[Match]
     truncated: bool
@@ -78,13 +89,15 @@ class SearchResult:
     budget_exhausted: bool = False
 
 
-def is_case_sensitive(query: str) -> bool:
-    """Smart case: any upper-case letter makes the search case-sensitive."""
-    return any(char.isupper() for char in query)
-
-
-def available_engines() -> tuple[str, ...]:
-    return (ENGINE_PYTHON, ENGINE_RIPGREP) if shutil.which("rg") else (ENGINE_PYTHON,)
+def available_engines(repo: Repository | None = None) -> tuple[str, ...]:
+    """Engines usable here, ``"python"`` first; with ``repo``, only those that would run on it
+    (git needs a git-listed work tree)."""
+    engines = [ENGINE_PYTHON]
+    if git_path() is not None and (repo is None or repo.listing().source == LISTING_GIT):
+        engines.append(ENGINE_GIT)
+    if ripgrep_path() is not None:
+        engines.append(ENGINE_RIPGREP)
+    return tuple(engines)
 
 
 def search_text(
@@ -93,63 +106,112 @@ def search_text(
     path_glob: str = "*",
     caps: ToolCaps | None = None,
     *,
-    engine: str = ENGINE_PYTHON,
+    engine: str = ENGINE_AUTO,
 ) -> SearchResult:
-    """Search ``query`` in the repository; see the module docstring for the exact semantics."""
+    """Search ``query`` in the repository; see the module docstring for the exact semantics.
+    An engine that is not available here falls back to ``"python"`` (``result.engine`` says so)."""
+    matcher = _matcher(query)
+    caps = caps or repo.caps
+    if engine not in (ENGINE_AUTO, ENGINE_PYTHON, ENGINE_RIPGREP, ENGINE_GIT):
+        raise ValueError(f"unknown search engine {engine!r}; choose from {available_engines()}")
+    usable = available_engines(repo)
+    if engine == ENGINE_AUTO:
+        engine = ENGINE_RIPGREP if ENGINE_RIPGREP in usable else usable[-1]
+    elif engine not in usable:
+        engine = ENGINE_PYTHON
+    plan = _plan(repo, path_glob, caps)
+    collector = _Collector(repo, matcher, caps)
+    if engine == ENGINE_RIPGREP:
+        _run_ripgrep(repo, matcher, plan, collector)
+    elif engine == ENGINE_GIT:
+        _run_git(repo, matcher, plan, collector)
+    else:
+        collector.scan(plan.files)
+    return collector.result(plan, engine)
+
+
+def _matcher(query: str) -> LiteralMatcher:
     if not query:
         raise InvalidQuery("the query is empty")
     if any(char in query for char in "\n\r\x00"):
         raise InvalidQuery("the query must be a single line of text")
-    caps = caps or repo.caps
-    if engine == ENGINE_AUTO:
-        engine = available_engines()[-1]
-    if engine == ENGINE_RIPGREP:
-        rg = shutil.which("rg")
-        if rg is not None:
-            return _search_ripgrep(rg, repo, query, path_glob, caps)
-    elif engine != ENGINE_PYTHON:
-        raise ValueError(f"unknown search engine {engine!r}; choose from {available_engines()}")
-    return _search_python(repo, query, path_glob, caps)
+    try:
+        return LiteralMatcher(query)
+    except UnicodeEncodeError as exc:  # lone surrogates from a JSON "\udcxx" escape
+        raise InvalidQuery("the query is not valid text (it contains a lone surrogate)") from exc
 
 
-# --- shared file selection and match shaping -----------------------------------------------
+# --- which files a search covers -------------------------------------------------------------
 @dataclass
-class _Selection:
-    """Which files a search reads; both engines run the same selection so they see the same files."""
+class _Plan:
+    """The files to search, sorted, with their sizes; the same for every engine."""
 
-    searched: int = 0
+    files: list[str] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
     skipped_large: int = 0
-    skipped_binary: int = 0
     budget_exhausted: bool = False
-    _bytes: int = field(default=0, repr=False)
-
-    def admit(self, size: int, head: bytes, caps: ToolCaps) -> bool:
-        """Count the file and say whether to search it; sets ``budget_exhausted`` when full."""
-        if size > caps.max_file_bytes:
-            self.skipped_large += 1
-            return False
-        if is_binary(head):
-            self.skipped_binary += 1
-            return False
-        if self._bytes + size > caps.max_search_bytes:
-            self.budget_exhausted = True
-            return False
-        self._bytes += size
-        self.searched += 1
-        return True
 
 
-def _glob_files(repo: Repository, path_glob: str) -> Iterator[tuple[str, Path]]:
-    """Listed files matching the glob that are regular files inside the repository, sorted."""
-    for rel in repo.list_files():
-        if not glob_matches(path_glob, rel):
+def _plan(repo: Repository, path_glob: str, caps: ToolCaps) -> _Plan:
+    listing = repo.listing()
+    wanted = compile_glob(path_glob)
+    plan = _Plan()
+    total = 0
+    for path, size in zip(listing.paths, listing.sizes):
+        if not wanted(path):
             continue
-        try:
-            real = resolve_in_repo(repo.root, rel)
-            if stat.S_ISREG(os.stat(real).st_mode):
-                yield rel, real
-        except (PathOutsideRepo, OSError):
-            continue  # a symlink out of the repository, or a file deleted since listing
+        if size > caps.max_file_bytes:
+            plan.skipped_large += 1
+            continue
+        if total + size > caps.max_search_bytes:
+            plan.budget_exhausted = True
+            break
+        total += size
+        plan.files.append(path)
+        plan.sizes.append(size)
+    return plan
+
+
+# --- deciding matches (shared by all engines) --------------------------------------------------
+class _Collector:
+    """Reads proposed files in sorted order and keeps the exact matches until one past the cap."""
+
+    def __init__(self, repo: Repository, matcher: LiteralMatcher, caps: ToolCaps) -> None:
+        self.repo = repo
+        self.matcher = matcher
+        self.caps = caps
+        self.matches: list[Match] = []
+        self.skipped_binary = 0
+        self.done = False
+
+    def scan(self, files: Iterable[str]) -> None:
+        """Files must come in sorted order, each at most once, across all calls."""
+        for path in files:
+            if self.done:
+                return
+            try:
+                data = self.repo.read_listed(path, self.caps.max_file_bytes)
+            except (OSError, ValueError):
+                continue  # deleted or replaced since listing: nothing to report
+            if is_binary(data[:BINARY_SNIFF_BYTES]):
+                if self.matcher.matching_lines(data, limit=1):
+                    self.skipped_binary += 1
+                continue
+            wanted = self.caps.max_matches + 1 - len(self.matches)  # one past the cap proves truncation
+            for line in self.matcher.matching_lines(data, limit=wanted):
+                self.matches.append(_make_match(path, line.line, line.text))
+            self.done = len(self.matches) > self.caps.max_matches
+
+    def result(self, plan: _Plan, engine: str) -> SearchResult:
+        return SearchResult(
+            matches=self.matches[: self.caps.max_matches],
+            truncated=len(self.matches) > self.caps.max_matches,
+            engine=engine,
+            files_searched=len(plan.files),
+            skipped_large=plan.skipped_large,
+            skipped_binary=self.skipped_binary,
+            budget_exhausted=plan.budget_exhausted,
+        )
 
 
 def _make_match(path: str, line: int, raw_text: str) -> Match:
@@ -159,110 +221,48 @@ def _make_match(path: str, line: int, raw_text: str) -> Match:
     return Match(path, line, text)
 
 
-def _result(matches: list[Match], selection: _Selection, caps: ToolCaps, engine: str) -> SearchResult:
-    matches.sort(key=lambda match: (match.path, match.line))
-    return SearchResult(
-        matches=matches[: caps.max_matches],
-        truncated=len(matches) > caps.max_matches,
-        engine=engine,
-        files_searched=selection.searched,
-        skipped_large=selection.skipped_large,
-        skipped_binary=selection.skipped_binary,
-        budget_exhausted=selection.budget_exhausted,
-    )
-
-
-# --- Python engine --------------------------------------------------------------------------
-def _search_python(repo: Repository, query: str, path_glob: str, caps: ToolCaps) -> SearchResult:
-    sensitive = is_case_sensitive(query)
-    needle = query if sensitive else query.lower()
-    selection = _Selection()
-    matches: list[Match] = []
-    for rel, _real in _glob_files(repo, path_glob):
-        try:
-            data = repo.read_bytes(rel, caps.max_file_bytes + 1)
-        except (PathOutsideRepo, OSError, ValueError):
-            continue
-        if not selection.admit(len(data), data[:BINARY_SNIFF_BYTES], caps):
-            if selection.budget_exhausted:
-                break
-            continue
-        text = data.decode("utf-8", errors="replace")
-        haystack = text if sensitive else text.lower()
-        if needle not in haystack:  # most files do not match: skip splitting them into lines
-            continue
-        for number, line in enumerate(split_lines(text), start=1):
-            if needle in (line if sensitive else line.lower()):
-                matches.append(_make_match(rel, number, line))
-                if len(matches) > caps.max_matches:  # one extra proves truncation
-                    return _result(matches, selection, caps, ENGINE_PYTHON)
-    return _result(matches, selection, caps, ENGINE_PYTHON)
-
-
-# --- ripgrep engine -------------------------------------------------------------------------
-def _search_ripgrep(rg: str, repo: Repository, query: str, path_glob: str, caps: ToolCaps) -> SearchResult:
-    selection = _Selection()
-    admitted = _admitted_by_head(repo, path_glob, caps, selection)
-    matches: list[Match] = []
-    batch: list[str] = []
-    for rel in admitted:
-        batch.append(rel)
-        if len(batch) == _RG_BATCH_FILES:
-            matches.extend(_run_ripgrep(rg, repo.root, query, batch, caps))
-            batch = []
-            if len(matches) > caps.max_matches:
-                return _result(matches, selection, caps, ENGINE_RIPGREP)
-    if batch:
-        matches.extend(_run_ripgrep(rg, repo.root, query, batch, caps))
-    return _result(matches, selection, caps, ENGINE_RIPGREP)
-
-
-def _admitted_by_head(repo: Repository, path_glob: str, caps: ToolCaps, selection: _Selection) -> Iterator[str]:
-    """The Python engine's selection, deciding from the size and first 8 KiB instead of the whole file."""
-    for rel, real in _glob_files(repo, path_glob):
-        try:
-            size = os.stat(real).st_size
-            head = repo.read_bytes(rel, BINARY_SNIFF_BYTES)
-        except (PathOutsideRepo, OSError, ValueError):
-            continue
-        if selection.admit(size, head, caps):
-            yield rel
-        elif selection.budget_exhausted:
+# --- engines ----------------------------------------------------------------------------------
+def _run_ripgrep(repo: Repository, matcher: LiteralMatcher, plan: _Plan, collector: _Collector) -> None:
+    rg = ripgrep_path()
+    listing = repo.listing()
+    for batch in _batches(plan):
+        # A symlinked entry is searched at its real path (ripgrep reports what it was given).
+        arguments = list(dict.fromkeys(map(listing.read_path, batch))) if listing.real_paths else batch
+        proposed = None
+        if rg is not None:
+            proposed = ripgrep_files_with_matches(rg, repo.root, arguments, matcher.query, matcher.case_sensitive)
+        if proposed is None:
+            collector.scan(batch)  # ripgrep failed: read the batch here
+        else:
+            collector.scan(path for path in batch if listing.read_path(path) in proposed)
+        if collector.done:
             return
 
 
-def _run_ripgrep(rg: str, root: Path, query: str, files: list[str], caps: ToolCaps) -> list[Match]:
-    """One rg call over ``files`` (paths relative to root), matches sorted by path and line."""
-    command = [
-        rg,
-        "--no-config",  # a user's RIPGREP_CONFIG_PATH must not change results
-        "--fixed-strings",
-        "--case-sensitive" if is_case_sensitive(query) else "--ignore-case",
-        "--text",  # binary files were excluded by the shared selection; search the rest as text
-        "--encoding", "none",  # raw bytes, like the Python engine (no BOM sniffing or transcoding)
-        "--no-ignore", "--hidden",
-        "--line-number", "--with-filename", "--no-heading", "--null", "--color", "never",
-        "--no-messages",
-        "--max-count", str(caps.max_matches + 1),  # no file can contribute more than the cap
-        "--",
-        query,
-        *files,
-    ]
-    try:
-        completed = subprocess.run(
-            command, cwd=root, capture_output=True, timeout=_RG_TIMEOUT_S, stdin=subprocess.DEVNULL, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    matches = []
-    for record in completed.stdout.split(b"\n"):
-        path_bytes, separator, rest = record.partition(b"\x00")
-        number, colon, text = rest.partition(b":")
-        if not separator or not colon or not number.isdigit():
-            continue
-        line_text = text.decode("utf-8", errors="replace")
-        if line_text.endswith("\r"):
-            line_text = line_text[:-1]
-        matches.append(_make_match(os.fsdecode(path_bytes), int(number), line_text))
-    matches.sort(key=lambda match: (match.path, match.line))
-    return matches
+def _batches(plan: _Plan) -> Iterator[list[str]]:
+    """Consecutive slices of the plan, by file count and bytes, each ``_BATCH_GROWTH`` times larger."""
+    max_files, max_bytes = _FIRST_BATCH_FILES, _FIRST_BATCH_BYTES
+    start = 0
+    while start < len(plan.files):
+        end, used = start, 0
+        while end < len(plan.files) and end - start < max_files and (end == start or used < max_bytes):
+            used += plan.sizes[end]
+            end += 1
+        yield plan.files[start:end]
+        start = end
+        max_files, max_bytes = max_files * _BATCH_GROWTH, max_bytes * _BATCH_GROWTH
+
+
+def _run_git(repo: Repository, matcher: LiteralMatcher, plan: _Plan, collector: _Collector) -> None:
+    listing = repo.listing()
+    pathspecs = None
+    if len(plan.files) <= _GIT_PATHSPEC_FILES:
+        if not plan.files:
+            return
+        pathspecs = [listing.read_path(path) for path in plan.files]
+    proposed = git_files_with_matches(repo.root, matcher.filter_key, not matcher.case_sensitive, pathspecs)
+    if proposed is None:
+        collector.scan(plan.files)
+        return
+    # git greps a symlink's own text, not its target: those entries are always read here.
+    collector.scan(path for path in plan.files if path in proposed or path in listing.real_paths)

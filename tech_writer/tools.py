@@ -607,7 +607,7 @@ def _skipped_note(large: int, binary: int, max_file_bytes: int) -> str:
     if large:
         parts.append(f"{_plural(large, 'file')} over {_mib(max_file_bytes)} skipped")
     if binary:
-        parts.append(f"{_plural(binary, 'binary file')} skipped")
+        parts.append(f"{_plural(binary, 'binary file')} with matches not shown")
     return f"; {', '.join(parts)}" if parts else ""
 
 

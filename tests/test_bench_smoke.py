@@ -23,7 +23,7 @@ def run_bench(*args: str | Path, timeout: float = 60) -> subprocess.CompletedPro
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OPENROUTER_"))}
     return subprocess.run([sys.executable, "-m", "bench", *map(str, args)], cwd=CHECKOUT,
                           env=env, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, check=False)
 
 
 def test_quick_run_prints_every_figure_and_writes_its_json(tmp_path):

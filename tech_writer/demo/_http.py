@@ -54,6 +54,9 @@ class LoopbackServer(ThreadingHTTPServer):
 
 class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the openai SDK's connection pool expects
+    # Headers and body go out in separate writes: with Nagle's algorithm on, the body waits for
+    # the client's delayed ACK (~40 ms per response), which would dwarf a zero-latency fake.
+    disable_nagle_algorithm = True
     timeout = _IDLE_TIMEOUT_S
     server: LoopbackServer
 

@@ -1,0 +1,247 @@
+"""Issue 6, interruption and failure: real signals to a real subprocess, fatal API errors mid-run,
+telemetry flushed on the way out, and an output file that is never half-overwritten."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_helpers import KEY, assert_no_traceback, run_cli
+from otlp_receiver import OtlpReceiver
+from safety_helpers import LiveCli, PhaseRouter, chat_bodies, section_title_of
+
+from telemetry import attributes as attrs
+from tech_writer.demo import DemoModel, Fault, FakeOpenRouter
+
+ENV = {"OPENROUTER_API_KEY": KEY}
+EXIT_BOUND_S = 5.0  # "exit non-zero within a few seconds"
+STALL_S = 60.0  # how long a stalled request would hang if the run did not cut it
+
+
+class Stall:
+    """Holds the first request of section ``at`` (or exploration step ``at``) for ``hold_s``
+    seconds (or until released), so the test can signal the run while that request is in flight."""
+
+    def __init__(self, *, at: int, phase: str = "sections", hold_s: float = STALL_S) -> None:
+        self.at, self.phase, self.hold_s = at, phase, hold_s
+        self.reached, self.release = threading.Event(), threading.Event()
+        self.titles: list[str] = []
+
+    def __call__(self, phase: str, number: int, request: dict[str, Any]) -> None:
+        if phase != self.phase:
+            return
+        if phase == "sections":
+            title = section_title_of(request) or ""
+            if title not in self.titles:
+                self.titles.append(title)
+            hit = len(self.titles) == self.at
+        else:
+            hit = number == self.at
+        if hit and not self.reached.is_set():
+            self.reached.set()
+            self.release.wait(self.hold_s)
+
+
+def wait_bounded(run: LiveCli, sent: float) -> tuple[int, float]:
+    """The exit code and how long after the signal it came; fails if it took past the bound."""
+    try:
+        code = run.wait(EXIT_BOUND_S * 2)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running {EXIT_BOUND_S * 2:.0f}s after the signal:\n{run.stderr}")
+    return code, time.monotonic() - sent
+
+
+def command(server: FakeOpenRouter, sample_repo: Path, prompt_file: Path, *extra: str | Path
+            ) -> list[str | Path]:
+    return ["--prompt", prompt_file, "--repo", sample_repo, "--provider", "openrouter",
+            "--base-url", server.base_url, "--concurrency", "1", *extra]
+
+
+@pytest.mark.parametrize("signum, code, outcome, message", [
+    (signal.SIGINT, 130, "interrupted", "interrupted (Ctrl-C)"),
+    (signal.SIGTERM, 143, "terminated", "terminated (SIGTERM)"),
+], ids=["SIGINT", "SIGTERM"])
+def test_signal_mid_run_saves_partial_report_cost_and_telemetry(sample_repo, prompt_file,
+                                                                 tmp_path, signum, code,
+                                                                 outcome, message):
+    out = tmp_path / "out" / "report.md"
+    # Section 1 finished, section 2's first request in flight (answered half a second later:
+    # cutting a request that hangs is test_signal_cuts_a_hanging_request_short).
+    stall = Stall(at=2, hold_s=0.5)
+    with OtlpReceiver() as receiver, FakeOpenRouter(PhaseRouter(before=stall),
+                                                    api_key=KEY) as server:
+        run = LiveCli(*command(server, sample_repo, prompt_file, "--eval-json", "-o", out),
+                      env={**ENV, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint})
+        try:
+            assert stall.reached.wait(60), run.stderr
+            calls_at_signal = len(chat_bodies(server))
+            returncode, elapsed = wait_bounded(run, run.signal(signum))
+            billed, ledger = server.billed_total_usd(), server.ledger
+            calls_after = len(chat_bodies(server))
+            spans = receiver.spans()
+        finally:
+            stall.release.set()
+            run.kill()
+
+    assert returncode == code, run.stderr
+    assert elapsed < EXIT_BOUND_S, f"took {elapsed:.1f}s to stop"
+    assert_no_traceback(run)  # type: ignore[arg-type]
+    assert calls_after == calls_at_signal, "a new LLM call started after the signal"
+
+    document = run.json()
+    assert document["error"] == message
+    assert document["cost"]["total_cost_usd"] == pytest.approx(billed, abs=1e-12)
+    assert document["cost"]["total_calls"] == len(ledger)
+    report = document["report"]
+    assert report is not None and out.read_text(encoding="utf-8") == report
+    first, second = stall.titles[:2]
+    assert f"\n## {first}\n" in report and f"## {second}" not in report
+    body = report.split(f"## {first}\n", 1)[1].split("\n## ", 1)[0]
+    assert re.search(r"\[[^\]\s:]+:\d+(-\d+)?\]", body), "the finished section lost its citations"
+    assert "Incomplete report" in report and second in report
+    assert [p.name for p in out.parent.iterdir()] == ["report.md"]
+
+    stderr = run.stderr
+    assert re.search(r"^cost: \$\d+\.\d{4} · ", stderr, re.M), stderr
+    assert f"partial report written to {out}" in stderr
+    assert re.search(rf"^tech-writer: sections not written: .*{re.escape(second)}", stderr, re.M)
+    assert stderr.rstrip().splitlines()[-1] == f"tech-writer: error: {message}"
+
+    roots = [s for s in spans if s.parent_span_id is None]
+    assert [s.name for s in roots] == ["invoke_agent tech_writer"], [s.name for s in spans]
+    assert roots[0].attributes[attrs.RUN_OUTCOME] == outcome
+    assert roots[0].attributes[attrs.ROLLUP_COST_USD] == pytest.approx(billed, abs=1e-9)
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_signal_cuts_a_hanging_request_short(sample_repo, prompt_file, tmp_path, signum, code):
+    """A section request that would hang for a minute must not hold the exit: the run stops
+    within a few seconds and still writes the sections finished so far."""
+    out = tmp_path / "out" / "report.md"
+    stall = Stall(at=2)  # holds section 2's first request for STALL_S unless released
+    with FakeOpenRouter(PhaseRouter(before=stall), api_key=KEY) as server:
+        run = LiveCli(*command(server, sample_repo, prompt_file, "-o", out), env=ENV)
+        try:
+            assert stall.reached.wait(60), run.stderr
+            returncode, elapsed = wait_bounded(run, run.signal(signum))
+        finally:
+            stall.release.set()
+            run.kill()
+    assert returncode == code, run.stderr
+    assert elapsed < EXIT_BOUND_S, f"took {elapsed:.1f}s to stop"
+    assert_no_traceback(run)  # type: ignore[arg-type]
+    assert f"## {stall.titles[0]}" in out.read_text(encoding="utf-8")
+    assert re.search(r"^cost: \$", run.stderr, re.M)
+
+
+def queue_after_section_one(server_box: list[FakeOpenRouter], *faults: Fault):
+    """A `before` hook: on section 2's first request, queue ``faults`` for the requests after it."""
+    titles: list[str] = []
+
+    def hook(phase: str, number: int, request: dict[str, Any]) -> None:
+        if phase != "sections":
+            return
+        title = section_title_of(request) or ""
+        if title not in titles:
+            titles.append(title)
+            if len(titles) == 2:
+                for fault in faults:
+                    server_box[0].faults.add(fault)
+    return hook, titles
+
+
+@pytest.mark.parametrize("faults, extra, expected", [
+    ([Fault(status=402)], [], "(402)"),
+    ([Fault(status=502, retry_after=0.05)] * 2, ["--max-retries", "1"],
+     "gave up after 2 attempts"),
+], ids=["402-no-credit", "5xx-beyond-retries"])
+def test_fatal_api_error_mid_run_exits_1_with_partial_report_and_cost(
+        sample_repo, prompt_file, tmp_path, faults, extra, expected):
+    out = tmp_path / "partial.md"
+    box: list[FakeOpenRouter] = []
+    hook, titles = queue_after_section_one(box, *faults)
+    with FakeOpenRouter(PhaseRouter(before=hook), api_key=KEY) as server:
+        box.append(server)
+        started = time.monotonic()
+        result = run_cli(*command(server, sample_repo, prompt_file, "--eval-json", "-o", out,
+                                  *extra), env=ENV)
+        elapsed = time.monotonic() - started
+        billed, ledger = server.billed_total_usd(), server.ledger
+        chats = chat_bodies(server)
+
+    assert result.returncode == 1, result.stderr
+    assert_no_traceback(result)
+    assert elapsed < 30
+    # From the failure on, nothing new was started: the only unbilled requests are the faulted.
+    assert len(chats) == len(ledger) + len(faults)
+    document = json.loads(result.stdout)
+    assert expected in document["error"]
+    assert document["cost"]["total_cost_usd"] == pytest.approx(billed, abs=1e-12)
+    report = document["report"]
+    assert report is not None and out.read_text(encoding="utf-8") == report
+    assert f"\n## {titles[0]}\n" in report and f"## {titles[1]}" not in report
+    assert "Incomplete report" in report
+    assert re.search(r"^cost: \$\d+\.\d{4} · ", result.stderr, re.M)
+    assert f"partial report written to {out}" in result.stderr
+    assert re.search(rf"^tech-writer: error: .*{re.escape(expected)}", result.stderr, re.M)
+
+
+# --- atomic output ---------------------------------------------------------------------------
+OLD_REPORT = "# An earlier report\n\n" + "Kept until a new report replaces it whole.\n" * 3000
+
+
+def test_run_failing_before_any_section_leaves_the_existing_report_intact(
+        sample_repo, prompt_file, tmp_path):
+    out = tmp_path / "out" / "report.md"
+    out.parent.mkdir()
+    out.write_text(OLD_REPORT, encoding="utf-8")
+    with FakeOpenRouter(DemoModel(outline_mode="always_invalid"), api_key=KEY) as server:
+        result = run_cli(*command(server, sample_repo, prompt_file, "-o", out), env=ENV)
+    assert result.returncode == 1, result.stderr
+    assert_no_traceback(result)
+    assert out.read_text(encoding="utf-8") == OLD_REPORT
+    assert [p.name for p in out.parent.iterdir()] == ["report.md"]
+
+
+def test_interrupt_during_exploration_leaves_the_existing_report_intact(
+        sample_repo, prompt_file, tmp_path):
+    out = tmp_path / "out" / "report.md"
+    out.parent.mkdir()
+    out.write_text(OLD_REPORT, encoding="utf-8")
+    stall = Stall(at=2, phase="exploration")
+    with FakeOpenRouter(PhaseRouter(before=stall), api_key=KEY) as server:
+        run = LiveCli(*command(server, sample_repo, prompt_file, "-o", out), env=ENV)
+        try:
+            assert stall.reached.wait(60), run.stderr
+            returncode, elapsed = wait_bounded(run, run.signal(signal.SIGINT))
+        finally:
+            stall.release.set()
+            run.kill()
+    assert returncode == 130, run.stderr
+    assert elapsed < EXIT_BOUND_S
+    assert_no_traceback(run)  # type: ignore[arg-type]
+    assert re.search(r"^cost: \$", run.stderr, re.M)
+    assert out.read_text(encoding="utf-8") == OLD_REPORT
+    assert [p.name for p in out.parent.iterdir()] == ["report.md"]
+
+
+def test_success_replaces_the_existing_report_whole(sample_repo, prompt_file, tmp_path):
+    out = tmp_path / "out" / "report.md"
+    out.parent.mkdir()
+    out.write_text(OLD_REPORT, encoding="utf-8")  # longer than the new report: no stale tail
+    with FakeOpenRouter(DemoModel(), api_key=KEY) as server:
+        result = run_cli(*command(server, sample_repo, prompt_file, "-o", out, "--eval-json",
+                                  "--max-sections", "2"), env=ENV)
+    assert result.returncode == 0, result.stderr
+    new = out.read_text(encoding="utf-8")
+    assert new == json.loads(result.stdout)["report"]
+    assert "An earlier report" not in new and len(new) < len(OLD_REPORT)
+    assert [p.name for p in out.parent.iterdir()] == ["report.md"]
