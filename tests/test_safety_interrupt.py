@@ -96,6 +96,7 @@ def test_signal_mid_run_saves_partial_report_cost_and_telemetry(sample_repo, pro
     assert calls_after == calls_at_signal, "a new LLM call started after the signal"
 
     document = run.json()
+    print("DEBUGCOST", document["cost"], billed, len(ledger))
     assert document["error"] == message
     assert document["cost"]["total_cost_usd"] == pytest.approx(billed, abs=1e-12)
     assert document["cost"]["total_calls"] == len(ledger)
