@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +18,9 @@ __all__ = ["LoopbackServer", "RequestHandler", "Router"]
 # A keep-alive connection idle this long is closed, so abandoned client pools don't pin threads.
 _IDLE_TIMEOUT_S = 30.0
 _MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+_log = logging.getLogger("tech_writer.demo")
 
 
 class Router(Protocol):
@@ -33,7 +37,22 @@ class LoopbackServer(ThreadingHTTPServer):
         self.router = router
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._closing = False
         super().__init__(("127.0.0.1", 0), RequestHandler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # socketserver prints a traceback to stderr for any handler error; the usual ones here
+        # are clients hanging up and stop() closing idle keep-alive sockets. Never noise on a
+        # user's terminal (the demo runs in-process): log, don't print.
+        import sys
+
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)) or (
+                isinstance(error, OSError) and self._closing):
+            _log.debug("connection from %s ended: %r", client_address, error)
+            return
+        _log.warning("fake OpenRouter: error handling a request from %s", client_address,
+                     exc_info=True)
 
     def track(self, connection: socket.socket) -> None:
         with self._connections_lock:
@@ -45,6 +64,7 @@ class LoopbackServer(ThreadingHTTPServer):
 
     def close_connections(self) -> None:
         """Wake handler threads blocked on keep-alive reads so they exit promptly."""
+        self._closing = True
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
