@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import signal
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ from tech_writer.errors import (
     Terminated,
     UsageError,
 )
-from tech_writer.providers import PROVIDER_NAMES, get_provider
+from tech_writer.providers import PROVIDER_NAMES, get_provider, validate_model
 
 __all__ = ["main", "cli"]
 
@@ -54,6 +55,13 @@ class _OneLineErrors(click.Command):
             sys.exit(exc.exit_code)
         except click.Abort:
             _fail("interrupted", EXIT_SIGINT)
+
+
+def _positive_dollars(ctx: click.Context, param: click.Parameter,
+                      value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter("must be a positive, finite amount of US dollars, e.g. 0.50")
+    return value
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -92,7 +100,7 @@ def _fail(message: str, code: int) -> NoReturn:
 @click.option("--concurrency", type=click.IntRange(min=1, max=64), default=4, show_default=True,
               metavar="N", help="Sections written at once (at most N LLM requests in flight; "
                                 "backs off on 429).")
-@click.option("--max-cost", "max_cost", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--max-cost", "max_cost", type=float, default=None, callback=_positive_dollars,
               metavar="USD", help="Stop starting LLM calls before the run's spend would pass "
                                   "this many dollars; finish with what exists (exit 3).")
 @click.option("--dry-run", is_flag=True,
@@ -171,6 +179,9 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
     track_cost = not no_track_cost and config.track_cost_default
     if openrouter_key and provider != "openrouter":
         raise UsageError("--openrouter-key goes with --provider openrouter")
+    validate_model(config, model or config.default_model)  # fail before any other output
+    if resume and not persist_cache:
+        raise UsageError("--resume needs --persist-cache (that is where finished work is kept)")
     repo_path = _local_repo(repo, cache_dir)
     if dry_run:
         return _dry_run(prompt, repo_path, provider, model, base_url, max_exploration,
@@ -216,7 +227,6 @@ def _dry_run(prompt: str, repo_path: Path, provider: str, model: str | None,
              eval_json: bool) -> int:
     from tech_writer.planner import format_plan, make_plan
     from tech_writer.pricing import fetch_model_pricing
-    from tech_writer.providers import validate_model
     from tech_writer.repo import Repository
 
     config = get_provider(provider)

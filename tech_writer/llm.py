@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from telemetry import attributes as attrs
 from tech_writer.budget import Budget
 from tech_writer.cost_lookup import CostLookups, GenerationCost, LookupPolicy
 from tech_writer.errors import (
@@ -195,6 +196,8 @@ class LLMClient:
         self._stop = threading.Event()
         self._counters = _CallCounters()
         self._call_keys = itertools.count()
+        self._sending: dict[int, "ChatInvocation"] = {}  # calls whose request is on the wire
+        self._sending_lock = threading.Lock()
         self.limiter = AdaptiveLimiter(max_in_flight)
         self.budget: Budget | None = None
         if max_cost_usd is not None:
@@ -244,12 +247,13 @@ class LLMClient:
             request_attributes=None)
         started = time.monotonic()
         try:
-            completion = self._send_with_retries(request, stream, chat)
-        except LLMError as exc:
-            chat.fail(exc, error_type=exc.error_type)
-            raise
+            completion = self._send_with_retries(key, request, stream, chat)
         except BaseException as exc:
-            chat.fail(exc)
+            # Cut off while its request was on the wire (Ctrl-C, abort): the provider may have
+            # billed it, so it counts as a call of unknown cost and the summary is incomplete.
+            maybe_billed = self._sending_done(key)
+            extra = {attrs.COST_MAYBE_BILLED: True} if maybe_billed else None
+            chat.fail(exc, error_type=getattr(exc, "error_type", None), attributes=extra)
             raise
         usage = UsageStats.from_usage(completion.usage, completion.generation_id,
                                       read_cost=self.track_cost)
@@ -315,7 +319,15 @@ class LLMClient:
     def abort(self, grace_s: float = 2.0) -> None:
         """Ctrl-C / SIGTERM: no new calls, in-flight requests cut, look-ups given ``grace_s``."""
         self._stop.set()
-        self._client.close()  # requests still in flight on other threads fail at once
+        with self._sending_lock:
+            cut_off = list(self._sending.items())
+            self._sending.clear()
+        for _key, chat in cut_off:
+            # Their threads may never come back (they are abandoned at exit): end their spans
+            # now, as possibly billed, so the cost summary knows it is incomplete.
+            chat.fail(LLMError("interrupted"), error_type="cancelled",
+                      attributes={attrs.COST_MAYBE_BILLED: True})
+        self._client.close()
         if self._lookups is not None and not self._lookups.wait(grace_s):
             self._lookups.cancel()
 
@@ -418,7 +430,11 @@ class LLMClient:
                 self.budget.release(key)
         return on_settled
 
-    def _send_with_retries(self, request: dict[str, Any], stream: bool,
+    def _sending_done(self, key: int) -> bool:
+        with self._sending_lock:
+            return self._sending.pop(key, None) is not None
+
+    def _send_with_retries(self, key: int, request: dict[str, Any], stream: bool,
                            chat: "ChatInvocation") -> _Completion:
         policy = self.retry
         waited = 0.0
@@ -428,10 +444,18 @@ class LLMClient:
             if self._stop.is_set():
                 raise LLMError("run stopped before this LLM call", error_type="cancelled")
             self.limiter.acquire()
+            with self._sending_lock:
+                self._sending[key] = chat
             try:
                 completion = self._send_once(request, stream)
             except _AttemptFailed as failed:
                 self.limiter.release(rate_limited=failed.status_code == 429)
+                if self._stop.is_set():  # aborted mid-request: no retry, no "retrying" line
+                    if failed.status_code is not None:
+                        self._sending_done(key)  # it was answered (with an error): not billed
+                    raise LLMError("the run was stopped during this LLM call",
+                                   error_type="cancelled") from None
+                self._sending_done(key)
                 wait = None
                 if failed.retryable and attempt < policy.max_attempts:
                     wait = policy.delay(attempt, failed.retry_after_s)
@@ -456,6 +480,7 @@ class LLMClient:
             except BaseException:
                 self.limiter.release()
                 raise
+            self._sending_done(key)
             self.limiter.release()
             chat.record_attempt(attempt, status_code=200, error_type=None, wait_s=None)
             return completion

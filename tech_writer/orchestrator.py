@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import math
+import queue
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -140,8 +142,8 @@ def run_pipeline(
         raise UsageError("--max-exploration, --max-sections and --concurrency must be at least 1")
     if resume and not persist_cache:
         raise UsageError("--resume needs --persist-cache (that is where finished work is kept)")
-    if max_cost_usd is not None and max_cost_usd <= 0:
-        raise UsageError("--max-cost must be a positive amount of US dollars")
+    if max_cost_usd is not None and not (math.isfinite(max_cost_usd) and max_cost_usd > 0):
+        raise UsageError("--max-cost must be a positive, finite amount of US dollars")
     progress = progress or Progress.silent()
     own_telemetry = telemetry is None and llm is None
     if llm is None:
@@ -290,39 +292,67 @@ class _Run:
 
     def _write_all(self, todo: list[tuple[int, SectionSpec]], understanding: str,
                    titles: list[str], total: int) -> None:
-        """Write sections ``concurrency`` at a time; the report keeps the outline's order."""
+        """Write sections ``concurrency`` at a time; the report keeps the outline's order.
+
+        Workers are daemon threads pulling from a FIFO queue: sections start in outline order,
+        and on Ctrl-C the main thread returns at once with what is finished — a worker stuck in
+        a request is abandoned (its call counted as possibly billed), never waited for.
+        """
         if not todo:
             return
         # Under --max-cost, one section at a time: the budget then buys whole sections in
         # outline order instead of several half-written ones that all stop at the limit.
         workers = 1 if self.llm.budget is not None else min(self.concurrency, len(todo))
-        pool = ThreadPoolExecutor(max_workers=workers,
-                                  thread_name_prefix="section")
-        futures = {
-            # Each task runs in a copy of this context: its spans parent under "sections".
-            pool.submit(contextvars.copy_context().run, self._write_one, index, spec,
-                        understanding, titles, total): index
-            for index, spec in todo
-        }
+        work: queue.SimpleQueue[tuple[int, SectionSpec]] = queue.SimpleQueue()
+        for item in todo:
+            work.put(item)
+        results: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
+
+        def worker(context: contextvars.Context) -> None:
+            while not self.llm.stopping:
+                try:
+                    index, spec = work.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    # A copy of the caller's context: spans parent under the "sections" span.
+                    context.copy().run(self._write_one, index, spec, understanding, titles,
+                                       total)
+                except BaseException as exc:
+                    if not _is_cancellation(exc):
+                        self.llm.request_stop()  # no credit, fatal error: no new calls anywhere
+                    results.put(exc)
+                    return
+                results.put(None)
+
+        threads = [threading.Thread(target=worker, args=(contextvars.copy_context(),),
+                                    name=f"section-writer-{n}", daemon=True)
+                   for n in range(workers)]
+        for thread in threads:
+            thread.start()
         try:
             first_error: BaseException | None = None
-            for future in as_completed(futures):
-                error = future.exception()
-                if error is None:
+            received = 0
+            while received < len(todo):
+                try:
+                    error = results.get(timeout=0.2)  # a timeout keeps Ctrl-C responsive
+                except queue.Empty:
+                    if not any(t.is_alive() for t in threads) and results.empty():
+                        break  # every worker stopped early; nothing more will arrive
                     continue
-                if first_error is None or _is_cancellation(first_error):
-                    first_error = error if first_error is None or not _is_cancellation(
-                        error) else first_error
-                # A failed section (no credit, a fatal API error) stops new calls everywhere.
-                self.llm.request_stop()
-            if first_error is not None:
-                raise first_error
+                received += 1
+                if error is not None and (first_error is None or _is_cancellation(first_error)):
+                    first_error = error
+            for thread in threads:
+                thread.join()
         except KeyboardInterrupt:
             self.llm.abort()
-            pool.shutdown(wait=False, cancel_futures=True)
             raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if first_error is not None:
+            raise first_error
+        if self.llm.stopping and len(self.state.sections) < total:
+            raise LLMError("the run stopped before every section was written",
+                           error_type="cancelled")
 
     def _write_one(self, index: int, spec: SectionSpec, understanding: str, titles: list[str],
                    total: int) -> None:

@@ -60,6 +60,9 @@ COST_IS_BYOK = "tech_writer.cost.is_byok"
 COST_SIMULATED = "tech_writer.cost.simulated"  # True when the costs come from the demo model
 COST_SETTLEMENT = "tech_writer.cost.settlement"  # True on the span that settles a pending cost
 COST_LOOKUP_ATTEMPTS = "tech_writer.cost.lookup_attempts"
+# True on a failed chat span whose request had been sent when it was cut off (Ctrl-C, abort):
+# the provider may have billed it, so the run's total is a lower bound.
+COST_MAYBE_BILLED = "tech_writer.cost.maybe_billed"
 
 COST_SOURCE_INLINE = "inline"
 COST_SOURCE_GENERATION = "generation"

@@ -214,7 +214,9 @@ _TOKEN_FIELDS = {
 
 def _chat_update(attributes: Mapping[str, Any], span: ReadableSpan) -> _Update:
     if _is_error(span):
-        return _Update(failed=1)
+        # Cut off after it was sent: perhaps billed, cost unknown -> the summary is incomplete.
+        maybe_billed = attributes.get(attrs.COST_MAYBE_BILLED) is True
+        return _Update(failed=1, without_cost=int(maybe_billed))
     update = _Update(calls=1, upstream=_usd(attributes.get(attrs.COST_UPSTREAM_USD)))
     update.tokens = {name: _count_of(attributes.get(key)) for key, name in _TOKEN_FIELDS.items()}
     update.cost = _usd(attributes.get(attrs.GEN_AI_USAGE_COST))

@@ -230,10 +230,14 @@ class ChatInvocation:
         span.end()
 
     @_never_raises
-    def fail(self, exc: BaseException, *, error_type: str | None = None) -> None:
-        """ERROR status and ``error.type``, duration metric with ``error.type``, end the span."""
+    def fail(self, exc: BaseException, *, error_type: str | None = None,
+             attributes: Mapping[str, AttributeValue] | None = None) -> None:
+        """ERROR status and ``error.type``, duration metric with ``error.type``, end the span.
+        ``attributes`` are set first (e.g. that the request may have been billed)."""
         if not self._claim_end():
             return
+        if attributes:
+            self.span.set_attributes(attributes)
         mark_failed(self.span, exc, error_type=error_type)
         chosen = (getattr(self.span, "attributes", None) or {}).get(attrs.ERROR_TYPE)
         self._metrics.record_call(self._metric_attributes(), duration_s=self._clock() - self._started,

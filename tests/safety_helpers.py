@@ -18,18 +18,28 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from tech_writer.demo import DemoModel, ModelTurn, ScriptedModel
 
-__all__ = ["PhaseRouter", "LiveCli", "phase_of", "section_title_of", "chat_bodies", "cli_env",
-           "files_containing", "last_user_text"]
+__all__ = [
+    "LiveCli",
+    "PhaseRouter",
+    "chat_bodies",
+    "cli_env",
+    "files_containing",
+    "last_user_text",
+    "phase_of",
+    "section_title_of",
+    "text_of",
+    "wait_until_billed",
+]
 
 FINISH_TOOL = "finish_exploration"
 
-Step = ModelTurn | Callable[[dict[str, Any]], ModelTurn]
-Hook = Callable[[str, int, dict[str, Any]], None]
-Rewrite = Callable[[str, int, dict[str, Any], ModelTurn], ModelTurn]
+Step: TypeAlias = "ModelTurn | Callable[[dict[str, Any]], ModelTurn]"
+Hook: TypeAlias = Callable[[str, int, dict[str, Any]], None]
+Rewrite: TypeAlias = Callable[[str, int, dict[str, Any], ModelTurn], ModelTurn]
 
 
 def phase_of(request: dict[str, Any]) -> str:
@@ -42,11 +52,21 @@ def phase_of(request: dict[str, Any]) -> str:
     return "sections" if names else "plain"
 
 
+def text_of(message: dict[str, Any]) -> str:
+    """A message's text, whether its content is a string or a list of parts (as sent to models
+    with explicit prompt caching)."""
+    content = message.get("content")
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content
+                       if isinstance(part, dict) and isinstance(part.get("text"), str))
+    return content if isinstance(content, str) else ""
+
+
 def section_title_of(request: dict[str, Any]) -> str | None:
     for message in request.get("messages") or []:
-        if message.get("role") != "user" or not isinstance(message.get("content"), str):
+        if message.get("role") != "user":
             continue
-        for line in message["content"].splitlines():
+        for line in text_of(message).splitlines():
             if line.startswith("Section title: "):
                 return line.removeprefix("Section title: ").strip()
     return None
@@ -54,8 +74,7 @@ def section_title_of(request: dict[str, Any]) -> str | None:
 
 def last_user_text(request: dict[str, Any]) -> str:
     users = [m for m in request.get("messages") or [] if m.get("role") == "user"]
-    content = users[-1].get("content") if users else ""
-    return content if isinstance(content, str) else ""
+    return text_of(users[-1]) if users else ""
 
 
 class PhaseRouter:
@@ -95,6 +114,15 @@ class PhaseRouter:
     def requests_of(self, phase: str) -> list[dict[str, Any]]:
         with self._lock:
             return [request for p, _, request in self.answered if p == phase]
+
+
+def wait_until_billed(server: Any, router: PhaseRouter, timeout: float = 10.0) -> None:
+    """Wait until every request the model answered has been billed: a request held in flight
+    when the client went away is still billed by the fake (as by OpenRouter), a moment later."""
+    deadline = time.monotonic() + timeout
+    while len(server.ledger) < len(router.answered) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(server.ledger) == len(router.answered), "a held request was never billed"
 
 
 def chat_bodies(server: Any) -> list[dict[str, Any]]:

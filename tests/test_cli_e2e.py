@@ -161,6 +161,7 @@ def test_out_of_credit_mid_run_keeps_the_partial_report_and_cost(sample_repo, pr
     with FakeOpenRouter(DemoModel(), api_key=KEY, credit_usd=full_cost * 0.8) as server:
         result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider", "openrouter",
                          "--base-url", server.base_url, "--eval-json", "-o", out,
+                         "--concurrency", "1",  # sections finish one by one before credit ends
                          env={"OPENROUTER_API_KEY": KEY})
         billed = math.fsum(c.cost_usd for c in server.ledger)
     assert result.returncode == 1

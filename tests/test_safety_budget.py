@@ -1,4 +1,4 @@
-"""Issue 6, spend control: ``--max-cost`` and ``--dry-run``, against the fake OpenRouter's ledger."""
+"""Issue 6, spend control: ``--max-cost`` and ``--dry-run``, checked against the fake's ledger."""
 
 from __future__ import annotations
 

@@ -15,10 +15,16 @@ from typing import Any
 import pytest
 from cli_helpers import KEY, assert_no_traceback, run_cli
 from otlp_receiver import OtlpReceiver
-from safety_helpers import LiveCli, PhaseRouter, chat_bodies, section_title_of
+from safety_helpers import (
+    LiveCli,
+    PhaseRouter,
+    chat_bodies,
+    section_title_of,
+    wait_until_billed,
+)
 
+from tech_writer.demo import DemoModel, FakeOpenRouter, Fault
 from telemetry import attributes as attrs
-from tech_writer.demo import DemoModel, Fault, FakeOpenRouter
 
 ENV = {"OPENROUTER_API_KEY": KEY}
 EXIT_BOUND_S = 5.0  # "exit non-zero within a few seconds"
@@ -35,6 +41,9 @@ class Stall:
         self.titles: list[str] = []
 
     def __call__(self, phase: str, number: int, request: dict[str, Any]) -> None:
+        if self.reached.is_set():  # a retry of the held request (or any other) is held too
+            self.release.wait(self.hold_s)
+            return
         if phase != self.phase:
             return
         if phase == "sections":
@@ -52,10 +61,21 @@ class Stall:
 def wait_bounded(run: LiveCli, sent: float) -> tuple[int, float]:
     """The exit code and how long after the signal it came; fails if it took past the bound."""
     try:
-        code = run.wait(EXIT_BOUND_S * 2)
+        code = run.wait(EXIT_BOUND_S + 1)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"still running {EXIT_BOUND_S * 2:.0f}s after the signal:\n{run.stderr}")
+        pytest.fail(f"still running {EXIT_BOUND_S + 1:.0f}s after the signal:\n{run.stderr}")
     return code, time.monotonic() - sent
+
+
+def assert_cost_is_honest(cost: dict[str, Any], billed: float, billed_calls: int) -> None:
+    """The cost printed is the bill, or says it is a lower bound: a request cut in flight has
+    been billed by the provider, but its answer (and cost) never arrived."""
+    if cost["complete"]:
+        assert cost["total_cost_usd"] == pytest.approx(billed, abs=1e-12), (cost, billed)
+        assert cost["total_calls"] == billed_calls
+    else:
+        assert cost["total_cost_usd"] <= billed + 1e-12
+        assert cost["calls_without_cost"] >= billed_calls - cost["total_calls"] >= 1
 
 
 def command(server: FakeOpenRouter, sample_repo: Path, prompt_file: Path, *extra: str | Path
@@ -75,31 +95,31 @@ def test_signal_mid_run_saves_partial_report_cost_and_telemetry(sample_repo, pro
     # Section 1 finished, section 2's first request in flight (answered half a second later:
     # cutting a request that hangs is test_signal_cuts_a_hanging_request_short).
     stall = Stall(at=2, hold_s=0.5)
-    with OtlpReceiver() as receiver, FakeOpenRouter(PhaseRouter(before=stall),
-                                                    api_key=KEY) as server:
+    router = PhaseRouter(before=stall)
+    with OtlpReceiver() as receiver, FakeOpenRouter(router, api_key=KEY) as server:
         run = LiveCli(*command(server, sample_repo, prompt_file, "--eval-json", "-o", out),
                       env={**ENV, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint})
         try:
             assert stall.reached.wait(60), run.stderr
             calls_at_signal = len(chat_bodies(server))
             returncode, elapsed = wait_bounded(run, run.signal(signum))
-            billed, ledger = server.billed_total_usd(), server.ledger
             calls_after = len(chat_bodies(server))
             spans = receiver.spans()
+            stall.release.set()
+            wait_until_billed(server, router)
+            billed, ledger = server.billed_total_usd(), server.ledger
         finally:
             stall.release.set()
             run.kill()
 
     assert returncode == code, run.stderr
     assert elapsed < EXIT_BOUND_S, f"took {elapsed:.1f}s to stop"
-    assert_no_traceback(run)  # type: ignore[arg-type]
+    assert "Traceback" not in run.stderr + run.stdout
     assert calls_after == calls_at_signal, "a new LLM call started after the signal"
 
     document = run.json()
-    print("DEBUGCOST", document["cost"], billed, len(ledger))
     assert document["error"] == message
-    assert document["cost"]["total_cost_usd"] == pytest.approx(billed, abs=1e-12)
-    assert document["cost"]["total_calls"] == len(ledger)
+    assert_cost_is_honest(document["cost"], billed, len(ledger))
     report = document["report"]
     assert report is not None and out.read_text(encoding="utf-8") == report
     first, second = stall.titles[:2]
@@ -118,7 +138,8 @@ def test_signal_mid_run_saves_partial_report_cost_and_telemetry(sample_repo, pro
     roots = [s for s in spans if s.parent_span_id is None]
     assert [s.name for s in roots] == ["invoke_agent tech_writer"], [s.name for s in spans]
     assert roots[0].attributes[attrs.RUN_OUTCOME] == outcome
-    assert roots[0].attributes[attrs.ROLLUP_COST_USD] == pytest.approx(billed, abs=1e-9)
+    assert roots[0].attributes[attrs.ROLLUP_COST_USD] == pytest.approx(
+        document["cost"]["total_cost_usd"], abs=1e-9)
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
@@ -132,13 +153,14 @@ def test_signal_cuts_a_hanging_request_short(sample_repo, prompt_file, tmp_path,
         run = LiveCli(*command(server, sample_repo, prompt_file, "-o", out), env=ENV)
         try:
             assert stall.reached.wait(60), run.stderr
+            time.sleep(0.3)  # let the client settle into waiting for the answer
             returncode, elapsed = wait_bounded(run, run.signal(signum))
         finally:
             stall.release.set()
             run.kill()
     assert returncode == code, run.stderr
     assert elapsed < EXIT_BOUND_S, f"took {elapsed:.1f}s to stop"
-    assert_no_traceback(run)  # type: ignore[arg-type]
+    assert "Traceback" not in run.stderr + run.stdout
     assert f"## {stall.titles[0]}" in out.read_text(encoding="utf-8")
     assert re.search(r"^cost: \$", run.stderr, re.M)
 
@@ -228,7 +250,7 @@ def test_interrupt_during_exploration_leaves_the_existing_report_intact(
             run.kill()
     assert returncode == 130, run.stderr
     assert elapsed < EXIT_BOUND_S
-    assert_no_traceback(run)  # type: ignore[arg-type]
+    assert "Traceback" not in run.stderr + run.stdout
     assert re.search(r"^cost: \$", run.stderr, re.M)
     assert out.read_text(encoding="utf-8") == OLD_REPORT
     assert [p.name for p in out.parent.iterdir()] == ["report.md"]
