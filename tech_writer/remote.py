@@ -30,9 +30,15 @@ def is_git_url(value: str) -> bool:
     return bool(_URL.match(value) or _SCP_LIKE.match(value))
 
 
-def clone_or_update(url: str, cache_dir: Path, *, timeout_s: float = CLONE_TIMEOUT_S) -> Path:
-    """Return a work tree of ``url``'s default branch, cloning or refreshing it as needed."""
-    if url.startswith("-") or not is_git_url(url):
+def clone_or_update(url: str, cache_dir: Path, *, timeout_s: float = CLONE_TIMEOUT_S,
+                    allow_file_urls: bool = False) -> Path:
+    """Return a work tree of ``url``'s default branch, cloning or refreshing it as needed.
+
+    ``allow_file_urls`` admits ``file://`` URLs (a local clone through the same code path); the
+    command line never sets it: a local repository is given as a directory instead.
+    """
+    local = allow_file_urls and url.startswith("file://")
+    if url.startswith("-") or not (local or is_git_url(url)):
         raise UsageError(f"--repo {url!r} is neither a directory nor an https/ssh/git URL")
     target = cache_dir / "repos" / hashlib.sha256(url.encode()).hexdigest()[:16]
     if (target / ".git").is_dir():
