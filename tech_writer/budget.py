@@ -9,7 +9,8 @@ refused, every later call is too: the run finishes with what it has.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from tech_writer.errors import EXIT_BUDGET, TechWriterError
 from tech_writer.pricing import COMPLETION_RESERVE_TOKENS, ModelPricing, estimate_prompt_tokens

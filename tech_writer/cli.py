@@ -92,7 +92,8 @@ def _fail(message: str, code: int) -> NoReturn:
               help="Do not track cost (tracking is on by default for openrouter and demo).")
 @click.option("--eval-json", "eval_json", is_flag=True,
               help='Print one JSON document on stdout: {"report", "citations", "cost"}.')
-@click.option("--stream", is_flag=True, help="Stream completions (usage arrives in the last chunk).")
+@click.option("--stream", is_flag=True,
+              help="Stream completions (usage arrives in the last chunk).")
 @click.option("--max-exploration", type=click.IntRange(min=1), default=30, show_default=True,
               metavar="N", help="Most model steps in the exploration phase.")
 @click.option("--max-sections", type=click.IntRange(min=1), default=8, show_default=True,

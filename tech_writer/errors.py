@@ -66,7 +66,8 @@ class UsageError(TechWriterError):
 class LLMError(TechWriterError):
     """A model call failed and will not be retried further."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, error_type: str | None = None):
+    def __init__(self, message: str, *, status_code: int | None = None,
+                 error_type: str | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
         # The value for the span's `error.type`: the provider's code when there is one.

@@ -12,10 +12,10 @@ from tech_writer.progress import Progress
 from tech_writer.toolloop import ask_model, assistant_message, run_tool_loop
 
 if TYPE_CHECKING:
-    from telemetry import Telemetry
     from tech_writer.cache import CacheStore
     from tech_writer.llm import LLMClient
     from tech_writer.tools import RepoTools
+    from telemetry import Telemetry
 
 __all__ = ["Exploration", "explore"]
 
@@ -30,7 +30,7 @@ class Exploration:
     paths_read: frozenset[str] = frozenset()
 
 
-def explore(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools", store: "CacheStore",
+def explore(llm: LLMClient, telemetry: Telemetry, tools: RepoTools, store: CacheStore,
             prompt: str, repo_name: str, *, max_steps: int, progress: Progress,
             history: HistoryPolicy | None = None) -> Exploration:
     messages = [
@@ -58,7 +58,7 @@ def explore(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools", store:
                        paths_read=frozenset(outcome.paths_read))
 
 
-def _with_files_read(understanding: str, store: "CacheStore") -> str:
+def _with_files_read(understanding: str, store: CacheStore) -> str:
     """Append the files actually read, as facts, unless the model already listed them."""
     if "Files read:" in understanding:
         return understanding

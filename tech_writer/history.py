@@ -11,8 +11,9 @@ most recent tool results are always kept.
 from __future__ import annotations
 
 import json
+from collections.abc import MutableSequence
 from dataclasses import dataclass
-from typing import Any, MutableSequence
+from typing import Any
 
 __all__ = ["HistoryPolicy", "history_chars", "compact_history", "trim_for_context", "ELIDED"]
 

@@ -13,25 +13,19 @@ import itertools
 import logging
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from telemetry import attributes as attrs
 from tech_writer.budget import Budget
 from tech_writer.cost_lookup import CostLookups, GenerationCost, LookupPolicy
-from tech_writer.errors import (
-    AuthenticationError,
-    InsufficientCreditsError,
-    LLMError,
-    ProviderUnavailableError,
-    RequestRejectedError,
-    ResponseError,
-    UsageError,
-)
+from tech_writer.errors import LLMError, UsageError
 from tech_writer.limiter import AdaptiveLimiter
 from tech_writer.pricing import ModelPricing, fetch_model_pricing
 from tech_writer.providers import ProviderConfig, get_provider, resolve_api_key, validate_model
-from tech_writer.retry import RetryPolicy, parse_retry_after
+from tech_writer.retry import RetryPolicy
+from tech_writer.wire import AttemptFailed, Completion, ResponseReader
+from telemetry import attributes as attrs
 
 if TYPE_CHECKING:
     from telemetry import ChatInvocation, Telemetry
@@ -71,7 +65,7 @@ class UsageStats:
 
     @classmethod
     def from_usage(cls, usage: Mapping[str, Any] | None, generation_id: str | None,
-                   *, read_cost: bool) -> "UsageStats":
+                   *, read_cost: bool) -> UsageStats:
         """Build from an OpenRouter/OpenAI ``usage`` object (a plain dict)."""
         usage = usage or {}
         prompt_details = _mapping(usage.get("prompt_tokens_details"))
@@ -97,26 +91,6 @@ class UsageStats:
 
 
 @dataclass
-class _Completion:
-    """One successful response, streamed or not, reduced to what the pipeline needs."""
-
-    generation_id: str | None
-    response_model: str | None
-    content: str | None
-    tool_calls: list[dict[str, Any]]
-    finish_reason: str | None
-    usage: dict[str, Any] | None
-
-
-@dataclass
-class _AttemptFailed(Exception):
-    error: LLMError
-    status_code: int | None
-    retry_after_s: float | None = None
-    retryable: bool = False
-
-
-@dataclass
 class _CallCounters:
     calls: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -139,7 +113,7 @@ class LLMClient:
         app_name: str = APP_NAME,
         app_url: str = APP_URL,
         *,
-        telemetry: "Telemetry | None" = None,
+        telemetry: Telemetry | None = None,
         retry: RetryPolicy | None = None,
         lookup: LookupPolicy | None = None,
         timeout_s: float = 180.0,
@@ -182,6 +156,7 @@ class LLMClient:
         url = httpx.URL(self.base_url)
         self._server_address = url.host or None
         self._server_port = url.port or (443 if url.scheme == "https" else 80)
+        self._reader = ResponseReader(provider, self.retry, self._api_key, self._server_address)
         if telemetry is None:
             from telemetry import Telemetry
 
@@ -196,7 +171,7 @@ class LLMClient:
         self._stop = threading.Event()
         self._counters = _CallCounters()
         self._call_keys = itertools.count()
-        self._sending: dict[int, "ChatInvocation"] = {}  # calls whose request is on the wire
+        self._sending: dict[int, ChatInvocation] = {}  # calls whose request is on the wire
         self._sending_lock = threading.Lock()
         self.limiter = AdaptiveLimiter(max_in_flight)
         self.budget: Budget | None = None
@@ -209,7 +184,8 @@ class LLMClient:
         self._pricing_fetched = False
 
     # --- public API ----------------------------------------------------------------------------
-    def chat(self, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None = None,
+    def chat(self, messages: Sequence[Mapping[str, Any]],
+             tools: Sequence[Mapping[str, Any]] | None = None,
              **kwargs: Any) -> tuple[dict[str, Any], UsageStats]:
         """Send one chat request (retrying as the policy allows); return the reply and its usage.
 
@@ -239,7 +215,8 @@ class LLMClient:
         if tools:
             request["tools"] = list(tools)
         if self.track_cost and self.config.openrouter_dialect:
-            # Deprecated on OpenRouter (usage is always sent now) but harmless, and the design asks for it.
+            # Deprecated on OpenRouter (usage is always sent now) but harmless; the design asks
+            # for it.
             request["extra_body"] = {"usage": {"include": True}}
         chat = self.telemetry.start_chat(
             self.model, self._telemetry_provider, server_address=self._server_address,
@@ -352,7 +329,7 @@ class LLMClient:
         if self._owns_telemetry:
             self.telemetry.shutdown()
 
-    def __enter__(self) -> "LLMClient":
+    def __enter__(self) -> LLMClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -392,7 +369,7 @@ class LLMClient:
             prepared.append(message)
         return prepared
 
-    def _stop_span(self, chat: "ChatInvocation", completion: _Completion, usage: UsageStats,
+    def _stop_span(self, chat: ChatInvocation, completion: Completion, usage: UsageStats,
                    pending: bool, reply: dict[str, Any]) -> None:
         from telemetry import ChatUsage
 
@@ -414,7 +391,7 @@ class LLMClient:
             output_messages=[reply],
         ))
 
-    def _settler(self, chat: "ChatInvocation", usage: UsageStats,
+    def _settler(self, chat: ChatInvocation, usage: UsageStats,
                  key: int):  # type: ignore[no-untyped-def]
         def on_settled(result: GenerationCost) -> None:
             if result.cost_usd is not None:
@@ -435,7 +412,7 @@ class LLMClient:
             return self._sending.pop(key, None) is not None
 
     def _send_with_retries(self, key: int, request: dict[str, Any], stream: bool,
-                           chat: "ChatInvocation") -> _Completion:
+                           chat: ChatInvocation) -> Completion:
         policy = self.retry
         waited = 0.0
         attempt = 0
@@ -447,8 +424,8 @@ class LLMClient:
             with self._sending_lock:
                 self._sending[key] = chat
             try:
-                completion = self._send_once(request, stream)
-            except _AttemptFailed as failed:
+                completion = self._reader.send_once(self._client, request, stream)
+            except AttemptFailed as failed:
                 self.limiter.release(rate_limited=failed.status_code == 429)
                 if self._stop.is_set():  # aborted mid-request: no retry, no "retrying" line
                     if failed.status_code is not None:
@@ -484,151 +461,6 @@ class LLMClient:
             self.limiter.release()
             chat.record_attempt(attempt, status_code=200, error_type=None, wait_s=None)
             return completion
-
-    def _send_once(self, request: dict[str, Any], stream: bool) -> _Completion:
-        import openai
-
-        try:
-            if stream:
-                return self._read_stream(self._client.chat.completions.create(**request, stream=True))
-            response = self._client.chat.completions.create(**request)
-            return self._read_response(response)
-        except openai.APIStatusError as exc:
-            raise self._status_failure(exc.status_code, exc.body, exc.response.headers) from None
-        except openai.APITimeoutError:
-            raise _AttemptFailed(ProviderUnavailableError(
-                f"{self._who} did not answer in time", error_type="timeout"), None,
-                retryable=True) from None
-        except openai.APIConnectionError:
-            raise _AttemptFailed(ProviderUnavailableError(
-                f"could not connect to {self._who} at {self._server_address}",
-                error_type="connection_error"), None, retryable=True) from None
-        except openai.APIError as exc:
-            # Raised by the SDK for an `error` object inside a 200 stream.
-            raise self._body_failure(exc.body) from None
-        except (ValueError, TypeError) as exc:  # malformed JSON body / unexpected shapes
-            raise _AttemptFailed(ResponseError(
-                f"{self._who} sent a malformed response ({type(exc).__name__})",
-                error_type="malformed_response"), None, retryable=True) from None
-
-    @property
-    def _who(self) -> str:
-        return {"openrouter": "OpenRouter", "openai": "OpenAI", "demo": "the demo model"}[self.provider]
-
-    def _read_response(self, response: Any) -> _Completion:
-        if isinstance(response, (str, bytes)) or not hasattr(response, "choices"):
-            raise ValueError("not a chat completion")
-        extra = getattr(response, "model_extra", None) or {}
-        if extra.get("error"):
-            raise self._body_failure(extra["error"])
-        if not response.choices:
-            raise _AttemptFailed(ResponseError(f"{self._who} returned no choices",
-                                               error_type="empty_response"), None, retryable=True)
-        choice = response.choices[0]
-        message = choice.message
-        tool_calls = [
-            {"id": call.id, "type": "function",
-             "function": {"name": call.function.name, "arguments": call.function.arguments or ""}}
-            for call in (message.tool_calls or []) if getattr(call, "function", None) is not None
-        ]
-        return _Completion(
-            generation_id=response.id or None,
-            response_model=response.model or None,
-            content=message.content,
-            tool_calls=tool_calls,
-            finish_reason=choice.finish_reason,
-            usage=response.usage.model_dump() if response.usage is not None else None,
-        )
-
-    def _read_stream(self, stream: Any) -> _Completion:
-        content: list[str] = []
-        calls: dict[int, dict[str, Any]] = {}
-        generation_id = response_model = finish_reason = None
-        usage: dict[str, Any] | None = None
-        with stream:
-            for chunk in stream:
-                extra = getattr(chunk, "model_extra", None) or {}
-                if extra.get("error"):
-                    raise self._body_failure(extra["error"])
-                generation_id = generation_id or chunk.id
-                response_model = response_model or chunk.model
-                if chunk.usage is not None:
-                    usage = chunk.usage.model_dump()
-                # The usage chunk has `choices: []`: never index it blindly.
-                for choice in chunk.choices or []:
-                    if choice.finish_reason == "error":
-                        raise _AttemptFailed(ResponseError(
-                            f"{self._who} reported an error mid-stream",
-                            error_type="stream_error"), None, retryable=True)
-                    finish_reason = choice.finish_reason or finish_reason
-                    delta = choice.delta
-                    if delta is None:
-                        continue
-                    if delta.content:
-                        content.append(delta.content)
-                    for part in delta.tool_calls or []:
-                        slot = calls.setdefault(part.index, {"id": None, "type": "function",
-                                                             "function": {"name": "", "arguments": ""}})
-                        if part.id:
-                            slot["id"] = part.id
-                        if part.function is not None:
-                            slot["function"]["name"] += part.function.name or ""
-                            slot["function"]["arguments"] += part.function.arguments or ""
-        if finish_reason is None and not content and not calls:
-            raise _AttemptFailed(ResponseError(f"the stream from {self._who} ended early",
-                                               error_type="stream_truncated"), None, retryable=True)
-        return _Completion(generation_id, response_model, "".join(content) if content else None,
-                           [calls[i] for i in sorted(calls)], finish_reason, usage)
-
-    def _body_failure(self, body: Any) -> _AttemptFailed:
-        error = body.get("error", body) if isinstance(body, dict) else {}
-        error = error if isinstance(error, dict) else {}
-        code = error.get("code")
-        status = code if isinstance(code, int) else None
-        failure = self._status_failure(status or 502, {"error": error}, {})
-        failure.status_code = status
-        return failure
-
-    def _status_failure(self, status: int, body: Any, headers: Mapping[str, str]) -> _AttemptFailed:
-        message, error_type = _error_details(body)
-        message = self._redact(message)
-        retry_after = parse_retry_after(headers.get("retry-after") if headers else None)
-        who = self._who
-        error: LLMError
-        if status == 401:
-            hint = ("check OPENROUTER_API_KEY or --openrouter-key" if self.provider == "openrouter"
-                    else "check OPENAI_API_KEY")
-            error = AuthenticationError(f"{who} rejected the API key (401): {hint}",
-                                        status_code=401, error_type="401")
-        elif status == 402:
-            error = InsufficientCreditsError(
-                f"{who} refused the request for lack of credits (402): add credits at "
-                "https://openrouter.ai/settings/credits or raise the key's spend limit",
-                status_code=402, error_type="402")
-        elif self.retry.is_retryable(status):
-            error = ProviderUnavailableError(f"{who} answered {status}: {message}",
-                                             status_code=status, error_type=error_type or str(status))
-        else:
-            error = RequestRejectedError(f"{who} rejected the request ({status}): {message}",
-                                         status_code=status, error_type=error_type or str(status))
-        return _AttemptFailed(error, status, retry_after, retryable=self.retry.is_retryable(status))
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
-
-
-def _error_details(body: Any) -> tuple[str, str | None]:
-    """Message and ``metadata.error_type`` from an OpenRouter/OpenAI error body."""
-    error = body.get("error", body) if isinstance(body, dict) else body
-    if isinstance(error, dict):
-        message = str(error.get("message") or "no message")
-        metadata = error.get("metadata")
-        error_type = metadata.get("error_type") if isinstance(metadata, dict) else None
-        return message[:300], (str(error_type) if error_type else None)
-    if isinstance(error, str):
-        return error[:300], None
-    return "no message", None
-
 
 def _phase_dict(totals: Any) -> dict[str, Any]:
     if totals is None:

@@ -16,15 +16,15 @@ import logging
 import math
 import queue
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
-from telemetry import attributes as attrs
-from tech_writer.cache import CacheStore
-from tech_writer.cost_lookup import LookupPolicy
 from tech_writer.budget import BudgetExhausted
+from tech_writer.cache import CacheStore
 from tech_writer.citations import verify_citations
+from tech_writer.cost_lookup import LookupPolicy
 from tech_writer.errors import (
     EXIT_FAILED,
     EXIT_SIGINT,
@@ -40,10 +40,11 @@ from tech_writer.llm import LLMClient
 from tech_writer.outline import Outline, SectionSpec, make_outline
 from tech_writer.progress import Progress
 from tech_writer.repo import Repository
-from tech_writer.resume import Reused, ResumeStore
+from tech_writer.resume import ResumeStore, Reused
 from tech_writer.retry import RetryPolicy
 from tech_writer.sections import WrittenSection, write_section
 from tech_writer.tools import RepoTools
+from telemetry import attributes as attrs
 
 if TYPE_CHECKING:
     from telemetry import Telemetry, UsageTotals
@@ -117,7 +118,7 @@ def run_pipeline(
     concurrency: int = 4,
     max_cost_usd: float | None = None,
     stream: bool = False,
-    telemetry: "Telemetry | None" = None,
+    telemetry: Telemetry | None = None,
     llm: LLMClient | None = None,
     progress: Progress | None = None,
     prompt_name: str | None = None,
@@ -203,7 +204,7 @@ def run_pipeline(
 class _Run:
     """One run's phases. Holds what has been produced so far, for a partial report."""
 
-    def __init__(self, llm: LLMClient, telemetry: "Telemetry", repo: Repository,
+    def __init__(self, llm: LLMClient, telemetry: Telemetry, repo: Repository,
                  tools: RepoTools, store: CacheStore, prompt: str, progress: Progress, *,
                  max_exploration: int, max_sections: int, concurrency: int,
                  history: HistoryPolicy | None, resume: ResumeStore) -> None:
@@ -413,7 +414,7 @@ def _outcome(exc: BaseException) -> str:
     return "failed"
 
 
-def _end_phase(llm: LLMClient, span: Any, phase: str) -> "UsageTotals | None":
+def _end_phase(llm: LLMClient, span: Any, phase: str) -> UsageTotals | None:
     """Settle this phase's cost look-ups, put its roll-up on its span and in the log."""
     totals = _settled_totals(llm, phase)
     _set_rollup(span, totals)
@@ -424,13 +425,13 @@ def _end_phase(llm: LLMClient, span: Any, phase: str) -> "UsageTotals | None":
     return totals
 
 
-def _settled_totals(llm: LLMClient, phase: str | None) -> "UsageTotals | None":
+def _settled_totals(llm: LLMClient, phase: str | None) -> UsageTotals | None:
     llm.settle()
     summary = llm.telemetry.cost.summary()
     return summary.total if phase is None else summary.phases.get(phase)
 
 
-def _set_rollup(span: Any, totals: "UsageTotals | None") -> None:
+def _set_rollup(span: Any, totals: UsageTotals | None) -> None:
     if totals is None:
         return
     span.set_attribute(attrs.ROLLUP_COST_USD, totals.cost_usd)

@@ -23,7 +23,8 @@ log = logging.getLogger("tech_writer.outline")
 
 RESPONSE_FORMAT = {
     "type": "json_schema",
-    "json_schema": {"name": "report_outline", "strict": True, "schema": prompts.OUTLINE_JSON_SCHEMA},
+    "json_schema": {"name": "report_outline", "strict": True,
+                    "schema": prompts.OUTLINE_JSON_SCHEMA},
 }
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*)\n\s*```\s*$", re.DOTALL)
@@ -54,7 +55,8 @@ def parse_outline(text: str | None, max_sections: int) -> Outline:
     try:
         data = json.loads(fenced.group(1) if fenced else text)
     except json.JSONDecodeError as exc:
-        raise OutlineInvalid(f"the answer is not valid JSON ({exc.msg} at char {exc.pos})") from None
+        raise OutlineInvalid(
+            f"the answer is not valid JSON ({exc.msg} at char {exc.pos})") from None
     if not isinstance(data, dict):
         raise OutlineInvalid("the answer must be a JSON object with 'title' and 'sections'")
     title = data.get("title")
@@ -83,7 +85,7 @@ def _section(index: int, raw: Any) -> SectionSpec:
     return SectionSpec(title.strip(), focus.strip(), tuple(f.strip() for f in files if f.strip()))
 
 
-def make_outline(llm: "LLMClient", repo: "Repository", prompt: str, understanding: str,
+def make_outline(llm: LLMClient, repo: Repository, prompt: str, understanding: str,
                  max_sections: int) -> Outline:
     """Ask for the outline; on an invalid answer ask once more with the error; else fail clearly."""
     messages: list[dict[str, Any]] = [
@@ -108,7 +110,7 @@ def make_outline(llm: "LLMClient", repo: "Repository", prompt: str, understandin
                        "try another --model")
 
 
-def _existing_files_only(outline: Outline, repo: "Repository") -> Outline:
+def _existing_files_only(outline: Outline, repo: Repository) -> Outline:
     sections = []
     for spec in outline.sections:
         kept = tuple(p for p in spec.relevant_files if repo.line_count(p) is not None)

@@ -136,9 +136,10 @@ def format_plan(plan: Plan) -> str:
 
     low, high = plan.low, plan.high
     return "\n".join([
-        f"Dry run: nothing explored, no model called.",
+        "Dry run: nothing explored, no model called.",
         f"Repository {plan.repo}: {plan.stats.files:,} files, "
-        f"{plan.stats.text_bytes / 1e6:.1f} MB, typical file {plan.stats.typical_file_bytes:,} bytes.",
+        f"{plan.stats.text_bytes / 1e6:.1f} MB, "
+        f"typical file {plan.stats.typical_file_bytes:,} bytes.",
         f"Model {plan.model} via {plan.provider} ({plan.price_source}).",
         "Plan: exploration (tool loop) → outline (structured output) → sections (one tool loop "
         "each) → citation check.",

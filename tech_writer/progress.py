@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 __all__ = ["Progress"]
 
@@ -22,7 +23,7 @@ class Progress:
         self._lock = threading.Lock()
 
     @classmethod
-    def silent(cls) -> "Progress":
+    def silent(cls) -> Progress:
         return cls(enabled=False)
 
     def say(self, text: str) -> None:

@@ -8,7 +8,7 @@ part of the contract with :mod:`tech_writer.demo` and must not drift.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "EXPLORATION_SYSTEM",
@@ -113,7 +113,8 @@ def outline_request(prompt: str, understanding: str, max_sections: int) -> str:
 def section_request(prompt: str, understanding: str, title: str, focus: str,
                     relevant_files: Sequence[str], other_titles: Iterable[str]) -> str:
     others = ", ".join(t for t in other_titles if t != title) or "none"
-    return (f"Report request:\n\n{prompt.strip()}\n\nExploration notes:\n\n{understanding.strip()}\n\n"
+    return (f"Report request:\n\n{prompt.strip()}\n\n"
+            f"Exploration notes:\n\n{understanding.strip()}\n\n"
             f"Write this section:\nSection title: {title}\nFocus: {focus}\n"
             f"Relevant files: {', '.join(relevant_files) or '(none listed; find them)'}\n"
             f"Other sections (do not cover their ground): {others}")

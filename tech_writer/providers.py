@@ -8,8 +8,8 @@ served by :mod:`tech_writer.demo` on a loopback port: same wire format, simulate
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from tech_writer.errors import UsageError
 

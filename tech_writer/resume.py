@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from tech_writer.outline import Outline, SectionSpec
 
@@ -66,7 +67,7 @@ class Reused:
 
 
 class ResumeStore:
-    def __init__(self, cache: "CacheStore", repo: "Repository", *, prompt: str, model: str,
+    def __init__(self, cache: CacheStore, repo: Repository, *, prompt: str, model: str,
                  provider: str, enabled: bool) -> None:
         self._cache = cache
         self._repo = repo

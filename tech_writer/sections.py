@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tech_writer import prompts
 from tech_writer.citations import CitationReport, format_feedback, verify_citations
@@ -15,10 +16,10 @@ from tech_writer.progress import Progress
 from tech_writer.toolloop import LoopOutcome, ask_model, assistant_message, run_tool_loop
 
 if TYPE_CHECKING:
-    from telemetry import Telemetry
     from tech_writer.llm import LLMClient
     from tech_writer.repo import Repository
     from tech_writer.tools import RepoTools
+    from telemetry import Telemetry
 
 __all__ = ["WrittenSection", "write_section", "MAX_SECTION_STEPS", "MAX_FIX_ROUNDS"]
 
@@ -45,8 +46,8 @@ class WrittenSection:
     reused: bool = False
 
 
-def write_section(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
-                  repo: "Repository", spec: SectionSpec, *, prompt: str, understanding: str,
+def write_section(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
+                  repo: Repository, spec: SectionSpec, *, prompt: str, understanding: str,
                   all_titles: Sequence[str], progress: Progress,
                   max_steps: int = MAX_SECTION_STEPS,
                   history: HistoryPolicy | None = None) -> WrittenSection:
@@ -81,7 +82,7 @@ def write_section(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
     return WrittenSection(spec, text, report, rounds, tuple(sorted(depends_on)), cost)
 
 
-def _write(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
+def _write(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
            messages: list[dict[str, Any]], schemas: list[dict[str, Any]], max_steps: int,
            progress: Progress, tracker: LoopOutcome, history: HistoryPolicy | None) -> str:
     outcome = run_tool_loop(llm, telemetry, tools, messages, schemas, max_steps=max_steps,

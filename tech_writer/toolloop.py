@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tech_writer.errors import RequestRejectedError
 from tech_writer.history import HistoryPolicy, compact_history, trim_for_context
 from tech_writer.progress import Progress
 
 if TYPE_CHECKING:
-    from telemetry import Telemetry
     from tech_writer.llm import LLMClient, UsageStats
     from tech_writer.tools import RepoTools
+    from telemetry import Telemetry
 
 __all__ = ["LoopOutcome", "run_tool_loop", "assistant_message", "ask_model",
            "is_context_length_error", "READING_TOOLS"]
@@ -38,7 +39,7 @@ class LoopOutcome:
     finish_reason: str | None = None
     tool_calls: list[str] = field(default_factory=list)
     paths_read: set[str] = field(default_factory=set)  # files the answer may depend on
-    usages: list["UsageStats"] = field(default_factory=list)
+    usages: list[UsageStats] = field(default_factory=list)
 
 
 def assistant_message(reply: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,10 +58,10 @@ def is_context_length_error(exc: BaseException) -> bool:
         or "maximum context" in text or "too many tokens" in text
 
 
-def ask_model(llm: "LLMClient", messages: list[dict[str, Any]],
+def ask_model(llm: LLMClient, messages: list[dict[str, Any]],
               schemas: Sequence[Mapping[str, Any]] | None = None, *,
               history: HistoryPolicy | None = None, **kwargs: Any
-              ) -> tuple[dict[str, Any], "UsageStats"]:
+              ) -> tuple[dict[str, Any], UsageStats]:
     """One model call over a compacted history; on "context length exceeded", trim the oldest
     tool results and try once more."""
     elided = compact_history(messages, history or HistoryPolicy())
@@ -79,7 +80,7 @@ def ask_model(llm: "LLMClient", messages: list[dict[str, Any]],
         return llm.chat(messages, tools=schemas, **kwargs)
 
 
-def run_tool_loop(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
+def run_tool_loop(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
                   messages: list[dict[str, Any]], schemas: Sequence[Mapping[str, Any]], *,
                   max_steps: int, phase: str, progress: Progress,
                   finish_tool: str | None = None, history: HistoryPolicy | None = None
@@ -123,11 +124,11 @@ def run_tool_loop(llm: "LLMClient", telemetry: "Telemetry", tools: "RepoTools",
     return outcome
 
 
-def _run_tool(telemetry: "Telemetry", tools: "RepoTools", name: str, call_id: str,
+def _run_tool(telemetry: Telemetry, tools: RepoTools, name: str, call_id: str,
               raw_arguments: Any, phase: str, progress: Progress, step: int, max_steps: int
               ) -> tuple[str, bool]:
-    with telemetry.tool_span(name or "unknown", call_id,
-                             arguments=raw_arguments if isinstance(raw_arguments, str) else None) as span:
+    arguments = raw_arguments if isinstance(raw_arguments, str) else None
+    with telemetry.tool_span(name or "unknown", call_id, arguments=arguments) as span:
         result = tools.execute(name, raw_arguments)
         span.set_result(result.text, is_error=result.is_error, truncated=result.truncated)
     progress.step(phase, f"step {step}/{max_steps}: {name}({_brief(raw_arguments)})"
@@ -150,7 +151,8 @@ def _finish_arguments(raw: Any) -> tuple[dict[str, Any], str | None]:
     try:
         arguments = json.loads(raw) if isinstance(raw, str) else raw
     except json.JSONDecodeError as exc:
-        return {}, f"Error: arguments are not valid JSON ({exc.msg}); call finish_exploration again."
+        return {}, (f"Error: arguments are not valid JSON ({exc.msg}); "
+                    "call finish_exploration again.")
     if not isinstance(arguments, dict) or not isinstance(arguments.get("understanding"), str) \
             or not arguments["understanding"].strip():
         return {}, ("Error: finish_exploration needs a non-empty string argument 'understanding'; "
