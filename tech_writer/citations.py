@@ -73,7 +73,8 @@ class Citation:
 class CitationCheck:
     """The verdict on one citation. ``reason`` is None when valid, else one of: "file not found",
     "outside repository", "not a file", "binary file", "unreadable", "line 0", "reversed range",
-    "end past last line (N lines)". ``line_count`` is the file's line count when known."""
+    "end past last line (N lines)", "end past the checked part of a very large file (N lines
+    checked)". ``line_count`` is the file's line count when known."""
 
     citation: Citation
     valid: bool
@@ -139,17 +140,19 @@ def verify_citations(markdown: str, repo: Repository) -> CitationReport:
         if citation.path not in probes:
             probes[citation.path] = repo.probe(citation.path)
         probe = probes[citation.path]
-        reason = probe.problem or _range_problem(citation, probe.line_count or 0)
+        reason = probe.problem or _range_problem(citation, probe.line_count or 0, probe.complete)
         checks.append(CitationCheck(citation, reason is None, reason, probe.line_count))
     return CitationReport(checks)
 
 
-def _range_problem(citation: Citation, line_count: int) -> str | None:
+def _range_problem(citation: Citation, line_count: int, complete: bool = True) -> str | None:
     if citation.start < 1 or citation.end < 1:
         return "line 0"
     if citation.start > citation.end:
         return "reversed range"
     if citation.end > line_count:
+        if not complete:
+            return f"end past the checked part of a very large file ({line_count} lines checked)"
         return f"end past last line ({line_count} lines)"
     return None
 
@@ -182,6 +185,8 @@ def format_feedback(report: CitationReport) -> str:
 
 def _hint(check: CitationCheck) -> str:
     path, lines = check.citation.path, check.line_count
+    if lines is not None and check.reason is not None and check.reason.startswith("end past the checked part"):
+        return f"only lines 1-{lines} of {path} can be checked, so cite within them"
     if lines is not None:
         if lines == 0:
             return f"{path} is empty, so it cannot be cited"

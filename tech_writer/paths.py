@@ -36,6 +36,7 @@ __all__ = [
     "compile_glob",
     "display_path",
     "glob_matches",
+    "glob_matches_everything",
     "normalize_rel_path",
     "relative_posix",
     "resolve_in_repo",
@@ -206,6 +207,11 @@ def compile_glob(pattern: str) -> Callable[[str], bool]:
         return False
 
     return matches
+
+
+def glob_matches_everything(pattern: str) -> bool:
+    """Whether ``pattern`` is one of the spellings of "every file" ("*", "**", ".", "", "./")."""
+    return compile_glob(pattern) is _everything
 
 
 def _everything(rel_path: str) -> bool:

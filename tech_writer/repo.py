@@ -20,12 +20,12 @@ import io
 import os
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .listing import Listing, list_repository
+from .listing import Listing, ListingDraft, list_repository
 from .paths import PathOutsideRepo, resolve_in_repo
 
 if TYPE_CHECKING:
@@ -58,7 +58,9 @@ class ToolCaps:
     truncated, and search skips them. ``max_listed_files``: files the repository listing keeps.
     ``structure_depth`` / ``structure_max_entries``: how deep and how long ``get_structure`` goes.
     ``max_line_chars``: characters shown of one source line (minified files have megabyte lines).
-    ``max_search_bytes``: total bytes one search reads before it stops and says so.
+    ``max_search_bytes``: total bytes of the files one search covers; past it, it stops and says so.
+    ``max_scan_bytes``: bytes of one file read to count its lines and hash it (~0.25 s; past it,
+    the line count is a lower bound and results say so).
     """
 
     max_lines_per_read: int = 400
@@ -71,6 +73,7 @@ class ToolCaps:
     structure_max_entries: int = 300
     max_line_chars: int = 500
     max_search_bytes: int = 1024 * 1024 * 1024
+    max_scan_bytes: int = 256 * 1024 * 1024
 
 
 class BinaryFile(ValueError):
@@ -89,7 +92,8 @@ class NotARegularFile(ValueError):
 @dataclass(frozen=True)
 class FileText:
     """Text of one file. ``lines``/``text`` cover what was read; ``total_lines`` and ``content_hash``
-    (sha256 of the bytes) and ``size`` describe the whole file, even when ``truncated``."""
+    (sha256 of the bytes) and ``size`` describe the whole file, even when ``truncated``, unless it
+    is larger than ``caps.max_scan_bytes``: then they describe that much (``lines_complete``)."""
 
     path: str
     text: str
@@ -98,15 +102,19 @@ class FileText:
     content_hash: str
     truncated: bool
     size: int
+    lines_complete: bool = True  # False: the file is larger than caps.max_scan_bytes, which was counted
 
 
 @dataclass(frozen=True)
 class FileProbe:
     """What the citation checker needs: the line count, or the reason there is none: one of
-    "outside repository", "file not found", "not a file", "binary file", "unreadable"."""
+    "outside repository", "file not found", "not a file", "binary file", "unreadable".
+    ``complete`` is False when the file is larger than ``caps.max_scan_bytes``: then only the
+    lines in that part were counted."""
 
     line_count: int | None
     problem: str | None
+    complete: bool = True
 
 
 def is_binary(head: bytes) -> bool:
@@ -121,7 +129,7 @@ def split_lines(text: str) -> list[str]:
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    return [line.removesuffix("\r") for line in lines]
 
 
 def _count_lines(newlines: int, size: int, last_byte: bytes) -> int:
@@ -146,14 +154,15 @@ class Repository:
         self.listing_source: str | None = None  # "git" or "walk", once listed
 
     # --- listing ------------------------------------------------------------------------------
-    def listing(self) -> Listing:
+    def listing(self, on_draft: Callable[[ListingDraft], object] | None = None) -> Listing:
         """The repository's readable files with their sizes (see :mod:`tech_writer.listing`):
         git's tracked + untracked-not-ignored files in a work tree, else a walk honouring
         ``.gitignore`` files. Capped at ``caps.max_listed_files`` (``files_capped`` says so).
-        Computed once per instance; treat it as read-only."""
+        Computed once per instance (``on_draft`` is called only then, with the unchecked names);
+        treat it as read-only."""
         with self._listing_lock:
             if self._listing is None:
-                listing = list_repository(self.root, self.caps.max_listed_files)
+                listing = list_repository(self.root, self.caps.max_listed_files, on_draft)
                 self.files_capped = listing.capped
                 self.listing_source = listing.source
                 self._listing = listing
@@ -169,31 +178,31 @@ class Repository:
 
     # --- reading ------------------------------------------------------------------------------
     def read_text(self, rel_path: str) -> FileText:
-        """Read a text file (at most ``caps.max_file_bytes`` of it) with UTF-8 ``errors="replace"``."""
+        """Read a text file (at most ``caps.max_file_bytes`` of it) with UTF-8 ``errors="replace"``.
+        Lines are counted and the hash taken over at most ``caps.max_scan_bytes``."""
         real = self._regular_file(rel_path)
         limit = self.caps.max_file_bytes
         with _open_regular(real) as handle:
+            size = os.fstat(handle.fileno()).st_size
             head = handle.read(limit + 1)
             if is_binary(head):
                 raise BinaryFile(f"{rel_path}: binary file")
             digest = hashlib.sha256(head)
-            newlines = head.count(b"\n")
-            size, last = len(head), head[-1:]
-            truncated = size > limit
-            for chunk in _chunks(handle):
-                digest.update(chunk)
-                newlines += chunk.count(b"\n")
-                size, last = size + len(chunk), chunk[-1:]
+            scan = _scan(handle, head, self.caps.max_scan_bytes, digest)
+        if not scan.complete:  # the hash covers a prefix: make a change of size change it too
+            digest.update(f"\x00size={size}".encode())
+        truncated = len(head) > limit
         shown = _cut_at_line_end(head[:limit]) if truncated else head
         text = shown.decode("utf-8", errors="replace")
         return FileText(
             path=rel_path,
             text=text,
             lines=split_lines(text),
-            total_lines=_count_lines(newlines, size, last),
+            total_lines=scan.lines,
             content_hash=digest.hexdigest(),
             truncated=truncated,
-            size=size,
+            size=max(size, scan.bytes),
+            lines_complete=scan.complete,
         )
 
     def read_bytes(self, rel_path: str, limit: int) -> bytes:
@@ -206,24 +215,30 @@ class Repository:
         """The first ``limit`` bytes of a *listed* file, without resolving the path again: listing
         already checked that it is a regular file reached through no symlink leading out. For
         searches, which read thousands of files. Raises ``OSError`` / ``NotARegularFile``."""
-        real = f"{self.root}/{self.listing().read_path(rel_path)}"
-        with _open_regular(real) as handle:
-            size = os.fstat(handle.fileno()).st_size
-            # Asking for exactly what is there avoids allocating `limit` bytes for every small file.
-            return handle.read(min(size + 1, limit))
+        fd = os.open(f"{self.root}/{self.listing().read_path(rel_path)}", _READ_FLAGS)
+        try:  # plain descriptors, no file object: a search opens thousands of files
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise NotARegularFile(_kind(info.st_mode))
+            # Asking for what is there avoids allocating `limit` bytes for every small file.
+            wanted = min(info.st_size + 1, limit)
+            data = os.read(fd, wanted)
+            while len(data) < wanted and (more := os.read(fd, wanted - len(data))):
+                data += more
+            return data
+        finally:
+            os.close(fd)
 
     def probe(self, rel_path: str) -> FileProbe:
-        """Line count of a text file on disk now, or why it has none (for citation checks)."""
+        """Line count of a text file on disk now, or why it has none (for citation checks);
+        counted over at most ``caps.max_scan_bytes``."""
         try:
             real = self._regular_file(rel_path)
             with _open_regular(real) as handle:
                 head = handle.read(BINARY_SNIFF_BYTES)
                 if is_binary(head):
                     return FileProbe(None, "binary file")
-                newlines, size, last = head.count(b"\n"), len(head), head[-1:]
-                for chunk in _chunks(handle):
-                    newlines += chunk.count(b"\n")
-                    size, last = size + len(chunk), chunk[-1:]
+                scan = _scan(handle, head, self.caps.max_scan_bytes)
         except PathOutsideRepo:
             return FileProbe(None, "outside repository")
         except FileNotFoundError:
@@ -232,7 +247,7 @@ class Repository:
             return FileProbe(None, "not a file")
         except OSError:
             return FileProbe(None, "unreadable")
-        return FileProbe(_count_lines(newlines, size, last), None)
+        return FileProbe(scan.lines, None, scan.complete)
 
     def line_count(self, rel_path: str) -> int | None:
         """Lines in the file now; None if missing, outside the repository, not a file or binary."""
@@ -261,12 +276,17 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
+# O_NONBLOCK keeps a FIFO swapped in after a stat check from hanging the open, O_NOFOLLOW refuses a
+# symlink swapped in; fstat then re-checks what was opened.
+_READ_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
 def _open_regular(real: str | Path) -> io.BufferedReader:
-    """Open for reading without ever blocking: O_NONBLOCK keeps a FIFO swapped in after the stat
-    check from hanging the open, O_NOFOLLOW refuses a symlink swapped in, and fstat re-checks."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(real, flags)
+    """Open a regular file for reading without ever blocking (see ``_READ_FLAGS``)."""
+    fd = os.open(real, _READ_FLAGS)
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
@@ -277,8 +297,29 @@ def _open_regular(real: str | Path) -> io.BufferedReader:
     return os.fdopen(fd, "rb")
 
 
-def _chunks(handle: io.BufferedReader) -> Iterator[bytes]:
-    while chunk := handle.read(_CHUNK_BYTES):
+@dataclass(frozen=True)
+class _Scan:
+    lines: int
+    bytes: int
+    complete: bool  # False: the file goes on past the scan limit
+
+
+def _scan(handle: io.BufferedReader, head: bytes, limit: int, digest: Any | None = None) -> _Scan:
+    """Count the lines of ``head`` plus what follows in ``handle``, reading in chunks (bounded
+    memory) and stopping after ``limit`` bytes (bounded time: a sparse file can claim terabytes)."""
+    newlines, scanned, last = head.count(b"\n"), len(head), head[-1:]
+    for chunk in _chunks(handle, limit - scanned):
+        if digest is not None:
+            digest.update(chunk)
+        newlines += chunk.count(b"\n")
+        scanned, last = scanned + len(chunk), chunk[-1:]
+    complete = scanned < limit or not handle.read(1)
+    return _Scan(_count_lines(newlines, scanned, last), scanned, complete)
+
+
+def _chunks(handle: io.BufferedReader, budget: int) -> Iterator[bytes]:
+    while budget > 0 and (chunk := handle.read(min(_CHUNK_BYTES, budget))):
+        budget -= len(chunk)
         yield chunk
 
 

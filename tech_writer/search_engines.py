@@ -13,17 +13,19 @@ PATH), then on PATH.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import logging
 import os
 import shutil
 import subprocess
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 __all__ = [
     "RIPGREP_DISTRIBUTION",
-    "git_files_with_matches",
+    "RipgrepRun",
+    "git_candidates",
     "git_path",
     "ripgrep_files_with_matches",
     "ripgrep_path",
@@ -43,6 +45,8 @@ _GIT_REDIRECT_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_
 @functools.cache
 def ripgrep_path() -> str | None:
     """The ``rg`` executable: the wheel's, else the first on PATH, else None."""
+    import importlib.metadata  # here, not at import time: it costs startup milliseconds
+
     try:
         files = importlib.metadata.files(RIPGREP_DISTRIBUTION) or []
     except importlib.metadata.PackageNotFoundError:
@@ -64,8 +68,54 @@ def git_path() -> str | None:
 def ripgrep_files_with_matches(
     rg: str, root: Path, files: Sequence[str], query: str, case_sensitive: bool
 ) -> set[str] | None:
-    """Which of ``files`` (paths relative to ``root``) contain ``query`` under ripgrep's
-    ``--fixed-strings`` rules, reading every byte as text; None if ripgrep failed."""
+    """Which files contain ``query`` under ripgrep's ``--fixed-strings`` rules, reading every byte
+    as text; None if ripgrep failed. ``files`` are paths relative to ``root``: files, and
+    directories walked whole (every file below, hidden and ignored ones too, except in ``.git``
+    directories; symlinks are not followed, FIFOs and devices are skipped). Found paths come back
+    relative to ``root``."""
+    options = _ripgrep_options(rg, query, case_sensitive)
+    found: set[str] = set()
+    for chunk in _argv_chunks(files, options):
+        output = _run([*options, *chunk], root, ok_codes=(0, 1))
+        if output is None:
+            return None
+        found.update(_found_paths(output))
+    return found
+
+
+class RipgrepRun:
+    """:func:`ripgrep_files_with_matches` running in the background (over walked directories,
+    skipping files larger than ``max_file_bytes``); :meth:`result` waits for it."""
+
+    def __init__(
+        self, rg: str, root: Path, directories: Sequence[str], query: str, case_sensitive: bool, max_file_bytes: int
+    ) -> None:
+        options = _ripgrep_options(rg, query, case_sensitive, max_file_bytes)
+        self._found: set[str] | None = None
+        command = [os.fsencode(part) for part in [*options, *directories]]
+        self._process = subprocess.Popen(
+            command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+        )
+        # A thread drains the pipe: ripgrep must not block on a full pipe while the caller works.
+        self._thread = threading.Thread(target=self._drain, name="ripgrep-drain", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        try:
+            output, _ = self._process.communicate(timeout=_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.communicate()
+            return
+        if self._process.returncode in (0, 1):
+            self._found = set(_found_paths(output))
+
+    def result(self) -> set[str] | None:
+        self._thread.join()
+        return self._found
+
+
+def _ripgrep_options(rg: str, query: str, case_sensitive: bool, max_file_bytes: int | None = None) -> list[str]:
     options = [
         rg,
         "--no-config",  # a user's RIPGREP_CONFIG_PATH must not change results
@@ -74,50 +124,61 @@ def ripgrep_files_with_matches(
         "--case-sensitive" if case_sensitive else "--ignore-case",
         "--text",  # binary files are judged in Python, from their first 8 KiB
         "--encoding", "none",  # raw bytes: no BOM sniffing, no transcoding
+        "--no-ignore", "--hidden", "--glob", "!.git",  # the caller decides what to walk
         "--no-messages",
-        "--regexp", query,
-        "--",
     ]
-    found: set[str] = set()
-    for chunk in _argv_chunks(files, options):
-        output = _run([*options, *chunk], root, ok_codes=(0, 1))
-        if output is None:
-            return None
-        found.update(os.fsdecode(raw) for raw in output.split(b"\x00") if raw)
-    return found
+    if max_file_bytes is not None:
+        options += ["--max-filesize", str(max_file_bytes)]
+    return [*options, "--regexp", query, "--"]
+
+
+def _found_paths(output: bytes) -> Iterator[str]:
+    return (os.fsdecode(raw.removeprefix(b"./")) for raw in output.split(b"\x00") if raw)
 
 
 # --- git grep -------------------------------------------------------------------------------------
-def git_files_with_matches(
+def git_candidates(
     root: Path, key: bytes, ignore_case: bool, pathspecs: Sequence[str] | None = None
 ) -> set[str] | None:
-    """Files of root's work tree (tracked, and untracked not ignored, as ``git ls-files`` lists
-    them) containing ``key`` byte for byte (ASCII letters in any case with ``ignore_case``); limited
-    to ``pathspecs`` (literal paths) when given. None if git failed."""
+    """Files of root's work tree that may contain ``key`` (byte for byte; ASCII letters in any case
+    with ``ignore_case``), limited to ``pathspecs`` (literal paths) when given; None if git failed.
+
+    ``git grep --untracked`` searches tracked files and untracked ones not ignored, but passes over
+    tracked files that match an ignore pattern (force-added ones) and skip-worktree files (it greps
+    their index copy, or nothing): those are always returned, for the caller to read. The three
+    git commands run at the same time."""
     git = git_path()
     if git is None or not key:
         return None
-    options = [
+    env = {name: value for name, value in os.environ.items() if name not in _GIT_REDIRECT_VARS}
+    env["LC_ALL"] = "C"  # byte semantics: -i folds ASCII only, whatever the user's locale
+    grep = [
         git, "--no-pager", "--literal-pathspecs",
-        # The repository under study is untrusted: its config must not run programs.
-        "-c", "core.fsmonitor=false",
+        # The repository under study is untrusted: its config must not run programs, and must not
+        # change what the output means (paths relative to the top level instead of root).
+        "-c", "core.fsmonitor=false", "-c", "grep.fullName=false", "-c", "grep.fallbackToNoIndex=false",
+        "-c", "grep.threads=0",  # git's own choice from the cores, not the repository's
         "-C", os.fspath(root),
         "grep", "--files-with-matches", "-z", "--text", "--fixed-strings", "--untracked",
         "--no-textconv", "--no-recurse-submodules", "--no-color",
+        *(["--ignore-case"] if ignore_case else []),
+        "-e", os.fsdecode(key), "--",
     ]
-    if ignore_case:
-        options.append("--ignore-case")
-    options += ["-e", os.fsdecode(key), "--"]
-    env = {name: value for name, value in os.environ.items() if name not in _GIT_REDIRECT_VARS}
-    env["LC_ALL"] = "C"  # byte semantics: -i folds ASCII only, whatever the user's locale
-    chunks: Iterator[list[str]] = iter([[]]) if pathspecs is None else _argv_chunks(pathspecs, options)
-    found: set[str] = set()
-    for chunk in chunks:
-        output = _run([*options, *chunk], root, ok_codes=(0, 1), env=env)
-        if output is None:
-            return None
-        found.update(os.fsdecode(raw) for raw in output.split(b"\x00") if raw)
-    return found
+    listed = [git, "-c", "core.fsmonitor=false", "-C", os.fspath(root), "ls-files", "-z", "--cached"]
+    chunks = [[]] if pathspecs is None else list(_argv_chunks(pathspecs, grep))
+    outputs = _run_together(
+        [([*listed, "--ignored", "--exclude-standard"], (0,)), ([*listed, "-t"], (0,))]
+        + [([*grep, *chunk], (0, 1)) for chunk in chunks],
+        root, env,
+    )
+    if any(output is None for output in outputs):
+        return None
+    ignored, tagged, *found = (output or b"" for output in outputs)
+    candidates = {os.fsdecode(entry) for entry in ignored.split(b"\x00") if entry}
+    candidates.update(os.fsdecode(entry[2:]) for entry in tagged.split(b"\x00") if entry[:2] == b"S ")
+    for output in found:
+        candidates.update(os.fsdecode(raw) for raw in output.split(b"\x00") if raw)
+    return candidates
 
 
 # --- shared ---------------------------------------------------------------------------------------
@@ -148,6 +209,39 @@ def _argv_budget() -> int:
         system_limit = 128 * 1024
     environment = sum(len(os.fsencode(key)) + len(os.fsencode(value)) + 10 for key, value in os.environ.items())
     return max(_MIN_ARGV_BYTES, min(_MAX_ARGV_BYTES, system_limit // 2 - environment))
+
+
+def _run_together(
+    commands: list[tuple[list[str], tuple[int, ...]]], cwd: Path, env: dict[str, str]
+) -> list[bytes | None]:
+    """Start every command, then collect each one's output (None for a failure), in order.
+    Reading them one after the other cannot deadlock: they do not wait on each other."""
+    started: list[tuple[subprocess.Popen[bytes] | None, tuple[int, ...]]] = []
+    for command, ok_codes in commands:
+        try:
+            process = subprocess.Popen(
+                [os.fsencode(part) for part in command], cwd=cwd, env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            logger.debug("%s failed to start: %s", os.path.basename(command[0]), exc)
+            process = None
+        started.append((process, ok_codes))
+    deadline = time.monotonic() + _TIMEOUT_S
+    outputs: list[bytes | None] = []
+    for process, ok_codes in started:
+        if process is None:
+            outputs.append(None)
+            continue
+        try:
+            output, _ = process.communicate(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            outputs.append(None)
+            continue
+        outputs.append(output if process.returncode in ok_codes else None)
+    return outputs
 
 
 def _run(

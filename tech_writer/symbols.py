@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 __all__ = [
+    "MAX_NESTING",
     "ImportRef",
     "SourceParseError",
     "Symbol",
@@ -33,6 +34,9 @@ __all__ = [
 ]
 
 MAX_SIGNATURE_CHARS = 200
+# Members of containers nested deeper than this are not listed: a hostile file nesting thousands of
+# namespaces must not exhaust the stack, and no reader needs a listing that deep.
+MAX_NESTING = 32
 
 _PYTHON = "python"
 # extension -> (language name, grammar module, function in that module returning the language)
@@ -162,11 +166,14 @@ def _one_line(text: str, limit: int = MAX_SIGNATURE_CHARS) -> str:
 def extract_symbols(path: str, text: str) -> SymbolTable:
     """Definitions in ``text`` (the content of ``path``; the extension picks the language)."""
     language = _require_language(path)
-    if language == _PYTHON:
-        return SymbolTable(language, list(_python_symbols(_parse_python(path, text))))
-    root = _parse_tree_sitter(path, text)
-    collector = _TS_SYMBOLS[language]
-    return SymbolTable(language, list(collector(root, 0, "")), parse_errors=bool(root.has_error))
+    try:
+        if language == _PYTHON:
+            return SymbolTable(language, list(_python_symbols(_parse_python(path, text))))
+        root = _parse_tree_sitter(path, text)
+        collector = _TS_SYMBOLS[language]
+        return SymbolTable(language, list(collector(root, 0, "")), parse_errors=bool(root.has_error))
+    except RecursionError as exc:  # ast.unparse of an absurdly nested signature, say
+        raise SourceParseError(f"could not list the symbols of {path}: it nests too deeply") from exc
 
 
 def extract_imports(path: str, text: str) -> list[ImportRef]:
@@ -195,7 +202,8 @@ def _python_symbols(node: ast.AST, depth: int = 0, prefix: str = "", in_class: b
         if isinstance(child, ast.ClassDef):
             name = prefix + child.name
             yield Symbol("class", name, _python_start(child), _python_end(child), _class_signature(child), depth)
-            yield from _python_symbols(child, depth + 1, name + ".", in_class=True)
+            if depth < MAX_NESTING:
+                yield from _python_symbols(child, depth + 1, name + ".", in_class=True)
         elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
             kind = "method" if in_class else "function"
             if isinstance(child, ast.AsyncFunctionDef):
@@ -328,7 +336,7 @@ def _js_symbols(node: Any, depth: int, prefix: str) -> Iterator[Symbol]:
             name = _field_text(child, "name") or "<anonymous>"
             yield _symbol(child, kind, name, depth, prefix)
             body = child.child_by_field_name("body")
-            if kind in _JS_CONTAINERS and body is not None:
+            if kind in _JS_CONTAINERS and body is not None and depth < MAX_NESTING:
                 yield from _js_symbols(body, depth + 1, prefix + name + ".")
         elif child.type in _JS_PASS_THROUGH:
             yield from _js_symbols(child, depth, prefix)
@@ -349,7 +357,7 @@ def _js_variable_symbols(declaration: Any, depth: int, prefix: str) -> Iterator[
         elif value.type == "class":
             yield Symbol("class", prefix + name, *lines, _signature(value), depth)
             body = value.child_by_field_name("body")
-            if body is not None:
+            if body is not None and depth < MAX_NESTING:
                 yield from _js_symbols(body, depth + 1, prefix + name + ".")
 
 
@@ -442,7 +450,7 @@ def _rust_symbols(node: Any, depth: int, prefix: str) -> Iterator[Symbol]:
             name = f"{trait} for {self_type}" if trait else self_type
             yield _symbol(child, "impl", name, depth, prefix)
             body = child.child_by_field_name("body")
-            if body is not None:
+            if body is not None and depth < MAX_NESTING:
                 yield from _rust_symbols(body, depth + 1, prefix + self_type + ".")
             continue
         kind = _RUST_KINDS.get(child.type)
@@ -453,7 +461,7 @@ def _rust_symbols(node: Any, depth: int, prefix: str) -> Iterator[Symbol]:
             continue  # `mod name;` is an import of another file, listed by get_imports
         name = _field_text(child, "name")
         yield _symbol(child, kind, name, depth, prefix)
-        if kind in _RUST_CONTAINERS and body is not None:
+        if kind in _RUST_CONTAINERS and body is not None and depth < MAX_NESTING:
             yield from _rust_symbols(body, depth + 1, prefix + name + ".")
 
 

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import AnyStr
 
-__all__ = ["LiteralMatcher", "LineMatch", "is_case_sensitive", "simple_fold"]
+__all__ = ["LineMatch", "LiteralMatcher", "is_case_sensitive", "simple_fold"]
 
 # The only non-ASCII characters whose simple case fold is ASCII, with what they fold to.
 _FOLDS_INTO_ASCII = {"\u212a": "k", "\u017f": "s"}

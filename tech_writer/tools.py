@@ -26,10 +26,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .paths import PathOutsideRepo, display_path, glob_matches, normalize_rel_path, resolve_in_repo
+from .paths import (
+    PathOutsideRepo,
+    display_path,
+    glob_matches,
+    normalize_rel_path,
+    resolve_in_repo,
+)
 from .repo import BinaryFile, FileText, NotARegularFile, Repository, ToolCaps
 from .search import InvalidQuery, is_case_sensitive, search_text
 from .symbols import (
+    MAX_NESTING,
     ImportRef,
     SourceParseError,
     Symbol,
@@ -368,6 +375,12 @@ class RepoTools:
                     f"{TRUNCATED_PREFIX} lines after {shown_end} are beyond the "
                     f"{_mib(self.caps.max_file_bytes)} read limit for this file]"
                 )
+        if not file.lines_complete:  # a file past caps.max_scan_bytes: its total is a lower bound
+            note = (
+                f"the file has {file.size} bytes and only its first {_mib(self.caps.max_scan_bytes)} were "
+                f"counted, so it has at least {file.total_lines} lines"
+            )
+            trailer = f"{trailer[:-1]}; {note}]" if trailer else f"{TRUNCATED_PREFIX} {note}]"
         result = _with_trailer([header, *budget.lines], trailer)
         return ToolResult(result.text, truncated=result.truncated or any_line_cut)
 
@@ -417,7 +430,8 @@ class RepoTools:
         except SourceParseError as exc:
             return _error(f"{exc}. Use read_file to read it instead.")
         shown_path = display_path(rel)
-        notes = _file_notes(file, self.caps, parse_errors)
+        deep = any(symbol.depth >= MAX_NESTING for symbol in symbols)
+        notes = _file_notes(file, self.caps, parse_errors, deep)
         if not symbols:
             return ToolResult(f"{shown_path}: no classes or functions found ({language}){notes}")
         lines = [f"{shown_path}: {_plural(len(symbols), 'symbol')} ({language}; line ranges first){notes}"]
@@ -611,12 +625,14 @@ def _skipped_note(large: int, binary: int, max_file_bytes: int) -> str:
     return f"; {', '.join(parts)}" if parts else ""
 
 
-def _file_notes(file: FileText, caps: ToolCaps, parse_errors: bool) -> str:
+def _file_notes(file: FileText, caps: ToolCaps, parse_errors: bool, too_deep: bool = False) -> str:
     notes = []
     if file.truncated:
         notes.append(f"only the first {_mib(caps.max_file_bytes)} of the file was parsed")
     if parse_errors:
         notes.append("the file has syntax errors, so the list may be incomplete")
+    if too_deep:
+        notes.append(f"members nested more than {MAX_NESTING} levels deep are not listed")
     return f" [{'; '.join(notes)}]" if notes else ""
 
 

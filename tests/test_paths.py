@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from tech_writer.paths import (
     PathOutsideRepo,
+    compile_glob,
     display_path,
     glob_matches,
+    glob_matches_everything,
     normalize_rel_path,
     relative_posix,
     resolve_in_repo,
@@ -173,3 +175,61 @@ def test_no_generated_path_escapes_the_root(sandbox: tuple[Path, Path], parts: l
     assert resolved == real_root or real_root in resolved.parents
     assert ".git" not in [part.casefold() for part in resolved.relative_to(real_root).parts]
     assert outside not in resolved.parents
+
+
+def test_a_name_shown_escaped_can_be_given_back_escaped(tmp_path: Path) -> None:
+    odd = os.fsdecode(b"caf\xe9\nx\x85.py")  # an undecodable byte, a newline, another undecodable byte
+    try:
+        (tmp_path / odd).write_text("x\n")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("file system refuses non-UTF-8 names")
+    shown = display_path(odd)
+    assert shown == "caf\\xe9\\x0ax\\x85.py"
+    assert resolve_in_repo(tmp_path, shown) == tmp_path / odd  # the model can only repeat what it saw
+    (tmp_path / "tab\there.txt").write_text("t\n")
+    assert resolve_in_repo(tmp_path, "tab\\x09here.txt") == tmp_path / "tab\there.txt"
+    (tmp_path / "literal\\x41.txt").write_text("a name with a real backslash\n")
+    assert resolve_in_repo(tmp_path, "literal\\x41.txt") == tmp_path / "literal\\x41.txt"  # exact name first
+    assert resolve_in_repo(tmp_path, "missing\\x41.txt") == tmp_path / "missing\\x41.txt"  # stays missing
+
+
+def test_escapes_cannot_smuggle_refused_paths(sandbox: tuple[Path, Path]) -> None:
+    root, _ = sandbox
+    for shown in ["\\x2e\\x2e/outside/secret.txt", "\\x2egit/config", "src/\\x2e\\x2e/\\x2e\\x2e/x", "\\x00"]:
+        try:
+            resolved = resolve_in_repo(root, shown)
+        except PathOutsideRepo:
+            continue
+        assert not resolved.exists() and Path(os.path.realpath(root)) in resolved.parents
+
+
+def _reference_glob(pattern: str, rel_path: str) -> bool:
+    """glob_matches's rules written out with fnmatch, pattern by pattern, as the docstring states them."""
+    from fnmatch import fnmatchcase
+
+    pattern = pattern.strip()
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    if not pattern or pattern == ".":
+        pattern = "*"
+    if pattern.endswith("/"):
+        pattern += "**"
+    variants = {pattern}
+    if pattern.startswith("**/"):
+        variants.add(pattern[3:])
+    if "/**/" in pattern:
+        variants.add(pattern.replace("/**/", "/"))
+    basename = rel_path.rsplit("/", 1)[-1]
+    return any(fnmatchcase(rel_path, v) or ("/" not in v and fnmatchcase(basename, v)) for v in variants)
+
+
+@PROPERTY_SETTINGS
+@given(
+    pattern=st.sampled_from(["*", "**", "", ".", "./", "*.py", "src/", "src/**/x.py", "**/*.md", "a*/b?.py",
+                             "[ab]*.txt", "src/*", "./src/**", "x.py", "**/a/**/b*"]),
+    path=st.lists(st.sampled_from(["src", "a", "b", "x.py", "bb.py", "a.txt", "R.md", "ab"]), min_size=1, max_size=4),
+)
+def test_compiled_globs_follow_the_documented_rules(pattern: str, path: list[str]) -> None:
+    rel = "/".join(path)
+    assert compile_glob(pattern)(rel) == _reference_glob(pattern, rel)
+    assert glob_matches_everything(pattern) == (pattern.strip() in ("*", "**", "", ".", "./"))
