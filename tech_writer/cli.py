@@ -28,6 +28,7 @@ from tech_writer.errors import (
     UsageError,
 )
 from tech_writer.providers import PROVIDER_NAMES, get_provider, validate_model
+from tech_writer.secrets import known_secrets
 
 __all__ = ["main", "cli"]
 
@@ -142,8 +143,7 @@ def cli(**options: Any) -> None:
     """
     from tech_writer.logsetup import configure_logging
 
-    configure_logging(options["log_level"], secrets=[options["openrouter_key"] or "",
-                                                     *_env_secrets()])
+    configure_logging(options["log_level"], secrets=known_secrets(options["openrouter_key"]))
     signal.signal(signal.SIGTERM, _terminate)
     try:
         code = _run(**options)
@@ -159,12 +159,6 @@ def cli(**options: Any) -> None:
 def _terminate(signum: int, frame: object) -> None:
     # Delivered like Ctrl-C so the same clean-up runs: partial report, cost, telemetry flush.
     raise Terminated()
-
-
-def _env_secrets() -> list[str]:
-    import os
-
-    return [os.environ.get("OPENROUTER_API_KEY", ""), os.environ.get("OPENAI_API_KEY", "")]
 
 
 def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, model: str | None,

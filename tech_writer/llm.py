@@ -336,6 +336,11 @@ class LLMClient:
         self.close()
 
     @property
+    def api_key_for_masking(self) -> str | None:
+        """The key in use, so that other components can mask it (never log or send it)."""
+        return None if self.simulated else self._api_key
+
+    @property
     def calls_made(self) -> int:
         return self._counters.calls
 

@@ -6,6 +6,8 @@ import logging
 import sys
 from collections.abc import Iterable
 
+from tech_writer.secrets import SecretMask
+
 __all__ = ["configure_logging", "RedactSecrets"]
 
 
@@ -14,16 +16,13 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        # Short strings would mask innocent text; real keys are long.
-        self.secrets = [s for s in secrets if s and len(s) >= 8]
+        self.mask = SecretMask(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        if not self.mask:
             return True
         message = record.getMessage()
-        masked = message
-        for secret in self.secrets:
-            masked = masked.replace(secret, "***")
+        masked = self.mask(message)
         if masked != message or record.exc_info:
             record.msg, record.args = masked, None
         return True

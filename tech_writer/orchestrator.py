@@ -42,6 +42,7 @@ from tech_writer.progress import Progress
 from tech_writer.repo import Repository
 from tech_writer.resume import ResumeStore, Reused
 from tech_writer.retry import RetryPolicy
+from tech_writer.secrets import known_secrets
 from tech_writer.sections import WrittenSection, write_section
 from tech_writer.tools import RepoTools
 from telemetry import attributes as attrs
@@ -166,7 +167,9 @@ def run_pipeline(
         telemetry, own_llm = llm.telemetry, False
     store = CacheStore(_cache_file(cache_path, root) if persist_cache else None)
     repo = Repository(root, cache=store)
-    run = _Run(llm, telemetry, repo, RepoTools(repo), store, prompt, progress,
+    tools = RepoTools(repo, secrets=known_secrets(llm.api_key_for_masking, api_key,
+                                                  environ=environ))
+    run = _Run(llm, telemetry, repo, tools, store, prompt, progress,
                max_exploration=max_exploration, max_sections=max_sections,
                concurrency=concurrency, history=history,
                resume=ResumeStore(store, repo, prompt=prompt, model=llm.model,

@@ -19,6 +19,7 @@ A source line longer than ``caps.max_line_chars`` is shown cut, ending with ``â€
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import posixpath
@@ -35,6 +36,7 @@ from .paths import (
 )
 from .repo import BinaryFile, FileText, NotARegularFile, Repository, ToolCaps
 from .search import InvalidQuery, is_case_sensitive, search_text
+from .secrets import SecretMask
 from .symbols import (
     MAX_NESTING,
     ImportRef,
@@ -145,7 +147,10 @@ class RepoTools:
         "get_structure",
     )
 
-    def __init__(self, repo: Repository, caps: ToolCaps | None = None) -> None:
+    def __init__(self, repo: Repository, caps: ToolCaps | None = None, *,
+                 secrets: Iterable[str] = ()) -> None:
+        # Keys found in the repository (a .env) are masked before the model sees them.
+        self._mask = SecretMask(secrets)
         self.repo = repo
         self.caps = caps or repo.caps
         self._specs = {spec.name: spec for spec in self._build_specs()}
@@ -240,6 +245,8 @@ class RepoTools:
             result = self._handlers[name](**kwargs)
         except (PathOutsideRepo, OSError, BinaryFile, NotARegularFile) as exc:
             result = self._file_error(kwargs.get("path", ""), exc)
+        if self._mask:
+            result = dataclasses.replace(result, text=self._mask(result.text))
         return _finalise(result, self.caps.max_result_bytes)
 
     def _validated(self, spec: _ToolSpec, arguments: str | dict[str, Any] | None) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from tech_writer.errors import (
     ResponseError,
 )
 from tech_writer.retry import RetryPolicy, parse_retry_after
+from tech_writer.secrets import SecretMask
 
 __all__ = ["Completion", "AttemptFailed", "ResponseReader"]
 
@@ -56,7 +57,7 @@ class ResponseReader:
         self.provider = provider
         self.who = PROVIDER_TITLES[provider]
         self.retry = retry
-        self._api_key = api_key
+        self._mask = SecretMask([api_key])
         self._server_address = server_address
 
     def send_once(self, client: Any, request: dict[str, Any], stream: bool) -> Completion:
@@ -186,7 +187,7 @@ class ResponseReader:
         return AttemptFailed(error, status, retry_after, retryable=self.retry.is_retryable(status))
 
     def redact(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
+        return self._mask(text)
 
 
 def _error_details(body: Any) -> tuple[str, str | None]:

@@ -1,0 +1,39 @@
+"""SecretMask, and repository tools that never show the model a key found in the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tech_writer.repo import Repository
+from tech_writer.secrets import MASK, SecretMask, known_secrets
+from tech_writer.tools import RepoTools
+
+KEY = "sk-or-v1-0123456789abcdef"
+
+
+def test_mask_replaces_every_occurrence_longest_first():
+    mask = SecretMask([KEY, KEY[:12], "short", None])
+    assert mask(f"a {KEY} b {KEY}") == f"a {MASK} b {MASK}"
+    assert mask(KEY[:12] + "!") == MASK + "!"  # a shorter secret is still masked on its own
+    assert mask("short stays") == "short stays"  # too short to be a key
+    assert not SecretMask([]) and SecretMask([KEY])
+
+
+def test_known_secrets_reads_the_key_variables():
+    found = known_secrets("flag-key-123456", environ={"OPENROUTER_API_KEY": KEY,
+                                                      "OPENAI_API_KEY": "", "OTHER": "x" * 20})
+    assert found == ["flag-key-123456", KEY]
+
+
+def test_tools_mask_keys_found_in_the_repository(tmp_path: Path):
+    (tmp_path / ".env").write_text(f"OPENROUTER_API_KEY={KEY}\n")
+    (tmp_path / "app.py").write_text(f'DEFAULT_KEY = "{KEY}"\n')
+    tools = RepoTools(Repository(tmp_path), secrets=[KEY])
+    for name, arguments in [("read_file", {"path": ".env"}), ("read_file", {"path": "app.py"}),
+                            ("search_text", {"query": "sk-or-v1"}),
+                            ("get_symbols", {"path": "app.py"})]:
+        result = tools.execute(name, arguments)
+        assert KEY not in result.text, name
+    assert MASK in tools.execute("read_file", {"path": ".env"}).text
+    unmasked = RepoTools(Repository(tmp_path)).execute("read_file", {"path": ".env"})
+    assert KEY in unmasked.text  # the mask is what hides it, not some other cap
