@@ -52,7 +52,6 @@ def run(quick: bool) -> list[Figure]:
 def _search_figures(corpus: Corpus, rounds: int) -> list[Figure]:
     from tech_writer.repo import Repository
     from tech_writer.search import available_engines, search_text
-
     from tech_writer.search_engines import ripgrep_path
 
     root = corpus.root
@@ -167,7 +166,6 @@ def _compare(engine_results: dict[str, SearchResult], cli_hits: dict[str, Hits],
 
 def _listing_figure(corpus: Corpus, rounds: int) -> Figure:
     from tech_writer.repo import Repository
-
     from tech_writer.search_engines import ripgrep_path
 
     rg = ripgrep_path()
