@@ -181,9 +181,6 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
     if dry_run:
         return _dry_run(prompt, repo_path, provider, model, base_url, max_exploration,
                         max_sections, eval_json)
-    if provider == "demo":
-        log.warning("demo provider: a built-in scripted model writes the report; "
-                    "costs are simulated")
     progress = Progress(enabled=not quiet)
 
     from tech_writer.cost_lookup import LookupPolicy
@@ -212,9 +209,9 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
         click.echo(f"tech-writer: {'stopped' if failed.budget_exhausted else 'error'}: "
                    f"{failed.message}", err=True)
         return failed.exit_code or EXIT_FAILED
-    _deliver(report, repo_path, cost, track_cost, output, eval_json)
+    delivered = _deliver(report, repo_path, cost, track_cost, output, eval_json)
     _cost_line(cost, track_cost, format_cost_line)
-    return 0
+    return 0 if delivered else EXIT_FAILED
 
 
 def _dry_run(prompt: str, repo_path: Path, provider: str, model: str | None,
@@ -267,7 +264,9 @@ def _local_repo(repo_arg: str, cache_dir: Path | None) -> Path:
             from platformdirs import user_cache_dir
 
             cache_dir = Path(user_cache_dir("tech_writer"))
-        click.echo(f"» cloning {repo_arg}", err=True)
+        from tech_writer.secrets import mask_url_credentials
+
+        click.echo(f"» cloning {mask_url_credentials(repo_arg)}", err=True)
         return clone_or_update(repo_arg, cache_dir)
     if path.exists():
         raise UsageError(f"--repo {repo_arg}: not a directory")
@@ -276,13 +275,22 @@ def _local_repo(repo_arg: str, cache_dir: Path | None) -> Path:
 
 def _deliver(report: str | None, repo_path: Path, cost: dict[str, Any] | None, track_cost: bool,
              output: Path | None, eval_json: bool, error: str | None = None,
-             budget_exhausted: bool = False) -> None:
+             budget_exhausted: bool = False) -> bool:
+    """Write/print the report (and the JSON); ``False`` if the output file could not be
+    written (the report then went to stdout)."""
     from tech_writer.citations import verify_citations
     from tech_writer.files import write_atomic
     from tech_writer.repo import Repository
 
+    write_failed = False
     if report is not None and output is not None:
-        write_atomic(output, report)
+        try:
+            write_atomic(output, report)
+        except OSError as exc:
+            # The report was paid for: never lose it to a bad path. It goes to stdout instead.
+            click.echo(f"tech-writer: error: cannot write --output {output} "
+                       f"({exc.strerror or exc}); the report follows on stdout", err=True)
+            write_failed = True
     if eval_json:
         citations = verify_citations(report or "", Repository(repo_path)).as_dict()
         document: dict[str, Any] = {"report": report, "citations": citations,
@@ -293,8 +301,9 @@ def _deliver(report: str | None, repo_path: Path, cost: dict[str, Any] | None, t
         if error is not None:
             document["error"] = error
         click.echo(json.dumps(document, indent=2))
-    elif report is not None and output is None:
+    elif report is not None and (output is None or write_failed):
         click.echo(report, nl=False)
+    return not write_failed
 
 
 def _cost_line(cost: dict[str, Any] | None, track_cost: bool, formatter: Any) -> None:

@@ -29,7 +29,7 @@ class LookupPolicy:
     max_wait_s: float = 20.0
     initial_delay_s: float = 0.25
     max_delay_s: float = 3.0
-    request_timeout_s: float = 10.0
+    request_timeout_s: float = 5.0
     workers: int = 4
 
 

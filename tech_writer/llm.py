@@ -130,6 +130,10 @@ class LLMClient:
         self.stream = stream
         self.retry = retry or RetryPolicy()
         self._api_key = resolve_api_key(self.config, api_key, environ)
+        if max_cost_usd is not None and not (self.track_cost and self.config.openrouter_dialect):
+            # Checked before anything is started, so a refusal leaves nothing running.
+            raise UsageError("--max-cost needs cost tracking: use --provider openrouter "
+                             "(or demo) without --no-track-cost")
         self._demo_server = None
         if self.simulated and base_url is None:
             from tech_writer.demo import FakeOpenRouter
@@ -176,9 +180,6 @@ class LLMClient:
         self.limiter = AdaptiveLimiter(max_in_flight)
         self.budget: Budget | None = None
         if max_cost_usd is not None:
-            if not (self.track_cost and self.config.openrouter_dialect):
-                raise UsageError("--max-cost needs cost tracking: use --provider openrouter "
-                                 "(or demo) without --no-track-cost")
             self.budget = Budget(max_cost_usd, self.model_pricing)
         self._pricing: ModelPricing | None = None
         self._pricing_fetched = False
@@ -321,7 +322,8 @@ class LLMClient:
 
     def close(self) -> None:
         if self._lookups is not None:
-            self.settle()
+            if not self._stop.is_set():  # after an abort, look-ups already had their grace
+                self.settle()
             self._lookups.close()
         self._client.close()
         if self._demo_server is not None:

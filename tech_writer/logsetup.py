@@ -8,30 +8,24 @@ from collections.abc import Iterable
 
 from tech_writer.secrets import SecretMask
 
-__all__ = ["configure_logging", "RedactSecrets"]
+__all__ = ["configure_logging", "RedactingFormatter"]
 
 
-class RedactSecrets(logging.Filter):
-    """Replaces secrets in the formatted message (covers DEBUG HTTP logs of the SDKs too)."""
+class RedactingFormatter(logging.Formatter):
+    """Masks secrets in the whole formatted record: message, traceback and stack alike
+    (covers the SDKs' DEBUG HTTP logs and exception texts too)."""
 
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
+    def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
+        super().__init__(fmt)
         self.mask = SecretMask(secrets)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.mask:
-            return True
-        message = record.getMessage()
-        masked = self.mask(message)
-        if masked != message or record.exc_info:
-            record.msg, record.args = masked, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return self.mask(super().format(record))
 
 
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(secrets))
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s", secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

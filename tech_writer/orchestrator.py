@@ -15,6 +15,7 @@ import contextvars
 import logging
 import math
 import queue
+import sqlite3
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from tech_writer.llm import LLMClient
 from tech_writer.outline import Outline, SectionSpec, make_outline
 from tech_writer.progress import Progress
 from tech_writer.repo import Repository
-from tech_writer.resume import ResumeStore, Reused
+from tech_writer.resume import ResumeStore
 from tech_writer.retry import RetryPolicy
 from tech_writer.secrets import known_secrets
 from tech_writer.sections import WrittenSection, write_section
@@ -71,7 +72,7 @@ class RunFailed(TechWriterError):
             message = ("terminated (SIGTERM)" if isinstance(cause, Terminated)
                        else "interrupted (Ctrl-C)")
         else:
-            message = f"{type(cause).__name__}: {cause}"
+            message = f"internal error ({type(cause).__name__}: {cause}); please report it"
         super().__init__(message)
         self.cause = cause
         self.partial_report = partial_report
@@ -90,7 +91,6 @@ class _RunState:
     phase: str | None = None
     outline: Outline | None = None
     sections: dict[int, WrittenSection] = field(default_factory=dict)
-    reused: Reused | None = None
 
     def written_in_order(self) -> list[WrittenSection]:
         return [self.sections[i] for i in sorted(self.sections)]
@@ -147,6 +147,7 @@ def run_pipeline(
     if max_cost_usd is not None and not (math.isfinite(max_cost_usd) and max_cost_usd > 0):
         raise UsageError("--max-cost must be a positive, finite amount of US dollars")
     progress = progress or Progress.silent()
+    store = _open_cache(cache_path, root) if persist_cache else CacheStore(None)
     own_telemetry = telemetry is None and llm is None
     if llm is None:
         if telemetry is None:
@@ -165,7 +166,9 @@ def run_pipeline(
         own_llm = True
     else:
         telemetry, own_llm = llm.telemetry, False
-    store = CacheStore(_cache_file(cache_path, root) if persist_cache else None)
+    if llm.simulated:
+        log.warning("demo provider: a built-in scripted model writes the report; "
+                    "costs are simulated")
     repo = Repository(root, cache=store)
     tools = RepoTools(repo, secrets=known_secrets(llm.api_key_for_masking, api_key,
                                                   environ=environ))
@@ -192,9 +195,12 @@ def run_pipeline(
             root_span.set_attribute(attrs.RUN_OUTCOME, "done")
             _set_rollup(root_span, _settled_totals(llm, None))
         return report, store, run.cost_summary()
-    except (TechWriterError, KeyboardInterrupt) as exc:
+    except (Exception, KeyboardInterrupt) as exc:
         if isinstance(exc, UsageError) and run.state.phase is None:
             raise
+        if not isinstance(exc, (TechWriterError, KeyboardInterrupt)):
+            # A bug, not a user error: one line for the user, the traceback for --log-level DEBUG.
+            log.debug("internal error", exc_info=True)
         raise RunFailed(exc, run.partial_report(), _safe(run.cost_summary), run.state.phase,
                         run.state.missing_titles()) from exc
     finally:
@@ -215,7 +221,7 @@ class _Run:
         self.store, self.prompt, self.progress = store, prompt, progress
         self.max_exploration, self.max_sections = max_exploration, max_sections
         self.concurrency, self.history, self.resume = concurrency, history, resume
-        self.state = _RunState(reused=resume.reused)
+        self.state = _RunState()
 
     def execute(self) -> str:
         understanding = self._exploration()
@@ -260,6 +266,7 @@ class _Run:
         with self.telemetry.phase_span("outline") as span:
             outline = self.resume.load_outline(understanding)
             if outline is not None:
+                outline = Outline(outline.title, outline.sections[:self.max_sections])
                 self.progress.phase("outline", "reused from an earlier run (--resume)")
             else:
                 self.progress.phase("outline")
@@ -276,8 +283,7 @@ class _Run:
     def _sections(self, outline: Outline, understanding: str) -> None:
         self.state.phase = "sections"
         specs = list(enumerate(outline.sections))
-        at_once = 1 if self.llm.budget is not None else self.concurrency
-        self.progress.phase("sections", f"{len(specs)} to write, {at_once} at a time")
+        self.progress.phase("sections", f"{len(specs)} in the outline")
         with self.telemetry.phase_span("sections") as span:
             todo = []
             for index, spec in specs:
@@ -307,6 +313,7 @@ class _Run:
         # Under --max-cost, one section at a time: the budget then buys whole sections in
         # outline order instead of several half-written ones that all stop at the limit.
         workers = 1 if self.llm.budget is not None else min(self.concurrency, len(todo))
+        self.progress.step("sections", f"writing {len(todo)}, {workers} at a time")
         work: queue.SimpleQueue[tuple[int, SectionSpec]] = queue.SimpleQueue()
         for item in todo:
             work.put(item)
@@ -375,14 +382,16 @@ class _Run:
 
     def _assemble(self) -> str:
         assert self.state.outline is not None
+        # One snapshot: after Ctrl-C, abandoned workers may still be finishing sections.
+        state = _RunState(self.state.phase, self.state.outline, dict(self.state.sections))
         notes = []
-        missing = self.state.missing_titles()
+        missing = state.missing_titles()
         if missing:
             notes.append("> **Incomplete report**: the run stopped before writing: "
                          + "; ".join(missing) + ".")
         if self.resume.reused.anything:
             notes.append(self.resume.reused.note())
-        return assemble_report(self.state.outline, self.state.written_in_order(),
+        return assemble_report(state.outline, state.written_in_order(),
                                simulated=self.llm.simulated, notes=notes)
 
 
@@ -437,21 +446,14 @@ def _settled_totals(llm: LLMClient, phase: str | None) -> UsageTotals | None:
 def _set_rollup(span: Any, totals: UsageTotals | None) -> None:
     if totals is None:
         return
-    span.set_attribute(attrs.ROLLUP_COST_USD, totals.cost_usd)
-    span.set_attribute(attrs.ROLLUP_COST_COMPLETE, totals.complete)
-    span.set_attribute(attrs.ROLLUP_INPUT_TOKENS, totals.prompt_tokens)
-    span.set_attribute(attrs.ROLLUP_OUTPUT_TOKENS, totals.completion_tokens)
-    span.set_attribute(attrs.ROLLUP_CALLS, totals.calls)
-    span.set_attribute(attrs.ROLLUP_CALLS_WITHOUT_COST,
-                       totals.calls_without_cost + totals.calls_pending)
+    span.set_attributes(totals.rollup_attributes())
 
 
 def format_cost_line(cost_usd: float, tokens: int, calls: int, unknown_calls: int = 0) -> str:
     """``$0.0234 · 15,420 tokens · 23 calls`` (+ what is unknown, when something is)."""
     line = f"${cost_usd:.4f} · {tokens:,} tokens · {calls:,} calls"
-    unknown = unknown_calls
-    if unknown:
-        line += f" · {unknown} call(s) of unknown cost (total is a lower bound)"
+    if unknown_calls:
+        line += f" · {unknown_calls} call(s) of unknown cost (total is a lower bound)"
     return line
 
 
@@ -461,6 +463,15 @@ def _safe(summary: Any) -> dict[str, Any] | None:
     except Exception:  # the summary must never mask the real failure
         log.debug("could not build the cost summary", exc_info=True)
         return None
+
+
+def _open_cache(cache_path: str | Path | None, repo_root: Path) -> CacheStore:
+    path = _cache_file(cache_path, repo_root)
+    try:
+        return CacheStore(path)
+    except (OSError, sqlite3.Error) as exc:
+        raise UsageError(f"--cache-path {path}: cannot open the cache ({exc}); "
+                         "choose a writable location") from None
 
 
 def _cache_file(cache_path: str | Path | None, repo_root: Path) -> Path:

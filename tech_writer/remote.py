@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 from tech_writer.errors import RepositoryError, UsageError
+from tech_writer.secrets import mask_url_credentials
 
 __all__ = ["is_git_url", "clone_or_update", "CLONE_TIMEOUT_S"]
 
@@ -39,7 +40,8 @@ def clone_or_update(url: str, cache_dir: Path, *, timeout_s: float = CLONE_TIMEO
     """
     local = allow_file_urls and url.startswith("file://")
     if url.startswith("-") or not (local or is_git_url(url)):
-        raise UsageError(f"--repo {url!r} is neither a directory nor an https/ssh/git URL")
+        raise UsageError(f"--repo {mask_url_credentials(url)!r} is neither a directory nor an "
+                         "https/ssh/git URL")
     target = cache_dir / "repos" / hashlib.sha256(url.encode()).hexdigest()[:16]
     if (target / ".git").is_dir():
         try:
@@ -77,6 +79,6 @@ def _git(args: list[str], cwd: Path | None, timeout_s: float) -> str:
         raise RepositoryError(f"git {args[0]} took longer than {timeout_s:.0f}s; "
                               "check the URL and your network") from None
     if done.returncode != 0:
-        detail = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        detail = mask_url_credentials((done.stderr.strip().splitlines() or ["no message"])[-1])
         raise RepositoryError(f"git {args[0]} failed: {detail}")
     return done.stdout.strip()

@@ -9,9 +9,12 @@ it cannot copy it into the report, the cache or telemetry.
 from __future__ import annotations
 
 import os
+import re
 from typing import Iterable, Mapping
 
-__all__ = ["KEY_VARIABLES", "MASK", "SecretMask", "known_secrets"]
+__all__ = ["KEY_VARIABLES", "MASK", "SecretMask", "known_secrets", "mask_url_credentials"]
+
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
 KEY_VARIABLES = ("OPENROUTER_API_KEY", "OPENAI_API_KEY")
 MASK = "***"
@@ -39,3 +42,8 @@ class SecretMask:
 
     def __bool__(self) -> bool:
         return bool(self.secrets)
+
+
+def mask_url_credentials(text: str) -> str:
+    """``https://user:token@host/x`` -> ``https://***@host/x``, anywhere in ``text``."""
+    return _URL_CREDENTIALS.sub(MASK + "@", text)

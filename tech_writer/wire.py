@@ -146,7 +146,7 @@ class ResponseReader:
                         if part.function is not None:
                             slot["function"]["name"] += part.function.name or ""
                             slot["function"]["arguments"] += part.function.arguments or ""
-        if finish_reason is None and not content and not calls:
+        if finish_reason is None:  # every complete stream ends with one: this was cut short
             raise AttemptFailed(ResponseError(f"the stream from {self.who} ended early",
                                                error_type="stream_truncated"), None, retryable=True)
         return Completion(generation_id, response_model, "".join(content) if content else None,

@@ -11,7 +11,7 @@ import sys
 import pytest
 from cli_helpers import KEY, assert_no_traceback, independent_citation_check, run_cli
 
-from tech_writer.demo import DemoModel, Fault, FakeOpenRouter
+from tech_writer.demo import DemoModel, FakeOpenRouter, Fault
 
 FLAGS = ["--prompt", "--repo", "--output", "--provider", "--model", "--base-url",
          "--openrouter-key", "--no-track-cost", "--eval-json", "--log-level", "--max-exploration",
@@ -173,3 +173,23 @@ def test_out_of_credit_mid_run_keeps_the_partial_report_and_cost(sample_repo, pr
     partial = out.read_text(encoding="utf-8")
     assert partial == document["report"] and "Incomplete report" in partial
     assert re.search(r"^cost: \$", result.stderr, re.M)
+
+
+def test_unwritable_output_keeps_the_report_on_stdout(sample_repo, prompt_file):
+    result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider", "demo",
+                     "--quiet", "--max-sections", "1", "-o", "/proc/no-such-dir/report.md")
+    assert result.returncode == 1
+    assert_no_traceback(result)
+    assert "cannot write --output /proc/no-such-dir/report.md" in result.stderr
+    assert result.stdout.startswith("# ")  # the paid-for report is not lost
+    assert re.search(r"^cost: \$", result.stderr, re.M)
+
+
+def test_unopenable_cache_is_one_line_usage_error(sample_repo, prompt_file):
+    result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider", "demo",
+                     "--persist-cache", "--cache-path", "/proc/no-such-dir/cache.sqlite3")
+    assert result.returncode == 2
+    assert_no_traceback(result)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("tech-writer: error: --cache-path /proc/no-such-dir/cache.sqlite3")

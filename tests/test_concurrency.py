@@ -8,13 +8,13 @@ import threading
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from telemetry import Telemetry
-from telemetry import attributes as attrs
 from tech_writer.demo import DemoModel, FakeOpenRouter
 from tech_writer.limiter import AdaptiveLimiter
 from tech_writer.llm import LLMClient
 from tech_writer.orchestrator import run_pipeline
 from tech_writer.retry import RetryPolicy
+from telemetry import Telemetry
+from telemetry import attributes as attrs
 
 KEY = "sk-or-concurrency-test-key"
 PROMPT = "Write an architecture overview: components and data flow."

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from tech_writer.cost_lookup import LookupPolicy
-from tech_writer.demo import Fault, FakeOpenRouter, ModelTurn, QueueModel
+from tech_writer.demo import FakeOpenRouter, Fault, ModelTurn, QueueModel
 from tech_writer.errors import (
     AuthenticationError,
     InsufficientCreditsError,

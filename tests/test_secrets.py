@@ -37,3 +37,28 @@ def test_tools_mask_keys_found_in_the_repository(tmp_path: Path):
     assert MASK in tools.execute("read_file", {"path": ".env"}).text
     unmasked = RepoTools(Repository(tmp_path)).execute("read_file", {"path": ".env"})
     assert KEY in unmasked.text  # the mask is what hides it, not some other cap
+
+
+def test_url_credentials_are_masked():
+    from tech_writer.secrets import mask_url_credentials
+
+    assert mask_url_credentials("fatal: https://me:tok3n@github.com/a/b.git not found") == (
+        "fatal: https://***@github.com/a/b.git not found")
+    assert mask_url_credentials("git@github.com:a/b.git") == "git@github.com:a/b.git"
+
+
+def test_log_records_are_masked_including_tracebacks(capsys):
+    import logging
+
+    from tech_writer.logsetup import configure_logging
+
+    configure_logging("DEBUG", secrets=[KEY])
+    try:
+        try:
+            raise RuntimeError(f"server said: bad key {KEY}")
+        except RuntimeError:
+            logging.getLogger("tech_writer.test").warning("failed with %s", KEY, exc_info=True)
+    finally:
+        logging.getLogger().handlers.clear()
+    err = capsys.readouterr().err
+    assert KEY not in err and "failed with ***" in err and "bad key ***" in err

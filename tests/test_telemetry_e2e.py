@@ -11,8 +11,8 @@ import pytest
 from cli_helpers import KEY, assert_no_traceback, run_cli
 from otlp_receiver import OtlpReceiver
 
+from tech_writer.demo import DemoModel, FakeOpenRouter, Fault
 from telemetry import attributes as attrs
-from tech_writer.demo import DemoModel, Fault, FakeOpenRouter
 
 
 def run_exporting(server, receiver, sample_repo, prompt_file, *extra: str):
