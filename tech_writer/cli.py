@@ -8,7 +8,6 @@ with the code documented in ``--help``; they never print a traceback.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import signal
 import sys
@@ -31,8 +30,6 @@ from tech_writer.providers import PROVIDER_NAMES, get_provider, validate_model
 from tech_writer.secrets import known_secrets
 
 __all__ = ["main", "cli"]
-
-log = logging.getLogger("tech_writer")
 
 EXIT_CODES_HELP = """\b
 Exit codes: 0 done · 1 the run failed (API error, no credit, ...) · 2 bad usage
