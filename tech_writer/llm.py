@@ -423,6 +423,7 @@ class LLMClient:
         policy = self.retry
         waited = 0.0
         attempt = 0
+        maybe_billed = 0
         while True:
             attempt += 1
             if self._stop.is_set():
@@ -440,6 +441,9 @@ class LLMClient:
                     raise LLMError("the run was stopped during this LLM call",
                                    error_type="cancelled") from None
                 self._sending_done(key)
+                if failed.maybe_billed:
+                    maybe_billed += 1
+                    chat.span.set_attribute(attrs.COST_MAYBE_BILLED_ATTEMPTS, maybe_billed)
                 wait = None
                 if failed.retryable and attempt < policy.max_attempts:
                     wait = policy.delay(attempt, failed.retry_after_s)

@@ -47,6 +47,9 @@ class AttemptFailed(Exception):
     status_code: int | None
     retry_after_s: float | None = None
     retryable: bool = False
+    # The request reached the provider and may have been billed though no usable answer came
+    # back (timeout, connection cut mid-answer, malformed 200, stream cut short).
+    maybe_billed: bool = False
 
 
 class ResponseReader:
@@ -73,18 +76,24 @@ class ResponseReader:
         except openai.APITimeoutError:
             raise AttemptFailed(ProviderUnavailableError(
                 f"{self.who} did not answer in time", error_type="timeout"), None,
-                retryable=True) from None
-        except openai.APIConnectionError:
+                retryable=True, maybe_billed=True) from None
+        except openai.APIConnectionError as exc:
+            import httpx
+
+            # Refused before anything was sent: certainly not billed. Cut later: perhaps.
+            never_sent = isinstance(exc.__cause__, httpx.ConnectError)
             raise AttemptFailed(ProviderUnavailableError(
                 f"could not connect to {self.who} at {self._server_address}",
-                error_type="connection_error"), None, retryable=True) from None
+                error_type="connection_error"), None, retryable=True,
+                maybe_billed=not never_sent) from None
         except openai.APIError as exc:
             # Raised by the SDK for an `error` object inside a 200 stream.
             raise self.body_failure(exc.body) from None
         except (ValueError, TypeError) as exc:  # malformed JSON body / unexpected shapes
             raise AttemptFailed(ResponseError(
                 f"{self.who} sent a malformed response ({type(exc).__name__})",
-                error_type="malformed_response"), None, retryable=True) from None
+                error_type="malformed_response"), None, retryable=True,
+                maybe_billed=True) from None
 
     def read_response(self, response: Any) -> Completion:
         if isinstance(response, (str, bytes)) or not hasattr(response, "choices"):
@@ -148,7 +157,8 @@ class ResponseReader:
                             slot["function"]["arguments"] += part.function.arguments or ""
         if finish_reason is None:  # every complete stream ends with one: this was cut short
             raise AttemptFailed(ResponseError(f"the stream from {self.who} ended early",
-                                               error_type="stream_truncated"), None, retryable=True)
+                                              error_type="stream_truncated"), None,
+                                retryable=True, maybe_billed=True)
         return Completion(generation_id, response_model, "".join(content) if content else None,
                            [calls[i] for i in sorted(calls)], finish_reason, usage)
 

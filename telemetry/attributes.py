@@ -63,6 +63,9 @@ COST_LOOKUP_ATTEMPTS = "tech_writer.cost.lookup_attempts"
 # True on a failed chat span whose request had been sent when it was cut off (Ctrl-C, abort):
 # the provider may have billed it, so the run's total is a lower bound.
 COST_MAYBE_BILLED = "tech_writer.cost.maybe_billed"
+# On a chat span: failed attempts before the final one that may have been billed (a timeout, a
+# connection cut mid-answer): each is a call of unknown cost.
+COST_MAYBE_BILLED_ATTEMPTS = "tech_writer.cost.maybe_billed_attempts"
 
 COST_SOURCE_INLINE = "inline"
 COST_SOURCE_GENERATION = "generation"

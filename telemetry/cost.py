@@ -216,8 +216,10 @@ def _chat_update(attributes: Mapping[str, Any], span: ReadableSpan) -> _Update:
     if _is_error(span):
         # Cut off after it was sent: perhaps billed, cost unknown -> the summary is incomplete.
         maybe_billed = attributes.get(attrs.COST_MAYBE_BILLED) is True
-        return _Update(failed=1, without_cost=int(maybe_billed))
-    update = _Update(calls=1, upstream=_usd(attributes.get(attrs.COST_UPSTREAM_USD)))
+        unknown = int(maybe_billed) + _maybe_billed_attempts(attributes)
+        return _Update(failed=1, without_cost=unknown)
+    update = _Update(calls=1, upstream=_usd(attributes.get(attrs.COST_UPSTREAM_USD)),
+                     without_cost=_maybe_billed_attempts(attributes))
     update.tokens = {name: _count_of(attributes.get(key)) for key, name in _TOKEN_FIELDS.items()}
     update.cost = _usd(attributes.get(attrs.GEN_AI_USAGE_COST))
     if update.cost is not None:
@@ -225,8 +227,12 @@ def _chat_update(attributes: Mapping[str, Any], span: ReadableSpan) -> _Update:
     elif attributes.get(attrs.COST_PENDING) is True:
         update.pending = 1
     else:
-        update.without_cost = 1
+        update.without_cost += 1
     return update
+
+
+def _maybe_billed_attempts(attributes: Mapping[str, Any]) -> int:
+    return _count_of(attributes.get(attrs.COST_MAYBE_BILLED_ATTEMPTS))
 
 
 def _settlement_update(attributes: Mapping[str, Any], span: ReadableSpan) -> _Update:

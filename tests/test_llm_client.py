@@ -289,3 +289,18 @@ def test_cache_control_breakpoints_only_for_models_that_need_them(model, expect_
     else:
         assert sent == history
     assert history[0]["content"] == "You write reports."  # the caller's history is untouched
+
+
+def test_an_attempt_cut_off_mid_answer_makes_the_summary_incomplete():
+    """A dropped connection after the request was sent may have been billed: never counted
+    as free. A 502 was answered, so it was not billed and stays out of the unknowns."""
+    with FakeOpenRouter(answers(2), api_key=KEY) as server, client(server) as llm:
+        server.faults.add(Fault(status=502))
+        llm.chat(MESSAGES)
+        assert llm.get_cost_summary()["complete"] is True
+        server.faults.add(Fault(drop_connection=True))
+        llm.chat(MESSAGES)
+        summary = llm.get_cost_summary()
+    assert summary["total_calls"] == 2
+    assert summary["calls_without_cost"] == 1 and summary["complete"] is False
+    assert summary["total_cost_usd"] == pytest.approx(billed(server), abs=1e-9)
