@@ -33,5 +33,5 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root.setLevel(level.upper())
     if level.upper() != "DEBUG":
         # The SDKs' INFO lines ("HTTP Request: POST ...") are noise at the default levels.
-        for noisy in ("httpx", "httpcore", "openai"):
+        for noisy in ("httpx", "httpcore", "httpx2", "httpcore2", "openai"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
