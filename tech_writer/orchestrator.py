@@ -451,7 +451,7 @@ def _set_rollup(span: Any, totals: UsageTotals | None) -> None:
 
 def format_cost_line(cost_usd: float, tokens: int, calls: int, unknown_calls: int = 0) -> str:
     """``$0.0234 · 15,420 tokens · 23 calls`` (+ what is unknown, when something is)."""
-    line = f"${cost_usd:.4f} · {tokens:,} tokens · {calls:,} calls"
+    line = f"${cost_usd:.4f} · {tokens:,} tokens · {calls:,} call{'' if calls == 1 else 's'}"
     if unknown_calls:
         line += f" · {unknown_calls} call(s) of unknown cost (total is a lower bound)"
     return line
