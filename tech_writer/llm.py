@@ -155,7 +155,7 @@ class LLMClient:
             base_url=self.base_url,
             default_headers=headers,
             max_retries=0,  # our RetryPolicy retries, so every attempt shows on the span
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
+            timeout=timeout_s,
         )
         url = httpx.URL(self.base_url)
         self._server_address = url.host or None

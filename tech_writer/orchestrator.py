@@ -381,9 +381,10 @@ class _Run:
                                  written.depends_on, written.cost_usd)
 
     def _assemble(self) -> str:
-        assert self.state.outline is not None
+        outline = self.state.outline
+        assert outline is not None
         # One snapshot: after Ctrl-C, abandoned workers may still be finishing sections.
-        state = _RunState(self.state.phase, self.state.outline, dict(self.state.sections))
+        state = _RunState(self.state.phase, outline, dict(self.state.sections))
         notes = []
         missing = state.missing_titles()
         if missing:
@@ -391,7 +392,7 @@ class _Run:
                          + "; ".join(missing) + ".")
         if self.resume.reused.anything:
             notes.append(self.resume.reused.note())
-        return assemble_report(state.outline, state.written_in_order(),
+        return assemble_report(outline, state.written_in_order(),
                                simulated=self.llm.simulated, notes=notes)
 
 

@@ -48,7 +48,7 @@ def get_provider(name: str) -> ProviderConfig:
 
 
 def resolve_api_key(provider: ProviderConfig, explicit: str | None,
-                    environ: Mapping[str, str] | None = None) -> str | None:
+                    environ: Mapping[str, str] | None = None) -> str:
     """The key to use, or a :class:`UsageError` naming where to put one."""
     if provider.key_env is None:
         return "demo-key-not-secret"

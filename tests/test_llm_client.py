@@ -304,3 +304,18 @@ def test_an_attempt_cut_off_mid_answer_makes_the_summary_incomplete():
     assert summary["total_calls"] == 2
     assert summary["calls_without_cost"] == 1 and summary["complete"] is False
     assert summary["total_cost_usd"] == pytest.approx(billed(server), abs=1e-9)
+
+
+def test_request_timeout_is_honoured_and_bounded():
+    import time
+
+    from tech_writer.errors import ProviderUnavailableError
+
+    with FakeOpenRouter(answers(1), api_key=KEY, latency_s=5.0) as server:
+        llm = client(server, timeout_s=0.3, retry=RetryPolicy(max_attempts=2,
+                                                             initial_backoff_s=0.01))
+        started = time.monotonic()
+        with llm, pytest.raises(ProviderUnavailableError, match="did not answer in time"):
+            llm.chat(MESSAGES)
+        elapsed = time.monotonic() - started
+    assert elapsed < 3.0  # two attempts of 0.3 s, not two of 5 s
