@@ -453,7 +453,10 @@ class RepoTools:
                 return [Symbol.from_dict(item) for item in cached], _language_name(rel), False
         table = extract_symbols(rel, file.text)
         if cache is not None and not table.parse_errors and not file.truncated:
-            cache.put_symbols(rel, file.content_hash, [symbol.to_dict() for symbol in table.symbols])
+            records = [symbol.to_dict() for symbol in table.symbols]
+            if self._mask:  # signatures can hold literals: a key in the code stays out of the cache
+                records = json.loads(self._mask(json.dumps(records)))
+            cache.put_symbols(rel, file.content_hash, records)
         return table.symbols, table.language, table.parse_errors
 
     def _get_imports(self, path: str) -> ToolResult:

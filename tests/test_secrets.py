@@ -62,3 +62,18 @@ def test_log_records_are_masked_including_tracebacks(capsys):
         logging.getLogger().handlers.clear()
     err = capsys.readouterr().err
     assert KEY not in err and "failed with ***" in err and "bad key ***" in err
+
+
+def test_persisted_symbols_never_hold_a_key_from_the_code(tmp_path: Path):
+    from tech_writer.cache import CacheStore
+
+    (tmp_path / "app.py").write_text(f'def connect(key="{KEY}"):\n    return key\n')
+    cache_file = tmp_path / "cache.sqlite3"
+    with CacheStore(cache_file) as cache:
+        tools = RepoTools(Repository(tmp_path, cache=cache), secrets=[KEY])
+        assert "connect" in tools.execute("get_symbols", {"path": "app.py"}).text
+    assert KEY.encode() not in cache_file.read_bytes()
+    unmasked_file = tmp_path / "unmasked.sqlite3"
+    with CacheStore(unmasked_file) as cache:  # without the mask the key would be persisted
+        RepoTools(Repository(tmp_path, cache=cache)).execute("get_symbols", {"path": "app.py"})
+    assert KEY.encode() in unmasked_file.read_bytes()
