@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tech_writer.budget import Budget
@@ -88,12 +88,6 @@ class UsageStats:
             stats.cost_usd = _float(usage.get("cost"))
             stats.cost_source = "inline" if stats.cost_usd is not None else None
         return stats
-
-
-@dataclass
-class _CallCounters:
-    calls: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class LLMClient:
@@ -173,7 +167,6 @@ class LLMClient:
         if self.track_cost and self.config.openrouter_dialect:
             self._lookups = CostLookups(self.base_url, self._api_key, policy=lookup)
         self._stop = threading.Event()
-        self._counters = _CallCounters()
         self._call_keys = itertools.count()
         self._sending: dict[int, ChatInvocation] = {}  # calls whose request is on the wire
         self._sending_lock = threading.Lock()
@@ -240,8 +233,6 @@ class LLMClient:
         reply = {"role": "assistant", "content": completion.content,
                  "tool_calls": completion.tool_calls, "finish_reason": completion.finish_reason}
         self._stop_span(chat, completion, usage, pending, reply)
-        with self._counters.lock:
-            self._counters.calls += 1
         log.debug("LLM call %s: %d prompt + %d completion tokens, cost %s (%s) in %.2fs",
                   completion.generation_id, usage.prompt_tokens, usage.completion_tokens,
                   "pending" if pending else _money(usage.cost_usd), usage.cost_source or "-",
@@ -280,7 +271,7 @@ class LLMClient:
             "cached_tokens": total.cached_tokens,
             "reasoning_tokens": total.reasoning_tokens,
             "total_calls": total.calls,
-            "calls_without_cost": total.calls_without_cost + total.calls_pending,
+            "calls_without_cost": total.calls_unknown_cost,
             "complete": total.complete,
             "upstream_cost_usd": total.upstream_cost_usd,
             "total_spend_usd": total.total_spend_usd,
@@ -341,10 +332,6 @@ class LLMClient:
     def api_key_for_masking(self) -> str | None:
         """The key in use, so that other components can mask it (never log or send it)."""
         return None if self.simulated else self._api_key
-
-    @property
-    def calls_made(self) -> int:
-        return self._counters.calls
 
     # --- internals -----------------------------------------------------------------------------
     @property

@@ -434,7 +434,7 @@ def _end_phase(llm: LLMClient, span: Any, phase: str) -> UsageTotals | None:
     if totals is not None:
         log.info("%s: %s", phase, format_cost_line(
             totals.cost_usd, totals.total_tokens, totals.calls,
-            totals.calls_without_cost + totals.calls_pending))
+            totals.calls_unknown_cost))
     return totals
 
 

@@ -63,9 +63,14 @@ class UsageTotals:
         return self.prompt_tokens + self.completion_tokens
 
     @property
+    def calls_unknown_cost(self) -> int:
+        """Calls whose cost is not (yet) known: never learned, or a look-up still pending."""
+        return self.calls_without_cost + self.calls_pending
+
+    @property
     def complete(self) -> bool:
         """Every call's cost is known: ``cost_usd`` is the whole bill, not a lower bound."""
-        return self.calls_without_cost == 0 and self.calls_pending == 0
+        return self.calls_unknown_cost == 0
 
     @property
     def total_spend_usd(self) -> float:
@@ -85,7 +90,7 @@ class UsageTotals:
             attrs.ROLLUP_INPUT_TOKENS: self.prompt_tokens,
             attrs.ROLLUP_OUTPUT_TOKENS: self.completion_tokens,
             attrs.ROLLUP_CALLS: self.calls,
-            attrs.ROLLUP_CALLS_WITHOUT_COST: self.calls_without_cost + self.calls_pending,
+            attrs.ROLLUP_CALLS_WITHOUT_COST: self.calls_unknown_cost,
         }
 
 
