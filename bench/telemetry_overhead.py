@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.figure import Figure, measured
+from bench.models import WideOutlineModel
 from bench.otlp_sink import OtlpSink
 from bench.pipeline import fake_round_trip_s, run_report
 from bench.sample_repo import make_sample_repo
@@ -42,11 +43,12 @@ def run(quick: bool) -> list[Figure]:
 
 
 def _run_overhead(quick: bool) -> Figure:
-    from tech_writer.demo import DemoModel, FakeOpenRouter
+    from tech_writer.demo import FakeOpenRouter
 
     sections = 1 if quick else 8
+    # The demo model outlines at most four sections; widened, the run really has ``sections``.
     with tempfile.TemporaryDirectory(prefix="bench-telemetry-") as tmp, OtlpSink() as sink, \
-            FakeOpenRouter(DemoModel()) as server:
+            FakeOpenRouter(WideOutlineModel(sections)) as server:
         repo = make_sample_repo(Path(tmp) / "parcel")
         exporting = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
                      "OTEL_SERVICE_NAME": "tech_writer-bench"}

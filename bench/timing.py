@@ -2,11 +2,13 @@
 
 Interleaving (A B, then B A, ...) spreads slow spells of a shared 2-core machine over every
 candidate instead of letting them land on whichever ran during the spell; the median then
-ignores the odd outlier round.
+ignores the odd outlier round. A full garbage collection before each candidate (untimed) starts
+each on the same heap: otherwise a candidate pays for collecting what the one before it left.
 """
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +36,7 @@ def interleaved(rounds: int, candidates: Mapping[str, Timed]) -> dict[str, list[
     for round_index in range(rounds):
         order = names if round_index % 2 == 0 else names[::-1]
         for name in order:
+            gc.collect()
             started = time.perf_counter()
             own = candidates[name]()
             seconds[name].append(own if own is not None else time.perf_counter() - started)

@@ -44,6 +44,7 @@ _EXPORT_PATH_LOGGERS = (
 _REASON_LIMIT = 120
 _redirect_lock = threading.Lock()
 _redirected = False
+_loggers_seen = 0  # size of the logging registry at the last scan
 _current_export = threading.local()
 # Header values of every exporting Telemetry: scrubbed from re-logged SDK messages as well.
 _known_secrets: set[str] = set()
@@ -197,7 +198,12 @@ def redirect_exporter_logs() -> None:
                 sdk_logger.addHandler(handler)
                 sdk_logger.propagate = False
             _redirected = True
-        for name, existing in list(logging.Logger.manager.loggerDict.items()):
+        global _loggers_seen
+        loggers = logging.Logger.manager.loggerDict
+        if len(loggers) == _loggers_seen:
+            return  # loggers are never removed: an unchanged count means none is new
+        _loggers_seen = len(loggers)
+        for name, existing in list(loggers.items()):
             if (isinstance(existing, logging.Logger) and _on_export_path(name)
                     and _NOTE_TAKER not in existing.filters):
                 # First in line: some SDK loggers carry a DuplicateFilter that would hide the
