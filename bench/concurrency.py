@@ -4,7 +4,8 @@ An 8-section report (the demo model with its outline widened to eight sections) 
 that takes 0.3 s per call, written with ``concurrency=4`` and with ``concurrency=1``, interleaved.
 Target: the whole run with 4 takes at most 0.35x the wall time with 1, and the reports are
 identical (order unchanged). The sections phase alone (from its span) is reported too, with the
-best ratio the run's serial part allows (Amdahl), so a miss can be told from a bound.
+best ratio the run's serial part allows (Amdahl: the plan and outline calls are serial; explorer
+and section calls can run 4 at a time), so a miss can be told from a bound.
 
 If ``run_pipeline`` has no ``concurrency`` keyword yet the figures say "not available".
 """
@@ -30,7 +31,7 @@ __all__ = ["CONCURRENCY_TARGET", "run"]
 
 CONCURRENCY_TARGET = 0.35
 PARALLEL = 4
-FINISH_TOOL = "finish_exploration"
+PLAN_TOOL = "plan_exploration"
 
 
 @dataclass
@@ -38,7 +39,7 @@ class _Trial:
     report: str
     sections_s: float
     calls: int
-    serial_calls: int
+    serial_calls: int  # calls nothing else can overlap: the exploration plan and the outline
 
 
 def run(quick: bool) -> list[Figure]:
@@ -72,9 +73,8 @@ def run(quick: bool) -> list[Figure]:
     parallel_calls = one.calls - one.serial_calls
     ideal = (one.serial_calls + parallel_calls / PARALLEL) / one.calls if one.calls else 0.0
     setting = (f"{sections}-section report; fake latency {latency:g} s per call; "
-               f"{one.calls} calls per run, "
-               f"{one.serial_calls} of them before the sections phase; median of {rounds} "
-               "interleaved runs each")
+               f"{one.calls} calls per run, {one.serial_calls} of them serial (exploration plan, "
+               f"outline); median of {rounds} interleaved runs each")
     whole_notes = [
         setting,
         f"reports {'identical' if identical else 'DIFFER'} between concurrency 1 and {PARALLEL}",
@@ -113,16 +113,16 @@ def _timed_run(server: FakeOpenRouter, repo: Path, sections: int, concurrency: i
     sections_s = ((phase[0].end_time or 0) - (phase[0].start_time or 0)) / 1e9 if phase else 0.0
     requests = [r.json for r in server.requests
                 if r.path.endswith("/chat/completions") and isinstance(r.json, dict)]
-    serial = sum(1 for body in requests if not _is_section_call(body))
+    serial = sum(1 for body in requests if _is_serial_call(body))
     return elapsed, _Trial(report, sections_s, len(requests), serial)
 
 
-def _is_section_call(body: dict[str, Any]) -> bool:
-    """Section calls offer tools but not the exploration's finish tool, and want no JSON."""
-    tools = body.get("tools")
-    names = {(tool.get("function") or {}).get("name") for tool in tools
-             if isinstance(tool, dict)} if isinstance(tools, list) else set()
-    return bool(names) and FINISH_TOOL not in names and not wants_outline(body)
+def _is_serial_call(body: dict[str, Any]) -> bool:
+    """The outline (structured output) and the exploration plan (its tool forced) each wait for
+    everything before them and hold up everything after."""
+    choice = body.get("tool_choice")
+    forced = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
+    return wants_outline(body) or forced == PLAN_TOOL
 
 
 def _ms(seconds: list[float]) -> str:

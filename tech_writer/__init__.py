@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "run_pipeline", "RunFailed", "LLMClient", "UsageStats"]
+__all__ = ["LLMClient", "RunFailed", "UsageStats", "__version__", "run_pipeline"]
 
 if TYPE_CHECKING:
     from tech_writer.llm import LLMClient, UsageStats

@@ -13,7 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tech_writer.errors import EXIT_BUDGET, TechWriterError
-from tech_writer.pricing import COMPLETION_RESERVE_TOKENS, ModelPricing, estimate_prompt_tokens
+from tech_writer.pricing import (
+    COMPLETION_RESERVE_TOKENS,
+    ModelPricing,
+    estimate_prompt_tokens,
+)
 
 __all__ = ["Budget", "BudgetExhausted"]
 

@@ -29,7 +29,7 @@ from tech_writer.errors import (
 from tech_writer.providers import PROVIDER_NAMES, get_provider, validate_model
 from tech_writer.secrets import known_secrets
 
-__all__ = ["main", "cli"]
+__all__ = ["cli", "main"]
 
 EXIT_CODES_HELP = """\b
 Exit codes: 0 done · 1 the run failed (API error, no credit, ...) · 2 bad usage

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
-__all__ = ["LookupPolicy", "GenerationCost", "CostLookups"]
+__all__ = ["CostLookups", "GenerationCost", "LookupPolicy"]
 
 log = logging.getLogger("tech_writer.cost")
 

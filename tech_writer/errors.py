@@ -22,23 +22,23 @@ Messages never contain API keys (they are built from status codes and server mes
 from __future__ import annotations
 
 __all__ = [
-    "EXIT_OK",
-    "EXIT_FAILED",
-    "EXIT_USAGE",
     "EXIT_BUDGET",
+    "EXIT_FAILED",
+    "EXIT_OK",
     "EXIT_SIGINT",
     "EXIT_SIGTERM",
-    "TechWriterError",
-    "UsageError",
-    "LLMError",
+    "EXIT_USAGE",
     "AuthenticationError",
     "InsufficientCreditsError",
-    "RequestRejectedError",
-    "ProviderUnavailableError",
-    "ResponseError",
+    "LLMError",
     "OutlineError",
+    "ProviderUnavailableError",
     "RepositoryError",
+    "RequestRejectedError",
+    "ResponseError",
+    "TechWriterError",
     "Terminated",
+    "UsageError",
 ]
 
 EXIT_OK = 0

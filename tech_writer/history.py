@@ -15,7 +15,7 @@ from collections.abc import MutableSequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["HistoryPolicy", "history_chars", "compact_history", "trim_for_context", "ELIDED"]
+__all__ = ["ELIDED", "HistoryPolicy", "compact_history", "history_chars", "trim_for_context"]
 
 ELIDED = "[earlier tool output elided to save tokens; call the tool again if you need it]"
 

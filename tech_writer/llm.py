@@ -22,7 +22,12 @@ from tech_writer.cost_lookup import CostLookups, GenerationCost, LookupPolicy
 from tech_writer.errors import LLMError, UsageError
 from tech_writer.limiter import AdaptiveLimiter
 from tech_writer.pricing import ModelPricing, fetch_model_pricing
-from tech_writer.providers import ProviderConfig, get_provider, resolve_api_key, validate_model
+from tech_writer.providers import (
+    ProviderConfig,
+    get_provider,
+    resolve_api_key,
+    validate_model,
+)
 from tech_writer.retry import RetryPolicy
 from tech_writer.wire import AttemptFailed, Completion, ResponseReader
 from telemetry import attributes as attrs
@@ -30,7 +35,7 @@ from telemetry import attributes as attrs
 if TYPE_CHECKING:
     from telemetry import ChatInvocation, Telemetry
 
-__all__ = ["UsageStats", "LLMClient", "APP_NAME", "APP_URL", "PHASES"]
+__all__ = ["APP_NAME", "APP_URL", "PHASES", "LLMClient", "UsageStats"]
 
 log = logging.getLogger("tech_writer.llm")
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from tech_writer.secrets import SecretMask
 
-__all__ = ["configure_logging", "RedactingFormatter"]
+__all__ = ["RedactingFormatter", "configure_logging"]
 
 
 class RedactingFormatter(logging.Formatter):

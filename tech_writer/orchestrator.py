@@ -11,12 +11,10 @@ partial report (every section finished so far) and the cost so far.
 
 from __future__ import annotations
 
-import contextvars
+import functools
 import logging
 import math
-import queue
 import sqlite3
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,12 +44,13 @@ from tech_writer.retry import RetryPolicy
 from tech_writer.secrets import known_secrets
 from tech_writer.sections import WrittenSection, write_section
 from tech_writer.tools import RepoTools
+from tech_writer.workers import run_jobs
 from telemetry import attributes as attrs
 
 if TYPE_CHECKING:
     from telemetry import Telemetry, UsageTotals
 
-__all__ = ["run_pipeline", "RunFailed", "assemble_report", "DEMO_NOTICE", "format_cost_line"]
+__all__ = ["DEMO_NOTICE", "RunFailed", "assemble_report", "format_cost_line", "run_pipeline"]
 
 log = logging.getLogger("tech_writer")
 
@@ -253,7 +252,7 @@ class _Run:
                 exploration = explore(self.llm, self.telemetry, self.tools, self.store,
                                       self.prompt, self.repo.root.name,
                                       max_steps=self.max_exploration, progress=self.progress,
-                                      history=self.history)
+                                      history=self.history, concurrency=self._parallel_jobs())
                 understanding, paths_read = exploration.understanding, exploration.paths_read
             totals = _end_phase(self.llm, span, "exploration")
             if not self.resume.reused.exploration:
@@ -302,68 +301,24 @@ class _Run:
 
     def _write_all(self, todo: list[tuple[int, SectionSpec]], understanding: str,
                    titles: list[str], total: int) -> None:
-        """Write sections ``concurrency`` at a time; the report keeps the outline's order.
-
-        Workers are daemon threads pulling from a FIFO queue: sections start in outline order,
-        and on Ctrl-C the main thread returns at once with what is finished — a worker stuck in
-        a request is abandoned (its call counted as possibly billed), never waited for.
-        """
+        """Write sections ``concurrency`` at a time (see :mod:`tech_writer.workers`); the report
+        keeps the outline's order."""
         if not todo:
             return
-        # Under --max-cost, one section at a time: the budget then buys whole sections in
-        # outline order instead of several half-written ones that all stop at the limit.
-        workers = 1 if self.llm.budget is not None else min(self.concurrency, len(todo))
+        workers = min(self._parallel_jobs(), len(todo))
         self.progress.step("sections", f"writing {len(todo)}, {workers} at a time")
-        work: queue.SimpleQueue[tuple[int, SectionSpec]] = queue.SimpleQueue()
-        for item in todo:
-            work.put(item)
-        results: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
-
-        def worker(context: contextvars.Context) -> None:
-            while not self.llm.stopping:
-                try:
-                    index, spec = work.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    # A copy of the caller's context: spans parent under the "sections" span.
-                    context.copy().run(self._write_one, index, spec, understanding, titles,
-                                       total)
-                except BaseException as exc:
-                    if not _is_cancellation(exc):
-                        self.llm.request_stop()  # no credit, fatal error: no new calls anywhere
-                    results.put(exc)
-                    return
-                results.put(None)
-
-        threads = [threading.Thread(target=worker, args=(contextvars.copy_context(),),
-                                    name=f"section-writer-{n}", daemon=True)
-                   for n in range(workers)]
-        for thread in threads:
-            thread.start()
-        try:
-            first_error: BaseException | None = None
-            received = 0
-            while received < len(todo):
-                try:
-                    error = results.get(timeout=0.2)  # a timeout keeps Ctrl-C responsive
-                except queue.Empty:
-                    if not any(t.is_alive() for t in threads) and results.empty():
-                        break  # every worker stopped early; nothing more will arrive
-                    continue
-                received += 1
-                if error is not None and (first_error is None or _is_cancellation(first_error)):
-                    first_error = error
-            for thread in threads:
-                thread.join()
-        except KeyboardInterrupt:
-            self.llm.abort()
-            raise
-        if first_error is not None:
-            raise first_error
+        run_jobs([functools.partial(self._write_one, index, spec, understanding, titles, total)
+                  for index, spec in todo], workers, self.llm, name="section-writer")
         if self.llm.stopping and len(self.state.sections) < total:
             raise LLMError("the run stopped before every section was written",
                            error_type="cancelled")
+
+    def _parallel_jobs(self) -> int:
+        """How many jobs (exploration areas, sections) may be open at once.
+
+        Under --max-cost, one at a time: the budget then buys whole jobs in order instead of
+        several half-done ones that all stop at the limit."""
+        return 1 if self.llm.budget is not None else self.concurrency
 
     def _write_one(self, index: int, spec: SectionSpec, understanding: str, titles: list[str],
                    total: int) -> None:
@@ -406,10 +361,6 @@ def assemble_report(outline: Outline, sections: list[WrittenSection], *, simulat
     for note in notes or []:
         parts += [note, ""]
     return "\n".join(parts).rstrip() + "\n"
-
-
-def _is_cancellation(error: BaseException) -> bool:
-    return isinstance(error, LLMError) and error.error_type == "cancelled"
 
 
 def _stop_calls(llm: LLMClient, exc: BaseException) -> None:

@@ -16,8 +16,14 @@ if TYPE_CHECKING:
     from tech_writer.llm import LLMClient
     from tech_writer.repo import Repository
 
-__all__ = ["SectionSpec", "Outline", "OutlineInvalid", "parse_outline", "make_outline",
-           "RESPONSE_FORMAT"]
+__all__ = [
+    "RESPONSE_FORMAT",
+    "Outline",
+    "OutlineInvalid",
+    "SectionSpec",
+    "make_outline",
+    "parse_outline",
+]
 
 log = logging.getLogger("tech_writer.outline")
 

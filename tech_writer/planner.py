@@ -21,7 +21,7 @@ from tech_writer.pricing import ModelPricing
 from tech_writer.repo import Repository
 from tech_writer.tools import RepoTools
 
-__all__ = ["RepoStats", "Scenario", "Plan", "repo_stats", "make_plan", "format_plan"]
+__all__ = ["Plan", "RepoStats", "Scenario", "format_plan", "make_plan", "repo_stats"]
 
 CHARS_PER_TOKEN = 4.0  # typical, for a central estimate (the budget guard uses a stricter 3)
 STEP_ANSWER_CHARS = 400  # a tool call and the model's note about it
@@ -81,9 +81,11 @@ def make_plan(repo: Repository, prompt: str, *, model: str, provider: str,
     stats = repo_stats(repo)
     tools = RepoTools(repo)
     schema_chars = len(json.dumps(tools.schemas())) + len(json.dumps(
-        prompts.FINISH_EXPLORATION_SCHEMA))
+        prompts.FINISH_EXPLORATION_SCHEMA)) + len(json.dumps(prompts.PLAN_EXPLORATION_SCHEMA))
+    layout_chars = len(tools.execute("get_structure", {"path": "."}).text)
     read_chars = min(max(stats.typical_file_bytes, 200), tools.caps.max_result_bytes)
     context = _Context(prompt_chars=len(prompt), schema_chars=schema_chars, read_chars=read_chars,
+                       layout_chars=layout_chars,
                        ceiling_chars=(history or HistoryPolicy()).high_watermark_chars,
                        pricing=pricing)
     low = context.scenario(min(6, max_exploration), min(3, max_sections), 2, 0)
@@ -97,6 +99,7 @@ class _Context:
     prompt_chars: int
     schema_chars: int
     read_chars: int
+    layout_chars: int  # the repository layout every exploration call opens with
     ceiling_chars: int
     pricing: ModelPricing | None
 
@@ -107,7 +110,10 @@ class _Context:
         return steps, prompt, steps * STEP_ANSWER_CHARS
 
     def scenario(self, steps: int, sections: int, reads: int, fixes: int) -> Scenario:
-        exploration_base = len(prompts.EXPLORATION_SYSTEM) + self.prompt_chars + self.schema_chars
+        # The explorers' steps are modelled as one loop: several short conversations resend less
+        # than one long one, so this stays an upper bound for the steps it counts.
+        exploration_base = (len(prompts.EXPLORATION_SYSTEM) + self.prompt_chars + self.schema_chars
+                            + self.layout_chars)
         calls, prompt, answer = self.loop(exploration_base, steps)
         answer += UNDERSTANDING_CHARS
         outline_prompt = len(prompts.OUTLINE_SYSTEM) + self.prompt_chars + UNDERSTANDING_CHARS
@@ -141,8 +147,8 @@ def format_plan(plan: Plan) -> str:
         f"{plan.stats.text_bytes / 1e6:.1f} MB, "
         f"typical file {plan.stats.typical_file_bytes:,} bytes.",
         f"Model {plan.model} via {plan.provider} ({plan.price_source}).",
-        "Plan: exploration (tool loop) → outline (structured output) → sections (one tool loop "
-        "each) → citation check.",
+        "Plan: exploration (a planning call, then one tool loop per area, side by side) → "
+        "outline (structured output) → sections (one tool loop each) → citation check.",
         f"  low:  {low.exploration_steps} exploration steps, {low.sections} sections, "
         f"{low.calls} calls, ~{low.prompt_tokens + low.completion_tokens:,} tokens, "
         f"{money(low.cost_usd)}",

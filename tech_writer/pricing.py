@@ -15,8 +15,13 @@ from typing import Any
 
 import httpx
 
-__all__ = ["ModelPricing", "fetch_model_pricing", "estimate_prompt_tokens", "CHARS_PER_TOKEN",
-           "COMPLETION_RESERVE_TOKENS"]
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "COMPLETION_RESERVE_TOKENS",
+    "ModelPricing",
+    "estimate_prompt_tokens",
+    "fetch_model_pricing",
+]
 
 log = logging.getLogger("tech_writer.pricing")
 

@@ -12,26 +12,31 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "EXPLORATION_SYSTEM",
-    "OUTLINE_SYSTEM",
-    "SECTION_SYSTEM",
     "FINISH_EXPLORATION_SCHEMA",
     "OUTLINE_JSON_SCHEMA",
-    "exploration_request",
-    "outline_request",
-    "section_request",
-    "files_read_line",
+    "OUTLINE_SYSTEM",
+    "PLAN_EXPLORATION_SCHEMA",
+    "SECTION_SYSTEM",
     "WRAP_UP_EXPLORATION",
     "WRITE_SECTION_NOW",
+    "exploration_plan_request",
+    "exploration_request",
+    "files_read_line",
+    "outline_request",
+    "section_request",
 ]
 
 EXPLORATION_SYSTEM = """\
 You are a senior engineer exploring an unfamiliar code repository so that a technical report can be
-written about it. Use the tools to look at the repository: start broad (get_structure, list_files),
-then read the files that matter for the report (entry points, core modules, configuration, docs).
-Prefer reading specific line ranges of large files. Do not guess: everything you later claim must
-come from something you read. When you understand enough to plan the report, call
-finish_exploration with a thorough summary: what the project is, how it is organised, the key
-files and what each does (with line ranges worth citing), and open questions."""
+written about it. The exploration is shared out: first it is planned (plan_exploration splits the
+repository into areas), then one explorer studies each area at the same time as the others.
+As an explorer, use the tools on your area: read the files that matter for the report (entry
+points, core modules, configuration, docs); look outside your area only to follow a link. Ask for
+tools that do not depend on each other in one turn (several read_file calls at once): each turn
+is a round trip. Prefer reading specific line ranges of large files. Do not guess: everything you later claim must come
+from something you read. When you understand your area, call finish_exploration with thorough
+notes: what it is, how it is organised, the key files and what each does (with line ranges worth
+citing), how it connects to the rest, and open questions."""
 
 OUTLINE_SYSTEM = """\
 You plan technical reports about code repositories. Given the report request and an engineer's
@@ -45,8 +50,8 @@ You write one section of a technical report about a code repository, in Markdown
 relevant files with the tools before writing. Every factual claim must carry a citation of the form
 [path:start-end] (or [path:N] for one line): the path relative to the repository root and 1-based
 inclusive line numbers of the lines that support the claim, taken from the numbered lines the
-tools showed you. Never cite lines you have not seen. Write prose and short lists for engineers;
-do not repeat the section title as a heading; use ### for sub-headings if needed. When you are done
+tools showed you. Never cite lines you have not seen. Ask for independent reads in one turn.
+Write prose and short lists for engineers; do not repeat the section title as a heading; use ### for sub-headings if needed. When you are done
 reading, answer with the section text only."""
 
 WRAP_UP_EXPLORATION = ("You have reached the exploration step limit. Without calling more tools, "
@@ -77,6 +82,41 @@ FINISH_EXPLORATION_SCHEMA: dict = {
     },
 }
 
+PLAN_EXPLORATION_SCHEMA: dict = {
+    "type": "function",
+    "function": {
+        "name": "plan_exploration",
+        "description": ("Split the exploration into areas that separate explorers study at the "
+                        "same time. Areas must not overlap; together they must cover what the "
+                        "report needs. Use a single area only for a repository of a handful of "
+                        "files."),
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "areas": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "title": {"type": "string",
+                                      "description": "A few words naming the area."},
+                            "focus": {"type": "string",
+                                      "description": "What the explorer must find out there."},
+                            "paths": {"type": "array", "items": {"type": "string"},
+                                      "description": ("Files or directories (relative paths) "
+                                                      "to start from.")},
+                        },
+                        "required": ["title", "focus", "paths"],
+                        "additionalProperties": False,
+                    },
+                },
+            },
+            "required": ["areas"],
+            "additionalProperties": False,
+        },
+    },
+}
+
 OUTLINE_JSON_SCHEMA: dict = {
     "type": "object",
     "properties": {
@@ -100,9 +140,27 @@ OUTLINE_JSON_SCHEMA: dict = {
 }
 
 
-def exploration_request(prompt: str, repo_name: str) -> str:
+def _exploration_opening(prompt: str, repo_name: str, layout: str) -> str:
+    """The part every exploration call opens with, byte-identical across them: the provider can
+    serve it from its prompt cache for the plan and for every explorer."""
     return (f"Report request:\n\n{prompt.strip()}\n\nRepository: {repo_name}\n\n"
-            "Explore the repository with the tools, then call finish_exploration.")
+            f"Repository layout (get_structure):\n{layout.strip()}\n\n")
+
+
+def exploration_plan_request(prompt: str, repo_name: str, layout: str, max_areas: int) -> str:
+    return (_exploration_opening(prompt, repo_name, layout)
+            + f"Call plan_exploration: split the exploration into at most {max_areas} areas that "
+              "explorers will study at the same time.")
+
+
+def exploration_request(prompt: str, repo_name: str, layout: str, *, title: str, focus: str,
+                        paths: Sequence[str], other_titles: Iterable[str]) -> str:
+    others = ", ".join(other_titles) or "none: you explore the whole repository"
+    return (_exploration_opening(prompt, repo_name, layout)
+            + f"Your area: {title}\nFocus: {focus}\n"
+              f"Start from: {', '.join(paths) or '(anywhere)'}\n"
+              f"Other explorers cover: {others}\n\n"
+              "Explore your area with the tools, then call finish_exploration.")
 
 
 def outline_request(prompt: str, understanding: str, max_sections: int) -> str:

@@ -13,8 +13,14 @@ from dataclasses import dataclass
 
 from tech_writer.errors import UsageError
 
-__all__ = ["ProviderConfig", "PROVIDERS", "PROVIDER_NAMES", "get_provider", "resolve_api_key",
-           "validate_model"]
+__all__ = [
+    "PROVIDERS",
+    "PROVIDER_NAMES",
+    "ProviderConfig",
+    "get_provider",
+    "resolve_api_key",
+    "validate_model",
+]
 
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 

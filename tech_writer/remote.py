@@ -18,7 +18,7 @@ from pathlib import Path
 from tech_writer.errors import RepositoryError, UsageError
 from tech_writer.secrets import mask_url_credentials
 
-__all__ = ["is_git_url", "clone_or_update", "CLONE_TIMEOUT_S"]
+__all__ = ["CLONE_TIMEOUT_S", "clone_or_update", "is_git_url"]
 
 log = logging.getLogger("tech_writer.remote")
 

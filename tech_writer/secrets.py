@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 __all__ = ["KEY_VARIABLES", "MASK", "SecretMask", "known_secrets", "mask_url_credentials"]
 

@@ -13,7 +13,12 @@ from tech_writer.citations import CitationReport, format_feedback, verify_citati
 from tech_writer.history import HistoryPolicy
 from tech_writer.outline import SectionSpec
 from tech_writer.progress import Progress
-from tech_writer.toolloop import LoopOutcome, ask_model, assistant_message, run_tool_loop
+from tech_writer.toolloop import (
+    LoopOutcome,
+    ask_model,
+    assistant_message,
+    run_tool_loop,
+)
 
 if TYPE_CHECKING:
     from tech_writer.llm import LLMClient
@@ -21,7 +26,7 @@ if TYPE_CHECKING:
     from tech_writer.tools import RepoTools
     from telemetry import Telemetry
 
-__all__ = ["WrittenSection", "write_section", "MAX_SECTION_STEPS", "MAX_FIX_ROUNDS"]
+__all__ = ["MAX_FIX_ROUNDS", "MAX_SECTION_STEPS", "WrittenSection", "write_section"]
 
 log = logging.getLogger("tech_writer.sections")
 

@@ -21,8 +21,14 @@ if TYPE_CHECKING:
     from tech_writer.tools import RepoTools
     from telemetry import Telemetry
 
-__all__ = ["LoopOutcome", "run_tool_loop", "assistant_message", "ask_model",
-           "is_context_length_error", "READING_TOOLS"]
+__all__ = [
+    "READING_TOOLS",
+    "LoopOutcome",
+    "ask_model",
+    "assistant_message",
+    "is_context_length_error",
+    "run_tool_loop",
+]
 
 # Tools whose ``path`` argument names a file the answer then depends on.
 READING_TOOLS = frozenset({"read_file", "get_symbols", "get_imports"})

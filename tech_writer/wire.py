@@ -24,7 +24,7 @@ from tech_writer.errors import (
 from tech_writer.retry import RetryPolicy, parse_retry_after
 from tech_writer.secrets import SecretMask
 
-__all__ = ["Completion", "AttemptFailed", "ResponseReader"]
+__all__ = ["AttemptFailed", "Completion", "ResponseReader"]
 
 PROVIDER_TITLES = {"openrouter": "OpenRouter", "openai": "OpenAI", "demo": "the demo model"}
 

@@ -43,10 +43,13 @@ Rewrite: TypeAlias = Callable[[str, int, dict[str, Any], ModelTurn], ModelTurn]
 
 
 def phase_of(request: dict[str, Any]) -> str:
-    """Which pipeline phase a chat-completions body belongs to (as the demo model reads it)."""
+    """Which pipeline phase a chat-completions body belongs to (as the demo model reads it); the
+    exploration's planning call is "plan", its explorers' calls "exploration"."""
     names = {(tool.get("function") or {}).get("name") for tool in request.get("tools") or []}
     if FINISH_TOOL in names:
-        return "exploration"
+        choice = request.get("tool_choice")
+        forced = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
+        return "plan" if forced == "plan_exploration" else "exploration"
     if isinstance(request.get("response_format"), dict):
         return "outline"
     return "sections" if names else "plain"

@@ -52,9 +52,10 @@ def run_with_budget(server: FakeOpenRouter, repo: Path, prompt: Path, budget: fl
 def test_max_cost_stops_new_calls_and_finishes_with_what_exists(repo, prompt, full_cost,
                                                                 tmp_path):
     out = tmp_path / "report.md"
-    # Enough for the exploration, the outline and some sections, not for the whole report
-    # (the guard reserves a conservative estimate per call, so it stops before the real total).
-    budget = full_cost * 0.9
+    # Enough for the exploration, the outline and some sections, not for the whole report: the
+    # guard reserves a conservative estimate for the next call (several times what a call here
+    # really costs), so it stops well before the real total.
+    budget = full_cost * 1.1
     with FakeOpenRouter(DemoModel(), api_key=KEY) as server:
         result = run_with_budget(server, repo, prompt, budget, "-o", out)
         billed = server.billed_total_usd()

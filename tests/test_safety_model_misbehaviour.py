@@ -113,8 +113,10 @@ def test_endless_tool_calling_is_held_by_the_step_caps(sample_repo, prompt_file)
     router = PhaseRouter(EndlessToolCaller())
     run = Run(router, sample_repo, prompt_file, "--max-exploration", "4")
     run.completed()
-    # Exploration: 4 steps and one wrap-up; each section: its step cap and one "write now".
-    assert router.counts["exploration"] == 4 + 1
+    # Exploration: the plan call (answered with a tool call, not a plan: one explorer), its
+    # 3 remaining steps and one wrap-up; each section: its step cap and one "write now".
+    assert router.counts["plan"] == 1
+    assert router.counts["exploration"] == 3 + 1
     assert router.requests_of("exploration")[-1].get("tool_choice") == "none"
     assert router.counts["outline"] == 1
     per_section: dict[str, list[dict[str, Any]]] = {}
@@ -125,7 +127,7 @@ def test_endless_tool_calling_is_held_by_the_step_caps(sample_repo, prompt_file)
         assert len(bodies) == MAX_SECTION_STEPS + 1, title
         assert bodies[-1].get("tool_choice") == "none"
     assert run.report.count(EMPTY_NOTE) == 2
-    assert len(run.bodies) == 5 + 1 + 2 * (MAX_SECTION_STEPS + 1)
+    assert len(run.bodies) == 1 + 4 + 1 + 2 * (MAX_SECTION_STEPS + 1)
 
 
 # --- empty responses ---------------------------------------------------------------------------
@@ -231,6 +233,9 @@ def test_citations_to_missing_files_that_stay_are_counted_invalid(sample_repo, p
 
 
 # --- context length exceeded -------------------------------------------------------------------
+NO_PLAN = ModelTurn(content="No plan: I will explore it myself.")
+
+
 def test_context_length_exceeded_trims_old_tool_results_and_retries_once(sample_repo,
                                                                          prompt_file):
     box: list[FakeOpenRouter] = []
@@ -239,10 +244,11 @@ def test_context_length_exceeded_trims_old_tool_results_and_retries_once(sample_
         if phase == "exploration" and number == 4:
             box[0].faults.add(CONTEXT_EXCEEDED)  # the fifth exploration request overflows
 
-    run = Run(PhaseRouter(before=overflow_after_four_steps), sample_repo, prompt_file,
-              server_box=box)
+    # No plan: one explorer, whose conversation grows long enough to overflow.
+    run = Run(PhaseRouter(before=overflow_after_four_steps, replace={("plan", 1): NO_PLAN}),
+              sample_repo, prompt_file, server_box=box)
     run.completed()
-    refused, retried = run.bodies[4], run.bodies[5]
+    refused, retried = run.bodies[1 + 4], run.bodies[1 + 5]
     assert [m["role"] for m in refused["messages"]] == [m["role"] for m in retried["messages"]]
     assert len(json.dumps(retried)) < len(json.dumps(refused))
     assert ELIDED not in tool_results(refused) and ELIDED in tool_results(retried)
@@ -257,9 +263,10 @@ def test_context_length_exceeded_twice_fails_clearly(sample_repo, prompt_file):
         if phase == "exploration" and number == 4:
             box[0].faults.add(CONTEXT_EXCEEDED, count=2)
 
-    run = Run(PhaseRouter(before=overflow_twice), sample_repo, prompt_file, server_box=box)
+    run = Run(PhaseRouter(before=overflow_twice, replace={("plan", 1): NO_PLAN}), sample_repo,
+              prompt_file, server_box=box)
     assert run.code == 1, run.stderr
-    assert len(run.bodies) == 4 + 2  # retried once, then stopped
+    assert len(run.bodies) == 1 + 4 + 2  # the plan, four steps, retried once, then stopped
     assert re.search(r"^tech-writer: error: .*maximum context length", run.stderr, re.M)
 
 

@@ -118,9 +118,10 @@ OUTLINE = {"title": "Twin", "sections": [
 
 
 def scripted() -> PhaseRouter:
-    """Exploration reads README.md only; the outline gives each module its own section; the demo
-    model writes each section from its one relevant file."""
+    """Exploration (no plan: one explorer) reads README.md only; the outline gives each module its
+    own section; the demo model writes each section from its one relevant file."""
     return PhaseRouter(replace={
+        ("plan", 1): ModelTurn(content="One explorer is enough here."),
         ("exploration", 1): ModelTurn(tool_calls=[ToolCall("read_file", {"path": "README.md"})]),
         ("exploration", 2): ModelTurn(tool_calls=[ToolCall(
             "finish_exploration", {"understanding": "twin has two modules: alpha and beta."})]),
@@ -155,6 +156,7 @@ def test_a_changed_source_file_invalidates_exactly_the_sections_depending_on_it(
 
     # Only Beta was written again: no exploration, no outline, no Alpha request.
     assert router.counts["exploration"] == 0 and router.counts["outline"] == 0
+    assert router.counts["plan"] == 0
     assert {section_title_of(r) for r in router.requests_of("sections")} == {"Beta"}
     sections = sections_of(second["report"])
     assert sections["Alpha"] == sections_of(first["report"])["Alpha"]

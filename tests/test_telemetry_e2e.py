@@ -89,8 +89,20 @@ def test_one_trace_whose_spans_and_metrics_agree_with_the_bill(sample_repo, prom
 
     # Tool spans.
     tools = [s for s in spans if s.attributes.get(attrs.GEN_AI_OPERATION_NAME) == "execute_tool"]
-    assert {s.attributes[attrs.GEN_AI_TOOL_NAME] for s in tools} >= {"read_file", "list_files"}
+    assert {s.attributes[attrs.GEN_AI_TOOL_NAME] for s in tools} >= {"read_file", "get_symbols"}
     assert all(s.name == f"execute_tool {s.attributes[attrs.GEN_AI_TOOL_NAME]}" for s in tools)
+
+    # The exploration's areas: one span each under the exploration phase, holding their calls;
+    # the plan call sits directly under the phase.
+    (exploration,) = [s for s in spans if s.name == "phase exploration"]
+    areas = [s for s in spans if attrs.EXPLORATION_AREA_TITLE in s.attributes]
+    assert len(areas) >= 2
+    assert all(a.parent_span_id == exploration.span_id for a in areas)
+    assert sorted(a.attributes[attrs.EXPLORATION_AREA_INDEX] for a in areas) == list(
+        range(1, len(areas) + 1))
+    exploring = [c for c in chats if c.attributes[attrs.PHASE] == "exploration"]
+    under_area = [c for c in exploring if c.parent_span_id in {a.span_id for a in areas}]
+    assert len(under_area) == len(exploring) - 1
 
     # Metrics: tokens, durations and the cost counter, whose sum is the bill.
     assert {attrs.METRIC_TOKEN_USAGE, attrs.METRIC_OPERATION_DURATION, attrs.METRIC_COST} <= set(

@@ -1,10 +1,21 @@
-"""The exploration phase of the demo model: look around, read the telling files, summarise.
+"""The exploration phase of the demo model: plan areas, look around, read the telling files,
+summarise.
 
-Each turn re-derives the plan from the conversation (the model is stateless): get_structure,
-list_files, read_file on the most informative listed files, get_symbols on a source file,
-search_text for a name it saw, then finish_exploration with a summary whose last line is
-``Files read: a.py (120 lines), README.md (40 lines)``. Tools not offered are skipped, paths
-come only from tool results, and a call whose result was an error is not retried.
+Each turn re-derives what to do from the conversation (the model is stateless):
+
+* asked to plan (``plan_exploration`` forced), it splits the files of the layout it was shown
+  into an overview area (README, manifest) and up to three areas of source files, two files each;
+  a repository with fewer than three telling files gets one area;
+* exploring an area (the request names ``Your area:`` and ``Start from:`` paths), it asks in one
+  turn to read those files and for the symbols of the first source file among them (parallel
+  tool calls, as the system prompt asks), then calls finish_exploration;
+* exploring the whole repository: get_structure (unless the layout was given), list_files,
+  read_file on the most informative listed files, get_symbols on a source file, search_text for
+  a name it saw, then finish_exploration.
+
+The summary's last line is ``Files read: a.py (120 lines), README.md (40 lines)``. Tools not
+offered are skipped, paths come only from tool results and the layout, and a call whose result
+was an error is not retried.
 """
 
 from __future__ import annotations
@@ -29,6 +40,13 @@ __all__ = [
 ]
 
 FINISH_TOOL = "finish_exploration"
+PLAN_TOOL = "plan_exploration"
+_LAYOUT_HEADER = "Repository layout (get_structure):"
+_AREA = re.compile(r"^Your area:\s*(.+?)\s*$", re.MULTILINE)
+_START_FROM = re.compile(r"^Start from:\s*(.*?)\s*$", re.MULTILINE)
+_LAYOUT_DIR = re.compile(r"^(?P<name>.+?)/ \(\d+ files?\)$")
+_MAX_SOURCE_AREAS = 3
+_FILES_PER_AREA = 2
 FILES_READ_PREFIX = "Files read:"
 _TINY_FILE_LINES = 5  # a read this short (an empty __init__.py, say) earns a replacement read
 _EXTRA_READS = 2  # how many replacement reads at most
@@ -64,10 +82,17 @@ class ExplorationOptions:
 def exploration_turn(conv: Conversation, options: ExplorationOptions) -> ModelTurn:
     if conv.has_called(FINISH_TOOL) or conv.tool_choice == "none":
         return ModelTurn(content=understanding(conv))
+    if _asked_to_plan(conv):
+        return ModelTurn(tool_calls=[ToolCall(PLAN_TOOL, {"areas": plan_areas(conv)})])
     if conv.forced_tool() != FINISH_TOOL:
-        calls = _next_calls(conv, options)
-        if calls:
-            return ModelTurn(tool_calls=calls if options.parallel_tool_calls else calls[:1])
+        if _area(conv):  # an area explorer asks for everything at once
+            calls = _area_calls(conv, options)
+            if calls:
+                return ModelTurn(tool_calls=calls)
+        else:
+            calls = _next_calls(conv, options)
+            if calls:
+                return ModelTurn(tool_calls=calls if options.parallel_tool_calls else calls[:1])
     return ModelTurn(
         tool_calls=[ToolCall(FINISH_TOOL, {_finish_parameter(conv): understanding(conv)})]
     )
@@ -81,8 +106,106 @@ def _finish_parameter(conv: Conversation) -> str:
     return str(next(iter(properties)))
 
 
+# --- planning and areas -----------------------------------------------------------------------
+def _asked_to_plan(conv: Conversation) -> bool:
+    """Planning is forced through tool_choice, or asked for in words on a first turn (a provider
+    may drop tool_choice)."""
+    if conv.forced_tool() == PLAN_TOOL:
+        return True
+    return (conv.forced_tool() is None and conv.offers(PLAN_TOOL) and not conv.calls
+            and any(f"Call {PLAN_TOOL}" in text for text in conv.user_texts()))
+
+
+def layout_paths(conv: Conversation) -> list[str]:
+    """File paths from the ``get_structure`` layout quoted in the request (directories expanded
+    by indentation; "[... more]" notes skipped)."""
+    for text in conv.user_texts():
+        if _LAYOUT_HEADER not in text:
+            continue
+        block = text.split(_LAYOUT_HEADER, 1)[1].lstrip("\n").split("\n\n", 1)[0]
+        paths: list[str] = []
+        stack: list[tuple[int, str]] = []  # (indent, directory) of the open directories
+        for line in block.splitlines():
+            stripped = line.strip()
+            if not stripped or stripped.startswith("["):
+                continue
+            indent = len(line) - len(line.lstrip(" "))
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            directory = _LAYOUT_DIR.match(stripped)
+            if directory is not None:
+                stack.append((indent, directory["name"]))
+                continue
+            parts = [name for _, name in stack if name != "."] + [stripped]
+            paths.append("/".join(parts))
+        return paths
+    return []
+
+
+def plan_areas(conv: Conversation) -> list[dict[str, object]]:
+    """An overview area (README, manifest) and up to three areas of two source files each."""
+    ranked = rank_files(layout_paths(conv))
+    overview = [p for p in ranked if file_role(p) in ("readme", "manifest")][:2]
+    sources = [p for p in ranked if file_role(p) == "source" and not _is_noise(p)]
+    sources = sources[:_MAX_SOURCE_AREAS * _FILES_PER_AREA]
+    if len(overview) + len(sources) < 3:
+        return [{"title": "The whole repository", "focus": "everything the report needs",
+                 "paths": overview + sources}]
+    areas: list[dict[str, object]] = []
+    if overview:
+        areas.append({"title": "Overview and configuration",
+                      "focus": "what the project is for, how it is built and configured",
+                      "paths": overview})
+    for start in range(0, len(sources), _FILES_PER_AREA):
+        chunk = sources[start:start + _FILES_PER_AREA]
+        names = ", ".join(PurePosixPath(path).name for path in chunk)
+        directory = str(PurePosixPath(chunk[0]).parent)
+        where = "" if directory == "." else f"{directory}/"
+        areas.append({"title": f"Code: {where}{names}",
+                      "focus": "what these modules define and how they fit together",
+                      "paths": chunk})
+    return areas
+
+
+def _is_noise(path: str) -> bool:
+    return any(part in _NOISE_DIRS for part in PurePosixPath(path).parts[:-1])
+
+
+def _area(conv: Conversation) -> tuple[str, list[str]] | None:
+    """(title, start paths) when the request assigns an area other than the whole repository."""
+    for text in conv.user_texts():
+        area, start = _AREA.search(text), _START_FROM.search(text)
+        if area is None or start is None or start[1].startswith("("):
+            continue
+        paths = [p.strip() for p in start[1].split(",") if p.strip()]
+        return (area[1], paths) if paths else None
+    return None
+
+
+def _area_calls(conv: Conversation, options: ExplorationOptions) -> list[ToolCall]:
+    """One turn: read the area's files (directories: their files in the layout) and get the
+    symbols of its first source file, all at once; then there is nothing left to call."""
+    assigned = _area(conv)
+    assert assigned is not None
+    if conv.calls:
+        return []
+    known = layout_paths(conv)
+    files: list[str] = []
+    for path in assigned[1]:
+        inside = [p for p in known if p.startswith(path.rstrip("/") + "/")]
+        files += rank_files(inside) if inside else [path]
+    files = list(dict.fromkeys(files))[:options.max_files]
+    calls = [ToolCall("read_file", {"path": path}) for path in files] if conv.offers(
+        "read_file") else []
+    sources = [path for path in files if file_role(path) == "source"]
+    if sources and conv.offers("get_symbols"):
+        calls.append(ToolCall("get_symbols", {"path": sources[0]}))
+    return calls
+
+
 def _next_calls(conv: Conversation, options: ExplorationOptions) -> list[ToolCall]:
-    if conv.offers("get_structure") and not conv.has_called("get_structure"):
+    if (conv.offers("get_structure") and not conv.has_called("get_structure")
+            and not layout_paths(conv)):
         return [ToolCall("get_structure", {"path": "."})]
     if conv.offers("list_files") and not conv.has_called("list_files"):
         return [ToolCall("list_files", {"pattern": "*", "path": "."})]
@@ -179,11 +302,14 @@ def understanding(conv: Conversation) -> str:
     views = list(conv.file_views().values())
     name, description = project_identity(views)
     project = name or "this repository"
-    lines = [f"Project: {project}"]
-    if description:
-        lines.append(f"This repository appears to be {project}: {description}")
-    else:
-        lines.append(f"This repository appears to be {project}; no one-line description was found.")
+    lines: list[str] = []
+    if name or _area(conv) is None:  # an area explorer that saw no identity leaves it to others
+        lines.append(f"Project: {project}")
+        if description:
+            lines.append(f"This repository appears to be {project}: {description}")
+        else:
+            lines.append(f"This repository appears to be {project}; no one-line description "
+                         "was found.")
     listed = listed_paths(conv)
     if listed:
         lines.append(_layout(listed))

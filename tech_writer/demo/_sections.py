@@ -95,7 +95,7 @@ def _views_for(conv: Conversation, request: SectionRequest) -> list[FileView]:
 
 
 def _normal(path: str) -> str:
-    return path[2:] if path.startswith("./") else path
+    return path.removeprefix("./")
 
 
 def _choose_facts(request: SectionRequest, views: list[FileView]) -> list[Fact]:

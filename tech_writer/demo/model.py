@@ -6,11 +6,13 @@ the phase off each request and derives its answer from the messages alone.
 =============  ===========================================  ==================================
 phase          recognised by                                answer
 =============  ===========================================  ==================================
-exploration    a tool named ``finish_exploration`` offered  one tool call per turn, then the
-                                                            summary (see ``_explore``)
+exploration    a tool named ``finish_exploration`` offered  a plan of areas when asked for one;
+                                                            per area, its reads in one turn,
+                                                            then the notes (see ``_explore``)
 outline        ``response_format`` json_schema/json_object  outline JSON (see ``_outline``)
-sections       other tools offered                          read_file calls, then cited
-                                                            markdown (see ``_sections``)
+sections       other tools offered                          read_file calls (all in one turn
+                                                            unless ``parallel_tool_calls`` is
+                                                            off), then cited markdown
 plain          neither tools nor a response format          a short answer
 =============  ===========================================  ==================================
 
@@ -94,7 +96,7 @@ class DemoModel:
         max_files: int = 4,
         outline_mode: str = "ok",
         citation_mode: str = "valid",
-        parallel_tool_calls: bool = False,
+        parallel_tool_calls: bool = True,
     ) -> None:
         if max_files < 0:
             raise ValueError("max_files must be >= 0")

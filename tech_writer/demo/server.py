@@ -84,7 +84,9 @@ class FakeOpenRouter:
         credit_usd: float | None = None,
     ) -> None:
         if model is None:
-            from .model import DemoModel  # imported late: the model package is the heavier half
+            from .model import (
+                DemoModel,  # imported late: the model package is the heavier half
+            )
 
             model = DemoModel()
         if api_key == "":
