@@ -102,9 +102,10 @@ def explore(llm: LLMClient, telemetry: Telemetry, tools: RepoTools, store: Cache
         with telemetry.step_span(f"explore {index + 1}: {area.title}", {
                 attrs.EXPLORATION_AREA_TITLE: area.title,
                 attrs.EXPLORATION_AREA_INDEX: index + 1}):
+            label = f"exploration {index + 1}/{len(areas)}" if len(areas) > 1 else "exploration"
             results[index] = _explore_area(llm, telemetry, tools, schemas, area, others,
                                            prompt, repo_name, layout, max_steps=share,
-                                           progress=progress, history=history)
+                                           progress=progress, history=history, label=label)
 
     run_jobs([functools.partial(explore_area, index) for index in range(len(areas))],
              concurrency, llm, name="explorer")
@@ -188,7 +189,9 @@ def _fit(areas: list[Area], steps_left: int) -> list[Area]:
 def _explore_area(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
                   schemas: Sequence[Mapping[str, Any]], area: Area, others: list[str],
                   prompt: str, repo_name: str, layout: str, *, max_steps: int,
-                  progress: Progress, history: HistoryPolicy | None) -> _AreaNotes:
+                  progress: Progress, history: HistoryPolicy | None,
+                  label: str = "exploration") -> _AreaNotes:
+    """One explorer's tool loop; ``label`` marks its progress lines (areas run side by side)."""
     messages = [
         {"role": "system", "content": prompts.EXPLORATION_SYSTEM},
         {"role": "user", "content": prompts.exploration_request(
@@ -196,7 +199,7 @@ def _explore_area(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
             other_titles=others)},
     ]
     outcome = run_tool_loop(llm, telemetry, tools, messages, schemas, max_steps=max_steps,
-                            phase="exploration", progress=progress, finish_tool=FINISH_TOOL,
+                            phase=label, progress=progress, finish_tool=FINISH_TOOL,
                             history=history)
     steps = outcome.steps
     if outcome.finish_arguments is not None:
@@ -205,8 +208,7 @@ def _explore_area(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
         notes, ended_by = outcome.content or "", "no_more_tools"
     else:
         # One more call, tools offered but not allowed: keeps the prefix (and its cache) intact.
-        progress.step("exploration", f"{area.title}: step limit ({max_steps}) reached, "
-                                     "asking for notes")
+        progress.step(label, f"{area.title}: step limit ({max_steps}) reached, asking for notes")
         messages.append({"role": "user", "content": prompts.WRAP_UP_EXPLORATION})
         reply, _ = ask_model(llm, messages, schemas, history=history, tool_choice="none")
         messages.append(assistant_message(reply))
