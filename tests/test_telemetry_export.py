@@ -232,3 +232,48 @@ def test_run_bounded_gives_up_on_a_blocked_call() -> None:
 def test_in_memory_wiring_reports_exporting() -> None:
     assert Telemetry.for_testing().exporting is False
     assert Telemetry.for_testing(InMemorySpanExporter()).exporting is True
+
+
+# --- the HTTP exporters read the environment once ----------------------------------------------
+def test_export_session_takes_proxies_from_the_environment_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from telemetry.providers import _export_session
+
+    endpoint = "http://collector.example:4318/v1/traces"
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session = _export_session(endpoint)
+    assert session.trust_env is False  # no environment scan on every export
+    assert session.proxies.get("http") == "http://proxy.example:3128"
+    monkeypatch.setenv("NO_PROXY", "collector.example")
+    assert "http" not in _export_session(endpoint).proxies
+
+
+def test_export_session_keeps_netrc_credentials(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from telemetry.providers import _export_session
+
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine collector.example login otel password s3cret\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert _export_session("http://collector.example:4318/v1/traces").auth == ("otel", "s3cret")
+    assert _export_session("http://other.example:4318/v1/traces").auth is None
+
+
+def test_requests_ca_bundle_applies_unless_an_otlp_certificate_is_set(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from telemetry.providers import _requests_ca_bundle
+
+    for name in ("OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+                 "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    assert _requests_ca_bundle("TRACES") is None
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/curl.pem")
+    assert _requests_ca_bundle("TRACES") == "/etc/ssl/curl.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corp.pem")
+    assert _requests_ca_bundle("TRACES") == "/etc/ssl/corp.pem"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/etc/ssl/otel.pem")
+    assert _requests_ca_bundle("TRACES") is None
+    assert _requests_ca_bundle("METRICS") == "/etc/ssl/corp.pem"
