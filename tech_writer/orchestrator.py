@@ -297,7 +297,8 @@ class _Run:
                     float(record.get("cost_usd", 0.0)), reused=True)
             titles = [s.title for s in outline.sections]
             self._write_all(todo, understanding, titles, len(specs))
-            _end_phase(self.llm, span, "sections")
+            _end_phase(self.llm, span, "sections")  # waits for the phase's cost look-ups
+            self._save_settled_costs(understanding)
 
     def _write_all(self, todo: list[tuple[int, SectionSpec]], understanding: str,
                    titles: list[str], total: int) -> None:
@@ -312,6 +313,18 @@ class _Run:
         if self.llm.stopping and len(self.state.sections) < total:
             raise LLMError("the run stopped before every section was written",
                            error_type="cancelled")
+
+    def _save_settled_costs(self, understanding: str) -> None:
+        """Sections are saved for --resume as soon as they are written, with the costs known
+        then; a cost that a /generation look-up settled later is saved now, so a resumed run
+        reports what it did not spend again in full."""
+        for written in list(self.state.sections.values()):
+            if written.reused:
+                continue
+            settled = written.settled_cost_usd()
+            if settled != written.cost_usd:
+                self.resume.save_section(understanding, written.spec, written.markdown,
+                                         written.fix_rounds, written.depends_on, settled)
 
     def _parallel_jobs(self) -> int:
         """How many jobs (exploration areas, sections) may be open at once.

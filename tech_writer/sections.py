@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tech_writer import prompts
@@ -21,7 +22,7 @@ from tech_writer.toolloop import (
 )
 
 if TYPE_CHECKING:
-    from tech_writer.llm import LLMClient
+    from tech_writer.llm import LLMClient, UsageStats
     from tech_writer.repo import Repository
     from tech_writer.tools import RepoTools
     from telemetry import Telemetry
@@ -47,8 +48,16 @@ class WrittenSection:
     citations: CitationReport
     fix_rounds: int
     depends_on: tuple[str, ...] = ()  # files read or cited: a change to one invalidates this
-    cost_usd: float = 0.0  # what writing it cost (known costs; look-ups settle later)
+    cost_usd: float = 0.0  # what writing it cost, as known when it was written
     reused: bool = False
+    # Its calls' usage; a background /generation look-up fills a cost in later, in place.
+    usages: tuple[UsageStats, ...] = field(default=(), compare=False, repr=False)
+
+    def settled_cost_usd(self) -> float:
+        """The cost now: ``cost_usd`` plus whatever look-ups have settled since."""
+        if not self.usages:
+            return self.cost_usd
+        return math.fsum(u.cost_usd or 0.0 for u in self.usages)
 
 
 def write_section(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
@@ -83,8 +92,9 @@ def write_section(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
         text = EMPTY_NOTE
     depends_on = set(tracker.paths_read) | set(spec.relevant_files) | {
         check.citation.path for check in report.checks if check.valid}
-    cost = sum(u.cost_usd or 0.0 for u in tracker.usages)
-    return WrittenSection(spec, text, report, rounds, tuple(sorted(depends_on)), cost)
+    cost = math.fsum(u.cost_usd or 0.0 for u in tracker.usages)
+    return WrittenSection(spec, text, report, rounds, tuple(sorted(depends_on)), cost,
+                          usages=tuple(tracker.usages))
 
 
 def _write(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,

@@ -59,7 +59,9 @@ def billed_by_phase(router: PhaseRouter, server: FakeOpenRouter
             for (phase, _, request), call in zip(router.answered, ledger, strict=True)]
 
 
-def test_resume_reuses_everything_and_pays_nothing_when_nothing_changed(sample_repo, tmp_path):
+@pytest.mark.parametrize("inline_cost", [True, False], ids=["inline-cost", "generation-lookup"])
+def test_resume_reuses_everything_and_pays_nothing_when_nothing_changed(sample_repo, tmp_path,
+                                                                        inline_cost):
     cache = tmp_path / "cache" / "tw.sqlite3"
     first_prompt = tmp_path / "a" / "architecture.md"
     moved_prompt = tmp_path / "b" / "renamed-prompt.md"  # same content, another path and name
@@ -67,7 +69,9 @@ def test_resume_reuses_everything_and_pays_nothing_when_nothing_changed(sample_r
         path.parent.mkdir()
         path.write_text("Write an architecture overview. Cite the code.\n", encoding="utf-8")
 
-    with FakeOpenRouter(PhaseRouter(), api_key=KEY) as server:
+    # Without inline cost, every cost arrives later through /generation: what the resumed run
+    # reports as not spent again must still be the whole first bill.
+    with FakeOpenRouter(PhaseRouter(), api_key=KEY, inline_cost=inline_cost) as server:
         first = run_report(server, sample_repo, first_prompt, cache)
         first_bill = server.billed_total_usd()
     assert first_bill > 0 and first["cost"]["reused"]["sections"] == 0
