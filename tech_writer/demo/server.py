@@ -370,7 +370,9 @@ class FakeOpenRouter:
                 handler.send_json(402, default_error_body(402, model))
                 return
             generation_id = self._new_generation_id()
-            call_ids = [f"call_{next(self._call_counter)}" for _ in turn.tool_calls]
+            # Fixed width, as real ids are: the prompt sizes that quote them (and so the bill)
+            # then do not depend on which of several concurrent conversations asked first.
+            call_ids = [f"call_{next(self._call_counter):06d}" for _ in turn.tool_calls]
             record = BilledCall(
                 generation_id=generation_id,
                 model=model,
