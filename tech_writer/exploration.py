@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tech_writer import prompts
-from tech_writer.errors import LLMError
+from tech_writer.errors import LLMError, RequestRejectedError
 from tech_writer.history import HistoryPolicy
 from tech_writer.progress import Progress
 from tech_writer.toolloop import ask_model, assistant_message, run_tool_loop
@@ -129,8 +129,15 @@ def _plan(llm: LLMClient, schemas: Sequence[Mapping[str, Any]], prompt: str, rep
         {"role": "user", "content": prompts.exploration_plan_request(prompt, repo_name, layout,
                                                                       MAX_AREAS)},
     ]
-    reply, _ = ask_model(llm, messages, schemas, history=history,
-                         tool_choice={"type": "function", "function": {"name": PLAN_TOOL}})
+    forced = {"type": "function", "function": {"name": PLAN_TOOL}}
+    try:
+        reply, _ = ask_model(llm, messages, schemas, history=history, tool_choice=forced)
+    except RequestRejectedError as exc:
+        # Some models refuse a forced tool choice (reasoning modes, some providers: OpenRouter
+        # then finds "no endpoints that support tool_choice"). The request also asks in words.
+        log.info("the model refused a forced plan_exploration (%s); asking without forcing it",
+                 exc.status_code)
+        reply, _ = ask_model(llm, messages, schemas, history=history)
     for call in reply.get("tool_calls") or []:
         function = call.get("function") or {}
         if function.get("name") == PLAN_TOOL:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tech_writer import prompts
-from tech_writer.demo import DemoModel, FakeOpenRouter, ModelTurn, ToolCall
+from tech_writer.demo import DemoModel, Fault, FakeOpenRouter, ModelTurn, ToolCall
 from tech_writer.exploration import MAX_AREAS, WHOLE_REPOSITORY, Area, parse_plan
 from tech_writer.llm import LLMClient
 from tech_writer.orchestrator import run_pipeline
@@ -63,10 +64,13 @@ class ExplorationWatcher(DemoModel):
                 self.active -= 1
 
 
-def run(repo, concurrency: int, model: DemoModel, max_exploration: int = 30):
+def run(repo, concurrency: int, model: DemoModel, max_exploration: int = 30,
+        faults: tuple[Fault, ...] = ()):
     exporter = InMemorySpanExporter()
     telemetry = Telemetry.for_testing(exporter)
     with FakeOpenRouter(model, api_key=KEY) as server:
+        for fault in faults:
+            server.faults.add(fault)
         with LLMClient("openai/gpt-5.1", "openrouter", KEY, server.base_url,
                        telemetry=telemetry, max_in_flight=concurrency) as llm:
             report, _store, cost = run_pipeline(PROMPT, repo, llm=llm, max_sections=3,
@@ -148,6 +152,20 @@ def test_without_a_usable_plan_one_explorer_covers_the_whole_repository(sample_r
     assert explorers and all(f"Your area: {title}" in t for t in explorers)
     assert model.peak == 1
     assert report.count("\n## ") >= 1 and "[inventory/" in report
+
+
+def test_a_model_that_refuses_a_forced_tool_is_asked_for_the_plan_in_words(sample_repo, caplog):
+    refusal = Fault(status=404, body={"error": {"code": 404, "message": (
+        "No endpoints found that support the provided 'tool_choice' value.")}})
+    model = ExplorationWatcher()
+    with caplog.at_level(logging.INFO, logger="tech_writer.exploration"):
+        report, cost, ledger, _spans = run(sample_repo, 3, model, faults=(refusal,))
+    first = model.requests[0]  # the refused request never reached the model
+    assert "tool_choice" not in first and "Call plan_exploration" in first_user_text(first)
+    explorers = [first_user_text(r) for r in model.requests[1:]]
+    assert explorers and not any(f"Your area: {WHOLE_REPOSITORY}" in t for t in explorers)
+    assert "refused a forced plan_exploration (404)" in caplog.text
+    assert cost["total_calls"] == len(ledger) and "[inventory/" in report
 
 
 def test_a_small_step_budget_skips_the_plan(sample_repo):
