@@ -30,7 +30,11 @@ from opentelemetry.sdk.resources import (
     Resource,
 )
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+)
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
     ALWAYS_ON,
@@ -52,7 +56,11 @@ from telemetry.config import (
     SignalConfig,
     TelemetryConfig,
 )
-from telemetry.export_guard import ExportProblems, QuietMetricExporter, QuietSpanExporter
+from telemetry.export_guard import (
+    ExportProblems,
+    QuietMetricExporter,
+    QuietSpanExporter,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -232,7 +240,9 @@ def _otlp_metric_exporter(target: OtlpTarget) -> MetricExporter:
 
         return GrpcMetricExporter(endpoint=target.endpoint, headers=dict(target.headers),
                                   timeout=target.timeout_s)
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+        OTLPMetricExporter,
+    )
 
     return OTLPMetricExporter(endpoint=target.endpoint, headers=dict(target.headers),
                               timeout=target.timeout_s, session=_export_session(target.endpoint),

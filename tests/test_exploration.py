@@ -11,7 +11,7 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tech_writer import prompts
-from tech_writer.demo import DemoModel, Fault, FakeOpenRouter, ModelTurn, ToolCall
+from tech_writer.demo import DemoModel, FakeOpenRouter, Fault, ModelTurn, ToolCall
 from tech_writer.exploration import MAX_AREAS, WHOLE_REPOSITORY, Area, parse_plan
 from tech_writer.llm import LLMClient
 from tech_writer.orchestrator import run_pipeline
