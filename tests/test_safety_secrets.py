@@ -107,8 +107,11 @@ def test_key_appears_nowhere_when_the_run_fails(sample_repo, prompt_file, tmp_pa
     with OtlpReceiver() as receiver, FakeOpenRouter(DemoModel(), api_key=server_key) as server:
         if failure != "401":
             status = int(failure[:3])
+            # Twice: the first request is the exploration plan, which a 400 asks once more
+            # without its forced tool choice.
             server.faults.add(Fault(status=status, body={"error": {"code": status,
-                                                                    "message": said}}))
+                                                                    "message": said}}),
+                              count=2 if status == 400 else 1)
         env = isolated_env(tmp_path, receiver, {"OPENROUTER_API_KEY": ENV_KEY})
         result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider",
                          "openrouter", "--base-url", server.base_url, "--openrouter-key",
