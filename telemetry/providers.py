@@ -137,7 +137,23 @@ def build_resource(*, service_name: str | None, default_service_name: str,
     attributes.update(code_attributes or {})
     attributes.update(env_attributes or {})
     attributes[SERVICE_NAME] = service_name or attributes.get(SERVICE_NAME) or default_service_name
-    return Resource(attributes)
+    return _HashedOnceResource(attributes)
+
+
+class _HashedOnceResource(Resource):
+    """A Resource whose hash is computed once. The OTLP encoder groups spans by resource, so it
+    hashes the resource of every span it exports, and ``Resource.__hash__`` is a JSON dump of
+    all the attributes each time. A Resource's attributes are immutable: one hash holds."""
+
+    def __init__(self, attributes: dict[str, Any], schema_url: str | None = None) -> None:
+        super().__init__(attributes, schema_url)
+        self._hash = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:  # defined with __hash__, as Python requires
+        return super().__eq__(other)
 
 
 def build_tracer_provider(resource: Resource, sampler: Sampler,

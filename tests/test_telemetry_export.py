@@ -277,3 +277,16 @@ def test_requests_ca_bundle_applies_unless_an_otlp_certificate_is_set(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/etc/ssl/otel.pem")
     assert _requests_ca_bundle("TRACES") is None
     assert _requests_ca_bundle("METRICS") == "/etc/ssl/corp.pem"
+
+
+def test_the_run_resource_hashes_and_compares_like_a_plain_resource() -> None:
+    from opentelemetry.sdk.resources import Resource
+
+    from telemetry.providers import build_resource
+
+    resource = build_resource(service_name="svc", default_service_name="tech_writer",
+                              service_version="1.2", env_attributes={"team": "docs"})
+    plain = Resource(dict(resource.attributes))
+    assert resource == plain and hash(resource) == hash(plain)
+    assert {resource: 1}[plain] == 1  # the OTLP encoder groups spans by resource this way
+    assert resource.merge(Resource({"extra": "x"})).attributes["team"] == "docs"
