@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from opentelemetry.sdk.metrics.export import (
     PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.resources import (
+    SERVICE_INSTANCE_ID,
     SERVICE_NAME,
     SERVICE_VERSION,
     TELEMETRY_SDK_LANGUAGE,
@@ -121,8 +123,9 @@ def build_resource(*, service_name: str | None, default_service_name: str,
                    service_version: str | None = None,
                    code_attributes: Mapping[str, Any] | None = None,
                    env_attributes: Mapping[str, str] | None = None) -> Resource:
-    """Precedence, lowest first: SDK facts and ``service_version``, ``code_attributes``,
-    ``env_attributes`` (``OTEL_RESOURCE_ATTRIBUTES``), ``service_name`` (``OTEL_SERVICE_NAME``).
+    """Precedence, lowest first: SDK facts, a fresh ``service.instance.id`` and
+    ``service_version``, ``code_attributes``, ``env_attributes`` (``OTEL_RESOURCE_ATTRIBUTES``),
+    ``service_name`` (``OTEL_SERVICE_NAME``).
     ``default_service_name`` applies when nothing above names the service.
 
     Built by hand rather than with ``Resource.create``, which reads ``os.environ`` itself.
@@ -131,6 +134,9 @@ def build_resource(*, service_name: str | None, default_service_name: str,
         TELEMETRY_SDK_LANGUAGE: "python",
         TELEMETRY_SDK_NAME: "opentelemetry",
         TELEMETRY_SDK_VERSION: _sdk_version,
+        # What Resource.create() adds: one fresh id per run. Backends tell runs apart by it (the
+        # collector's Prometheus exporter makes it the `instance` label the dashboard groups by).
+        SERVICE_INSTANCE_ID: str(uuid.uuid4()),
     }
     if service_version:
         attributes[SERVICE_VERSION] = service_version

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 import pytest
 from opentelemetry.sdk.trace.sampling import Decision
@@ -219,6 +220,24 @@ def test_service_name_from_resource_attributes_beats_the_default() -> None:
     tel = Telemetry.from_env({}, default_service_name="my_tool")
     assert tel.tracer_provider.resource.attributes["service.name"] == "my_tool"
     tel.shutdown()
+
+
+def test_every_run_gets_its_own_service_instance_id() -> None:
+    # Backends tell runs apart by it: the dashboard's "cost per run" groups by the `instance`
+    # label the collector's Prometheus exporter derives from it.
+    ids = set()
+    for _ in range(2):
+        tel = Telemetry.from_env({})
+        instance = str(tel.tracer_provider.resource.attributes["service.instance.id"])
+        assert uuid.UUID(instance).version == 4
+        assert tel.meter_provider._sdk_config.resource.attributes[
+            "service.instance.id"] == instance  # traces and metrics name the same run
+        ids.add(instance)
+        tel.shutdown()
+    assert len(ids) == 2
+    pinned = Telemetry.from_env({"OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=run-7"})
+    assert pinned.tracer_provider.resource.attributes["service.instance.id"] == "run-7"
+    pinned.shutdown()
 
 
 def test_malformed_resource_attribute_warns(caplog: pytest.LogCaptureFixture) -> None:

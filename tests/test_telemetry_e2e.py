@@ -54,6 +54,7 @@ def test_one_trace_whose_spans_and_metrics_agree_with_the_bill(sample_repo, prom
     assert root.attributes[attrs.ROLLUP_COST_USD] == pytest.approx(total, abs=1e-9)
     assert root.resource_attributes["service.name"] == "tw-e2e"
     assert root.resource_attributes["deployment.environment"] == "ci"
+    assert root.resource_attributes["service.instance.id"]  # one id per run, for dashboards
 
     # A chat span per billed completion, with the billed tokens and cost, under a phase.
     by_id = {s.span_id: s for s in spans}
