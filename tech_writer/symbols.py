@@ -16,6 +16,7 @@ import functools
 import importlib
 import posixpath
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -187,9 +188,16 @@ def extract_imports(path: str, text: str) -> list[ImportRef]:
 
 
 # --- Python ---------------------------------------------------------------------------------
+# CPython 3.11 and 3.12 keep the AST constructor's recursion depth in interpreter-wide state, so
+# two threads building ASTs at once can fail with "SystemError: AST constructor recursion depth
+# mismatch" (python/cpython#106905). Explorers and section writers run in threads: one at a time.
+_AST_LOCK = threading.Lock()
+
+
 def _parse_python(path: str, text: str) -> ast.Module:
     try:
-        return ast.parse(text, filename=path)
+        with _AST_LOCK:
+            return ast.parse(text, filename=path)
     except SyntaxError as exc:
         where = f" at line {exc.lineno}" if exc.lineno else ""
         raise SourceParseError(f"could not parse {path} as Python: {exc.msg}{where}") from exc

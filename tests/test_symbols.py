@@ -244,3 +244,55 @@ def test_deeply_nested_code_does_not_overflow() -> None:
     source = "const x = " + "[" * 3000 + "]" * 3000 + ";\nfunction after() {}\n"
     assert extract_imports("deep.js", source) == []
     assert [s.name for s in extract_symbols("deep.js", source).symbols] == ["after"]
+
+
+def test_python_parsing_is_safe_from_several_threads() -> None:
+    """CPython 3.11/3.12 raise a spurious SystemError ("AST constructor recursion depth
+    mismatch") when two threads build ASTs at once and the collector switches threads mid-way;
+    explorers and section writers parse in threads. Without the parse lock this fails here."""
+    import gc
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    from tech_writer.symbols import extract_symbols
+
+    text = (Path(__file__).resolve().parents[1] / "tech_writer" / "orchestrator.py").read_text(
+        encoding="utf-8")
+    errors: list[BaseException] = []
+    stop = time.monotonic() + 2.5
+
+    class Finalised:
+        def __init__(self) -> None:
+            self.me = self  # a cycle: only the collector frees it
+
+        def __del__(self) -> None:
+            sum(range(50))  # Python code inside a collection: the eval loop may switch threads
+
+    def parse() -> None:
+        while time.monotonic() < stop:
+            try:
+                extract_symbols("x.py", text)
+            except SystemError as exc:
+                errors.append(exc)
+
+    def litter() -> None:
+        while time.monotonic() < stop:
+            for _ in range(200):
+                Finalised()
+
+    old_switch, old_thresholds = sys.getswitchinterval(), gc.get_threshold()
+    sys.setswitchinterval(1e-6)
+    gc.set_threshold(5)
+    try:
+        threads = [threading.Thread(target=parse) for _ in range(6)]
+        threads.append(threading.Thread(target=litter))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(old_switch)
+        gc.set_threshold(*old_thresholds)
+    assert errors == []
