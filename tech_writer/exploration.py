@@ -126,8 +126,8 @@ def _plan(llm: LLMClient, schemas: Sequence[Mapping[str, Any]], prompt: str, rep
           layout: str, history: HistoryPolicy | None) -> list[Area]:
     messages = [
         {"role": "system", "content": prompts.EXPLORATION_SYSTEM},
-        {"role": "user", "content": prompts.exploration_plan_request(prompt, repo_name, layout,
-                                                                      MAX_AREAS)},
+        _opening_message(prompts.exploration_opening(prompt, repo_name, layout),
+                         prompts.exploration_plan_instruction(MAX_AREAS)),
     ]
     forced = {"type": "function", "function": {"name": PLAN_TOOL}}
     try:
@@ -201,9 +201,10 @@ def _explore_area(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
     """One explorer's tool loop; ``label`` marks its progress lines (areas run side by side)."""
     messages = [
         {"role": "system", "content": prompts.EXPLORATION_SYSTEM},
-        {"role": "user", "content": prompts.exploration_request(
-            prompt, repo_name, layout, title=area.title, focus=area.focus, paths=area.paths,
-            other_titles=others)},
+        _opening_message(prompts.exploration_opening(prompt, repo_name, layout),
+                         prompts.exploration_area_instruction(
+                             title=area.title, focus=area.focus, paths=area.paths,
+                             other_titles=others)),
     ]
     outcome = run_tool_loop(llm, telemetry, tools, messages, schemas, max_steps=max_steps,
                             phase=label, progress=progress, finish_tool=FINISH_TOOL,
@@ -221,6 +222,13 @@ def _explore_area(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
         messages.append(assistant_message(reply))
         notes, ended_by, steps = reply.get("content") or "", "step_limit", steps + 1
     return _AreaNotes(notes.strip(), steps, ended_by, set(outcome.paths_read))
+
+
+def _opening_message(shared: str, own: str) -> dict[str, Any]:
+    """The first user message as two text parts: the part every exploration call shares, then
+    this call's own. The LLM client puts a cache breakpoint after each where a model needs them."""
+    return {"role": "user", "content": [{"type": "text", "text": shared},
+                                        {"type": "text", "text": own}]}
 
 
 def _merge(areas: Sequence[Area], results: Sequence[_AreaNotes]) -> str:

@@ -46,6 +46,23 @@ PHASES = ("exploration", "outline", "sections")
 CACHE_CONTROL_MODELS = ("anthropic/", "google/gemini")
 
 
+_BREAKPOINT = {"type": "ephemeral"}
+
+
+def _with_breakpoints(content: Any) -> Any:
+    """Text content with a cache breakpoint at its end, and after its first part when it has
+    several; anything else unchanged."""
+    if isinstance(content, str):
+        return [{"type": "text", "text": content, "cache_control": _BREAKPOINT}]
+    if not isinstance(content, list) or not content or not all(
+            isinstance(part, dict) and part.get("type") == "text" for part in content):
+        return content
+    marked = [dict(part) for part in content]
+    for index in {0, len(marked) - 1}:
+        marked[index]["cache_control"] = _BREAKPOINT
+    return marked
+
+
 @dataclass
 class UsageStats:
     """Token and cost statistics for one LLM call.
@@ -351,8 +368,11 @@ class LLMClient:
         OpenAI, DeepSeek, Gemini 2.5 (implicit) and others cache a stable prefix by themselves.
         Anthropic and Gemini on OpenRouter cache only up to a ``cache_control`` breakpoint: one
         goes on the system prompt (tools + system, identical on every call of a phase) and one on
-        the first user message (the task, identical on every call of a loop). The history itself
-        is not changed: breakpoints are added to copies.
+        the first user message (the task, identical on every call of a loop). A first user message
+        sent as text parts gets one more, after its first part: that part is shared by several
+        conversations (the exploration's plan and explorers), which then share its cache. Four
+        breakpoints at most, as Anthropic allows. The history itself is not changed: breakpoints
+        are added to copies.
         """
         if not (self.config.openrouter_dialect and self.model.startswith(CACHE_CONTROL_MODELS)):
             return list(messages)
@@ -361,10 +381,9 @@ class LLMClient:
         for message in messages:
             role = message.get("role")
             content = message.get("content")
-            if role in ("system", "user") and role not in marked and isinstance(content, str):
+            if role in ("system", "user") and role not in marked:
                 marked.add(role)
-                message = {**message, "content": [{"type": "text", "text": content,
-                                                   "cache_control": {"type": "ephemeral"}}]}
+                message = {**message, "content": _with_breakpoints(content)}
             prepared.append(message)
         return prepared
 

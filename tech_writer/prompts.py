@@ -19,8 +19,9 @@ __all__ = [
     "SECTION_SYSTEM",
     "WRAP_UP_EXPLORATION",
     "WRITE_SECTION_NOW",
-    "exploration_plan_request",
-    "exploration_request",
+    "exploration_area_instruction",
+    "exploration_opening",
+    "exploration_plan_instruction",
     "files_read_line",
     "outline_request",
     "section_request",
@@ -140,27 +141,26 @@ OUTLINE_JSON_SCHEMA: dict = {
 }
 
 
-def _exploration_opening(prompt: str, repo_name: str, layout: str) -> str:
-    """The part every exploration call opens with, byte-identical across them: the provider can
-    serve it from its prompt cache for the plan and for every explorer."""
+def exploration_opening(prompt: str, repo_name: str, layout: str) -> str:
+    """The part every exploration call opens with, byte-identical across them (the plan's and
+    every explorer's): sent as its own content part, so providers that cache up to explicit
+    breakpoints can cache it once for all of them."""
     return (f"Report request:\n\n{prompt.strip()}\n\nRepository: {repo_name}\n\n"
             f"Repository layout (get_structure):\n{layout.strip()}\n\n")
 
 
-def exploration_plan_request(prompt: str, repo_name: str, layout: str, max_areas: int) -> str:
-    return (_exploration_opening(prompt, repo_name, layout)
-            + f"Call plan_exploration: split the exploration into at most {max_areas} areas that "
-              "explorers will study at the same time.")
+def exploration_plan_instruction(max_areas: int) -> str:
+    return (f"Call plan_exploration: split the exploration into at most {max_areas} areas that "
+            "explorers will study at the same time.")
 
 
-def exploration_request(prompt: str, repo_name: str, layout: str, *, title: str, focus: str,
-                        paths: Sequence[str], other_titles: Iterable[str]) -> str:
+def exploration_area_instruction(*, title: str, focus: str, paths: Sequence[str],
+                                 other_titles: Iterable[str]) -> str:
     others = ", ".join(other_titles) or "none: you explore the whole repository"
-    return (_exploration_opening(prompt, repo_name, layout)
-            + f"Your area: {title}\nFocus: {focus}\n"
-              f"Start from: {', '.join(paths) or '(anywhere)'}\n"
-              f"Other explorers cover: {others}\n\n"
-              "Explore your area with the tools, then call finish_exploration.")
+    return (f"Your area: {title}\nFocus: {focus}\n"
+            f"Start from: {', '.join(paths) or '(anywhere)'}\n"
+            f"Other explorers cover: {others}\n\n"
+            "Explore your area with the tools, then call finish_exploration.")
 
 
 def outline_request(prompt: str, understanding: str, max_sections: int) -> str:

@@ -122,6 +122,10 @@ def test_every_exploration_call_shares_one_cacheable_prefix(sample_repo):
     assert all(text.startswith(shared) for text in openings)
     explorers = openings[1:]
     assert all("Your area:" in text and "Other explorers cover:" in text for text in explorers)
+    # The shared part is a content part of its own: a cache breakpoint can follow it.
+    first_parts = {next(m for m in r["messages"] if m["role"] == "user")["content"][0]["text"]
+                   for r in requests}
+    assert first_parts == {shared}
 
 
 def test_understanding_has_each_area_and_one_list_of_files_read(sample_repo):

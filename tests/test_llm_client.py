@@ -291,6 +291,25 @@ def test_cache_control_breakpoints_only_for_models_that_need_them(model, expect_
     assert history[0]["content"] == "You write reports."  # the caller's history is untouched
 
 
+def test_a_first_user_message_in_parts_gets_a_breakpoint_after_its_shared_part():
+    shared = {"type": "text", "text": "Report request and repository layout. "}
+    own = {"type": "text", "text": "Your area: storage."}
+    history = [{"role": "system", "content": "You explore repositories."},
+               {"role": "user", "content": [shared, own]}]
+    with FakeOpenRouter(answers(2), api_key=KEY) as server:
+        for model in ("anthropic/claude-sonnet-4", "openai/gpt-5.1"):
+            with LLMClient(model, "openrouter", KEY, server.base_url, retry=FAST_RETRY) as llm:
+                llm.chat(history)
+        anthropic, openai = (r.json["messages"] for r in server.requests)
+    marked = {"type": "ephemeral"}
+    assert anthropic[1]["content"] == [{**shared, "cache_control": marked},
+                                       {**own, "cache_control": marked}]
+    breakpoints = sum(1 for m in anthropic for part in m["content"] if "cache_control" in part)
+    assert breakpoints == 3  # system, the shared part, the end of the message: Anthropic allows 4
+    assert openai == history  # models that cache by themselves get the parts as they are
+    assert history[1]["content"] == [shared, own]  # the caller's history is untouched
+
+
 def test_an_attempt_cut_off_mid_answer_makes_the_summary_incomplete():
     """A dropped connection after the request was sent may have been billed: never counted
     as free. A 502 was answered, so it was not billed and stays out of the unknowns."""
