@@ -97,8 +97,8 @@ def _fail(message: str, code: int) -> NoReturn:
 @click.option("--max-sections", type=click.IntRange(min=1), default=8, show_default=True,
               metavar="N", help="Most sections in the report.")
 @click.option("--concurrency", type=click.IntRange(min=1, max=64), default=4, show_default=True,
-              metavar="N", help="Sections written at once (at most N LLM requests in flight; "
-                                "backs off on 429).")
+              metavar="N", help="Exploration areas and sections worked on at once (at most N "
+                                "LLM requests in flight; backs off on 429).")
 @click.option("--max-cost", "max_cost", type=float, default=None, callback=_positive_dollars,
               metavar="USD", help="Stop starting LLM calls before the run's spend would pass "
                                   "this many dollars; finish with what exists (exit 3).")

@@ -12,8 +12,11 @@ the other and the report is the same. A plan that is missing or invalid, or has 
 one explorer for the whole repository.
 
 Every exploration call (plan and explorers) sends the same system prompt, the same tool schemas
-and the same opening of the first user message (request and layout): the provider's prompt cache
-serves that prefix after the first call.
+and the same opening part of the first user message (request and layout), so a provider's prompt
+cache can serve that prefix once it holds it. Caveats: requests sent at the same moment cannot
+read each other's entry, and on Anthropic a different ``tool_choice`` (the plan's is forced)
+starts a new message-level entry: there, the tools and system prompt are what the plan and the
+explorers share for sure, the opening when one explorer follows another.
 """
 
 from __future__ import annotations
@@ -48,8 +51,13 @@ PLAN_TOOL = "plan_exploration"
 FINISH_TOOL = "finish_exploration"
 _MIN_STEPS_PER_AREA = 3  # read, read, finish: fewer and an area is not worth its own explorer
 _MAX_PATHS_PER_AREA = 12
+_MAX_TITLE = 120
 _FILES_READ_PREFIX = "Files read:"
 WHOLE_REPOSITORY = "The whole repository"
+# The plan tool stays in every explorer's tool list (one cacheable prefix for the phase); an
+# explorer that calls it gets this answer instead of an "unknown tool" error.
+_ALREADY_PLANNED = ("The exploration is already planned and this is your area: explore it with "
+                    "the other tools, then call finish_exploration.")
 
 
 @dataclass(frozen=True)
@@ -84,13 +92,14 @@ def explore(llm: LLMClient, telemetry: Telemetry, tools: RepoTools, store: Cache
     layout = tools.execute("get_structure", {"path": "."}).text
     schemas = [*tools.schemas(), prompts.FINISH_EXPLORATION_SCHEMA,
                prompts.PLAN_EXPLORATION_SCHEMA]
+    # A plan is worth its call only when the steps after it give two areas a useful share each.
+    room = min(MAX_AREAS, (max_steps - 1) // _MIN_STEPS_PER_AREA)
     areas: list[Area] = []
     steps = 0
-    if max_steps > _MIN_STEPS_PER_AREA:
-        areas = _plan(llm, schemas, prompt, repo_name, layout, history)
-        steps = 1
-    areas = _fit(areas, max_steps - steps)
-    share = (max_steps - steps) // len(areas)
+    if room >= 2:
+        areas, steps = _plan(llm, schemas, prompt, repo_name, layout, history, room)
+    areas = _fit(areas, room)
+    shares = _shares(max_steps - steps, len(areas))
     titles = [area.title for area in areas]
     progress.step("exploration", f"{len(areas)} area(s): {'; '.join(titles)}"
                   if len(areas) > 1 else "one explorer for the whole repository")
@@ -104,7 +113,7 @@ def explore(llm: LLMClient, telemetry: Telemetry, tools: RepoTools, store: Cache
                 attrs.EXPLORATION_AREA_INDEX: index + 1}):
             label = f"exploration {index + 1}/{len(areas)}" if len(areas) > 1 else "exploration"
             results[index] = _explore_area(llm, telemetry, tools, schemas, area, others,
-                                           prompt, repo_name, layout, max_steps=share,
+                                           prompt, repo_name, layout, max_steps=shares[index],
                                            progress=progress, history=history, label=label)
 
     run_jobs([functools.partial(explore_area, index) for index in range(len(areas))],
@@ -123,13 +132,15 @@ def explore(llm: LLMClient, telemetry: Telemetry, tools: RepoTools, store: Cache
 
 
 def _plan(llm: LLMClient, schemas: Sequence[Mapping[str, Any]], prompt: str, repo_name: str,
-          layout: str, history: HistoryPolicy | None) -> list[Area]:
+          layout: str, history: HistoryPolicy | None, max_areas: int) -> tuple[list[Area], int]:
+    """The planned areas (empty: no usable plan) and the model calls it took."""
     messages = [
         {"role": "system", "content": prompts.EXPLORATION_SYSTEM},
         _opening_message(prompts.exploration_opening(prompt, repo_name, layout),
-                         prompts.exploration_plan_instruction(MAX_AREAS)),
+                         prompts.exploration_plan_instruction(max_areas)),
     ]
     forced = {"type": "function", "function": {"name": PLAN_TOOL}}
+    calls = 1
     try:
         reply, _ = ask_model(llm, messages, schemas, history=history, tool_choice=forced)
     except RequestRejectedError as exc:
@@ -138,15 +149,16 @@ def _plan(llm: LLMClient, schemas: Sequence[Mapping[str, Any]], prompt: str, rep
         log.info("the model refused a forced plan_exploration (%s); asking without forcing it",
                  exc.status_code)
         reply, _ = ask_model(llm, messages, schemas, history=history)
+        calls = 2
     for call in reply.get("tool_calls") or []:
         function = call.get("function") or {}
         if function.get("name") == PLAN_TOOL:
             areas = parse_plan(function.get("arguments"))
             if areas:
-                return areas
+                return areas, calls
     log.info("the exploration plan was missing or invalid: one explorer for the whole "
              "repository")
-    return []
+    return [], calls
 
 
 def parse_plan(raw: Any) -> list[Area]:
@@ -163,34 +175,48 @@ def parse_plan(raw: Any) -> list[Area]:
     for entry in entries:
         if not isinstance(entry, dict):
             continue
-        title, focus = entry.get("title"), entry.get("focus")
-        if not isinstance(title, str) or not title.strip():
-            continue
-        if any(area.title == title.strip() for area in areas):
+        title, focus = _one_line(entry.get("title"))[:_MAX_TITLE], _one_line(entry.get("focus"))
+        if not title or any(area.title == title for area in areas):
             continue
         paths = entry.get("paths")
         if not isinstance(paths, list):
             paths = []
-        clean = tuple(dict.fromkeys(p.strip() for p in paths if isinstance(p, str) and p.strip()))
-        areas.append(Area(title.strip()[:120], focus.strip() if isinstance(focus, str) else "",
-                          clean[:_MAX_PATHS_PER_AREA]))
+        clean = tuple(dict.fromkeys(_one_line(p) for p in paths if _one_line(p)))
+        areas.append(Area(title, focus, clean[:_MAX_PATHS_PER_AREA]))
     return areas[:MAX_AREAS]
 
 
-def _fit(areas: list[Area], steps_left: int) -> list[Area]:
-    """As many areas as the step budget gives each a useful share; one whole-repository area
-    when there is no plan (or no room for more than one explorer)."""
-    fitting = max(1, steps_left // _MIN_STEPS_PER_AREA)
-    if len(areas) > fitting:
-        log.info("exploration: %d areas planned, %d fit in --max-exploration", len(areas),
-                 fitting)
-    kept = areas[:fitting]
-    if len(kept) > 1:
-        return kept
-    if kept:  # one area: it still names where to start
-        return [Area(kept[0].title, kept[0].focus or "everything the report needs",
-                     kept[0].paths)]
+def _one_line(value: Any) -> str:
+    """Model-written text that goes into line-based instructions: whitespace collapsed, so a
+    title cannot add lines of its own ("Start from: ...")."""
+    return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def _fit(areas: list[Area], room: int) -> list[Area]:
+    """At most ``room`` areas: a plan with more has its last ones merged into one area, so no
+    planned ground goes unexplored. No plan (or no room for two): one area for everything."""
+    if len(areas) > room >= 2:
+        log.info("exploration: %d areas planned, %d fit in --max-exploration; merging the rest",
+                 len(areas), room)
+        rest = areas[room - 1:]
+        merged = Area(" + ".join(area.title for area in rest)[:_MAX_TITLE],
+                      "; ".join(area.focus for area in rest if area.focus),
+                      tuple(dict.fromkeys(p for area in rest for p in area.paths))
+                      [:_MAX_PATHS_PER_AREA])
+        areas = [*areas[:room - 1], merged]
+    if len(areas) > 1 and room >= 2:
+        return areas
+    if areas:  # one area: it still names where to start
+        first = areas[0]
+        return [Area(first.title, first.focus or "everything the report needs", first.paths)]
     return [Area(WHOLE_REPOSITORY, "everything the report needs")]
+
+
+def _shares(steps: int, areas: int) -> list[int]:
+    """Steps split between the areas as evenly as they go, the first ones taking the remainder;
+    at least one each."""
+    base, extra = divmod(max(steps, areas), areas)
+    return [base + (1 if index < extra else 0) for index in range(areas)]
 
 
 def _explore_area(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
@@ -208,14 +234,14 @@ def _explore_area(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
     ]
     outcome = run_tool_loop(llm, telemetry, tools, messages, schemas, max_steps=max_steps,
                             phase=label, progress=progress, finish_tool=FINISH_TOOL,
-                            history=history)
+                            history=history, fixed_answers={PLAN_TOOL: _ALREADY_PLANNED})
     steps = outcome.steps
     if outcome.finish_arguments is not None:
         notes, ended_by = outcome.finish_arguments["understanding"], "finish_exploration"
     elif not outcome.hit_step_cap:
         notes, ended_by = outcome.content or "", "no_more_tools"
     else:
-        # One more call, tools offered but not allowed: keeps the prefix (and its cache) intact.
+        # One more call, tools offered but not allowed: the tool list (and its cache) stays.
         progress.step(label, f"{area.title}: step limit ({max_steps}) reached, asking for notes")
         messages.append({"role": "user", "content": prompts.WRAP_UP_EXPLORATION})
         reply, _ = ask_model(llm, messages, schemas, history=history, tool_choice="none")

@@ -88,6 +88,7 @@ class RunFailed(TechWriterError):
 @dataclass
 class _RunState:
     phase: str | None = None
+    understanding: str | None = None
     outline: Outline | None = None
     sections: dict[int, WrittenSection] = field(default_factory=dict)
 
@@ -190,6 +191,7 @@ def run_pipeline(
                 _stop_calls(llm, exc)
                 root_span.set_attribute(attrs.RUN_OUTCOME, _outcome(exc))
                 _set_rollup(root_span, _settled_totals(llm, None))
+                _keep_going(run.save_settled_costs)  # what --resume will not pay for again
                 raise
             root_span.set_attribute(attrs.RUN_OUTCOME, "done")
             _set_rollup(root_span, _settled_totals(llm, None))
@@ -224,6 +226,7 @@ class _Run:
 
     def execute(self) -> str:
         understanding = self._exploration()
+        self.state.understanding = understanding
         outline = self._outline(understanding)
         self._sections(outline, understanding)
         self.state.phase = "assembly"
@@ -298,7 +301,7 @@ class _Run:
             titles = [s.title for s in outline.sections]
             self._write_all(todo, understanding, titles, len(specs))
             _end_phase(self.llm, span, "sections")  # waits for the phase's cost look-ups
-            self._save_settled_costs(understanding)
+            self.save_settled_costs()
 
     def _write_all(self, todo: list[tuple[int, SectionSpec]], understanding: str,
                    titles: list[str], total: int) -> None:
@@ -314,10 +317,13 @@ class _Run:
             raise LLMError("the run stopped before every section was written",
                            error_type="cancelled")
 
-    def _save_settled_costs(self, understanding: str) -> None:
+    def save_settled_costs(self) -> None:
         """Sections are saved for --resume as soon as they are written, with the costs known
-        then; a cost that a /generation look-up settled later is saved now, so a resumed run
-        reports what it did not spend again in full."""
+        then; a cost that a /generation look-up settled later is saved once it has (after the
+        sections phase, or after a failed run's final settling)."""
+        understanding = self.state.understanding
+        if understanding is None:
+            return
         for written in list(self.state.sections.values()):
             if written.reused:
                 continue
@@ -352,7 +358,8 @@ class _Run:
         outline = self.state.outline
         assert outline is not None
         # One snapshot: after Ctrl-C, abandoned workers may still be finishing sections.
-        state = _RunState(self.state.phase, outline, dict(self.state.sections))
+        state = _RunState(self.state.phase, self.state.understanding, outline,
+                          dict(self.state.sections))
         notes = []
         missing = state.missing_titles()
         if missing:
@@ -420,6 +427,14 @@ def format_cost_line(cost_usd: float, tokens: int, calls: int, unknown_calls: in
     if unknown_calls:
         line += f" · {unknown_calls} call(s) of unknown cost (total is a lower bound)"
     return line
+
+
+def _keep_going(action: Any) -> None:
+    """Run a best-effort step on a failure path: it must never replace the run's own error."""
+    try:
+        action()
+    except Exception:
+        log.debug("best-effort step failed", exc_info=True)
 
 
 def _safe(summary: Any) -> dict[str, Any] | None:

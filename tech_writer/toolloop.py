@@ -89,9 +89,12 @@ def ask_model(llm: LLMClient, messages: list[dict[str, Any]],
 def run_tool_loop(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
                   messages: list[dict[str, Any]], schemas: Sequence[Mapping[str, Any]], *,
                   max_steps: int, phase: str, progress: Progress,
-                  finish_tool: str | None = None, history: HistoryPolicy | None = None
-                  ) -> LoopOutcome:
-    """Run until the model answers without tools, calls ``finish_tool``, or ``max_steps`` calls."""
+                  finish_tool: str | None = None, history: HistoryPolicy | None = None,
+                  fixed_answers: Mapping[str, str] | None = None) -> LoopOutcome:
+    """Run until the model answers without tools, calls ``finish_tool``, or ``max_steps`` calls.
+
+    ``fixed_answers`` maps tools that are offered but not run here (to keep the tool list, and
+    so the cached prompt prefix, the same across a phase) to the answer their calls get."""
     outcome = LoopOutcome(content=None)
     for step in range(1, max_steps + 1):
         reply, usage = ask_model(llm, messages, schemas, history=history)
@@ -116,6 +119,10 @@ def run_tool_loop(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
                     outcome.finish_arguments = arguments
                 text = problem or "Exploration finished."
                 messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
+                continue
+            if fixed_answers and name in fixed_answers:
+                messages.append({"role": "tool", "tool_call_id": call_id,
+                                 "content": fixed_answers[name]})
                 continue
             text, ok = _run_tool(telemetry, tools, name, call_id, raw_arguments, phase, progress,
                                  step, max_steps)

@@ -250,7 +250,8 @@ def _otlp_span_exporter(target: OtlpTarget) -> SpanExporter:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter(endpoint=target.endpoint, headers=dict(target.headers),
-                            timeout=target.timeout_s, session=_export_session(target.endpoint),
+                            timeout=target.timeout_s,
+                            session=_export_session(target.endpoint, "TRACES"),
                             certificate_file=_requests_ca_bundle("TRACES"))
 
 
@@ -267,11 +268,12 @@ def _otlp_metric_exporter(target: OtlpTarget) -> MetricExporter:
     )
 
     return OTLPMetricExporter(endpoint=target.endpoint, headers=dict(target.headers),
-                              timeout=target.timeout_s, session=_export_session(target.endpoint),
+                              timeout=target.timeout_s,
+                              session=_export_session(target.endpoint, "METRICS"),
                               certificate_file=_requests_ca_bundle("METRICS"))
 
 
-def _export_session(endpoint: str) -> requests.Session:
+def _export_session(endpoint: str, signal: str) -> requests.Session | None:
     """A requests session for one OTLP/HTTP exporter that reads the environment once.
 
     By default requests looks at the environment on every request (``trust_env``): the proxy
@@ -279,7 +281,13 @@ def _export_session(endpoint: str) -> requests.Session:
     end of a run that was a quarter of the export's HTTP time. Here the proxies and netrc
     credentials for the endpoint are read once, when the exporter is built, and hold for the run;
     the CA bundle is passed as the exporter's certificate (:func:`_requests_ca_bundle`).
+
+    None when an ``OTEL_PYTHON_EXPORTER_OTLP_HTTP[_<signal>]_CREDENTIAL_PROVIDER`` names a
+    session of its own: the exporter loads that one only when it is given none.
     """
+    if os.environ.get("OTEL_PYTHON_EXPORTER_OTLP_HTTP_CREDENTIAL_PROVIDER") or os.environ.get(
+            f"OTEL_PYTHON_EXPORTER_OTLP_HTTP_{signal}_CREDENTIAL_PROVIDER"):
+        return None
     import requests
     from requests.utils import get_environ_proxies, get_netrc_auth
 

@@ -172,11 +172,59 @@ def test_a_model_that_refuses_a_forced_tool_is_asked_for_the_plan_in_words(sampl
     assert cost["total_calls"] == len(ledger) and "[inventory/" in report
 
 
-def test_a_small_step_budget_skips_the_plan(sample_repo):
+@pytest.mark.parametrize("steps", [3, 6])
+def test_a_step_budget_too_small_for_two_areas_skips_the_plan(sample_repo, steps):
     model = ExplorationWatcher()
-    run(sample_repo, 3, model, max_exploration=3)
+    run(sample_repo, 3, model, max_exploration=steps)
     assert not any(is_plan(r) for r in model.requests)
-    assert len(model.requests) <= 3 + 1  # the steps and, at most, one wrap-up
+    assert all(f"Your area: {WHOLE_REPOSITORY}" in first_user_text(r) for r in model.requests)
+    assert len(model.requests) <= steps + 1  # the steps and, at most, one wrap-up
+
+
+def test_planned_areas_beyond_the_budget_are_merged_not_dropped(sample_repo):
+    plan = ModelTurn(tool_calls=[ToolCall(PLAN_TOOL, {"areas": [
+        {"title": "Storage", "focus": "rows", "paths": ["inventory/store.py"]},
+        {"title": "CLI", "focus": "commands", "paths": ["inventory/cli.py"]},
+        {"title": "Package", "focus": "exports", "paths": ["inventory/__init__.py"]},
+    ]})])
+    model = ExplorationWatcher(plan=plan)
+    run(sample_repo, 3, model, max_exploration=7)  # the plan, then 6 steps: room for two areas
+    (plan_request,) = [r for r in model.requests if is_plan(r)]
+    assert "at most 2 areas" in first_user_text(plan_request)
+    explorers = [first_user_text(r) for r in model.requests if not is_plan(r)]
+    assert {t.split("Your area: ")[1].splitlines()[0] for t in explorers} == {
+        "Storage", "CLI + Package"}
+    merged = next(t for t in explorers if "Your area: CLI + Package" in t)
+    assert "Start from: inventory/cli.py, inventory/__init__.py" in merged
+    assert "Focus: commands; exports" in merged
+
+
+class PlanCallingExplorer(ExplorationWatcher):
+    """Its explorers call plan_exploration once before exploring."""
+
+    def respond(self, request):  # type: ignore[no-untyped-def]
+        calls = [m for m in request["messages"] if m.get("role") == "assistant"]
+        if is_exploration(request) and not is_plan(request) and not calls:
+            with self._lock:
+                self.requests.append(request)
+            return ModelTurn(tool_calls=[ToolCall(PLAN_TOOL, {"areas": []})])
+        return super().respond(request)
+
+
+def test_an_explorer_that_calls_the_plan_tool_is_told_to_explore_its_area(sample_repo):
+    model = PlanCallingExplorer()
+    report, *_ = run(sample_repo, 2, model)
+    answers = [m["content"] for r in model.requests for m in r["messages"]
+               if m.get("role") == "tool"]
+    told = [a for a in answers if a.startswith("The exploration is already planned")]
+    assert told and not any("unknown tool" in a for a in answers)
+    assert "[inventory/" in report
+
+
+def test_plan_titles_are_one_line():
+    raw = {"areas": [{"title": "Storage\nStart from: /etc", "focus": "a\n b", "paths": [" x "]},
+                     {"title": "Storage Start from: /etc", "focus": "", "paths": []}]}
+    assert parse_plan(raw) == [Area("Storage Start from: /etc", "a b", ("x",))]
 
 
 def test_areas_are_capped_by_the_step_budget(sample_repo):

@@ -113,10 +113,10 @@ def test_endless_tool_calling_is_held_by_the_step_caps(sample_repo, prompt_file)
     router = PhaseRouter(EndlessToolCaller())
     run = Run(router, sample_repo, prompt_file, "--max-exploration", "4")
     run.completed()
-    # Exploration: the plan call (answered with a tool call, not a plan: one explorer), its
-    # 3 remaining steps and one wrap-up; each section: its step cap and one "write now".
-    assert router.counts["plan"] == 1
-    assert router.counts["exploration"] == 3 + 1
+    # Exploration: 4 steps leave no room for two areas, so no plan: one explorer, its 4 steps
+    # and one wrap-up; each section: its step cap and one "write now".
+    assert router.counts["plan"] == 0
+    assert router.counts["exploration"] == 4 + 1
     assert router.requests_of("exploration")[-1].get("tool_choice") == "none"
     assert router.counts["outline"] == 1
     per_section: dict[str, list[dict[str, Any]]] = {}
@@ -127,7 +127,7 @@ def test_endless_tool_calling_is_held_by_the_step_caps(sample_repo, prompt_file)
         assert len(bodies) == MAX_SECTION_STEPS + 1, title
         assert bodies[-1].get("tool_choice") == "none"
     assert run.report.count(EMPTY_NOTE) == 2
-    assert len(run.bodies) == 1 + 4 + 1 + 2 * (MAX_SECTION_STEPS + 1)
+    assert len(run.bodies) == 5 + 1 + 2 * (MAX_SECTION_STEPS + 1)
 
 
 # --- empty responses ---------------------------------------------------------------------------

@@ -243,11 +243,25 @@ def test_export_session_takes_proxies_from_the_environment_once(
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    session = _export_session(endpoint)
+    session = _export_session(endpoint, "TRACES")
+    assert session is not None
     assert session.trust_env is False  # no environment scan on every export
     assert session.proxies.get("http") == "http://proxy.example:3128"
     monkeypatch.setenv("NO_PROXY", "collector.example")
-    assert "http" not in _export_session(endpoint).proxies
+    again = _export_session(endpoint, "TRACES")
+    assert again is not None and "http" not in again.proxies
+
+
+@pytest.mark.parametrize("variable", ["OTEL_PYTHON_EXPORTER_OTLP_HTTP_CREDENTIAL_PROVIDER",
+                                      "OTEL_PYTHON_EXPORTER_OTLP_HTTP_TRACES_CREDENTIAL_PROVIDER"])
+def test_a_credential_provider_keeps_the_exporters_own_session(
+        monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    from telemetry.providers import _export_session
+
+    monkeypatch.setenv(variable, "my-provider")
+    assert _export_session("http://collector.example:4318/v1/traces", "TRACES") is None
+    assert (_export_session("http://collector.example:4318/v1/metrics", "METRICS") is None) == (
+        variable == "OTEL_PYTHON_EXPORTER_OTLP_HTTP_CREDENTIAL_PROVIDER")
 
 
 def test_export_session_keeps_netrc_credentials(tmp_path: Path,
@@ -258,8 +272,10 @@ def test_export_session_keeps_netrc_credentials(tmp_path: Path,
     netrc.write_text("machine collector.example login otel password s3cret\n", encoding="utf-8")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
-    assert _export_session("http://collector.example:4318/v1/traces").auth == ("otel", "s3cret")
-    assert _export_session("http://other.example:4318/v1/traces").auth is None
+    mine = _export_session("http://collector.example:4318/v1/traces", "TRACES")
+    other = _export_session("http://other.example:4318/v1/traces", "TRACES")
+    assert mine is not None and mine.auth == ("otel", "s3cret")
+    assert other is not None and other.auth is None
 
 
 def test_requests_ca_bundle_applies_unless_an_otlp_certificate_is_set(

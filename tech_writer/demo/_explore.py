@@ -187,8 +187,8 @@ def _area_calls(conv: Conversation, options: ExplorationOptions) -> list[ToolCal
     symbols of its first source file, all at once; then there is nothing left to call."""
     assigned = _area(conv)
     assert assigned is not None
-    if conv.calls:
-        return []
+    if conv.calls_to("read_file") or conv.calls_to("get_symbols"):
+        return []  # its one turn of reads is done
     known = layout_paths(conv)
     files: list[str] = []
     for path in assigned[1]:
