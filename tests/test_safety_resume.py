@@ -262,3 +262,38 @@ def test_an_interrupted_run_resumes_and_pays_only_for_the_rest(sample_repo, prom
     kept = math.fsum(c for phase, title, c in first_calls
                      if phase != "sections" or title in titles[:2])
     assert cost["reused"]["cost_usd"] == pytest.approx(kept, abs=1e-9)
+
+
+def test_a_failed_run_saves_its_sections_settled_costs_for_resume(twin):
+    """Costs that arrive later through /generation are saved for the sections a failed run did
+    write, so a resumed run reports them as not spent again."""
+    from tech_writer.demo import Fault
+
+    repo, prompt, cache = twin
+    box: list[FakeOpenRouter] = []
+
+    def break_second_section(phase: str, number: int, request: dict[str, Any]) -> None:
+        if phase == "sections" and section_title_of(request) == "Alpha" and number == 2:
+            # Alpha is written (read, then answer); Beta's first request keeps failing.
+            box[0].faults.add(Fault(status=503), count=10)
+
+    router = scripted()
+    router.before = break_second_section
+    with FakeOpenRouter(router, api_key=KEY, inline_cost=False) as server:
+        box.append(server)
+        failed = run_cli("--prompt", prompt, "--repo", repo, "--provider", "openrouter",
+                         "--base-url", server.base_url, "--eval-json", "--concurrency", "1",
+                         "--max-retries", "1", "--persist-cache", "--cache-path", cache, env=ENV)
+        first_calls = billed_by_phase(router, server)
+    assert failed.returncode == 1, failed.stderr
+    assert_no_traceback(failed)
+    alpha_cost = math.fsum(c for phase, title, c in first_calls
+                           if phase == "sections" and title == "Alpha")
+    assert alpha_cost > 0
+
+    with FakeOpenRouter(scripted(), api_key=KEY) as server:
+        second = run_report(server, repo, prompt, cache, resume=True)
+    reused = second["cost"]["reused"]
+    assert reused["section_titles"] == ["Alpha"]
+    before_sections = math.fsum(c for phase, _, c in first_calls if phase != "sections")
+    assert reused["cost_usd"] == pytest.approx(before_sections + alpha_cost, abs=1e-9)
