@@ -52,7 +52,6 @@ FINISH_TOOL = "finish_exploration"
 _MIN_STEPS_PER_AREA = 3  # read, read, finish: fewer and an area is not worth its own explorer
 _MAX_PATHS_PER_AREA = 12
 _MAX_TITLE = 120
-_FILES_READ_PREFIX = "Files read:"
 WHOLE_REPOSITORY = "The whole repository"
 # The plan tool stays in every explorer's tool list (one cacheable prefix for the phase); an
 # explorer that calls it gets this answer instead of an "unknown tool" error.
@@ -73,7 +72,6 @@ class Exploration:
     steps: int  # model calls, the plan included
     ended_by: str  # how the explorers ended: "finish_exploration", "no_more_tools", "step_limit"
     paths_read: frozenset[str] = frozenset()
-    areas: tuple[Area, ...] = ()
 
 
 @dataclass
@@ -121,14 +119,11 @@ def explore(llm: LLMClient, telemetry: Telemetry, tools: RepoTools, store: Cache
     if llm.stopping and any(not result.ended_by for result in results):
         raise LLMError("the run stopped before the exploration ended", error_type="cancelled")
     understanding = _with_files_read(_merge(areas, results), store)
-    ended = sorted({result.ended_by for result in results})
-    log.info("exploration: %d area(s), %d calls, ended by %s", len(areas),
-             steps + sum(r.steps for r in results), ", ".join(ended))
-    return Exploration(understanding=understanding,
-                       steps=steps + sum(result.steps for result in results),
-                       ended_by=", ".join(ended),
-                       paths_read=frozenset().union(*(r.paths_read for r in results)),
-                       areas=tuple(areas))
+    steps += sum(result.steps for result in results)
+    ended_by = ", ".join(sorted({result.ended_by for result in results}))
+    log.info("exploration: %d area(s), %d calls, ended by %s", len(areas), steps, ended_by)
+    return Exploration(understanding=understanding, steps=steps, ended_by=ended_by,
+                       paths_read=frozenset().union(*(r.paths_read for r in results)))
 
 
 def _plan(llm: LLMClient, schemas: Sequence[Mapping[str, Any]], prompt: str, repo_name: str,
@@ -181,7 +176,7 @@ def parse_plan(raw: Any) -> list[Area]:
         paths = entry.get("paths")
         if not isinstance(paths, list):
             paths = []
-        clean = tuple(dict.fromkeys(_one_line(p) for p in paths if _one_line(p)))
+        clean = tuple(dict.fromkeys(path for path in map(_one_line, paths) if path))
         areas.append(Area(title, focus, clean[:_MAX_PATHS_PER_AREA]))
     return areas[:MAX_AREAS]
 
@@ -271,7 +266,7 @@ def _merge(areas: Sequence[Area], results: Sequence[_AreaNotes]) -> str:
 
 def _without_files_read(notes: str) -> str:
     return "\n".join(line for line in notes.splitlines()
-                     if not line.lstrip().startswith(_FILES_READ_PREFIX)).strip()
+                     if not line.lstrip().startswith(prompts.FILES_READ_PREFIX)).strip()
 
 
 def _with_files_read(understanding: str, store: CacheStore) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "EXPLORATION_SYSTEM",
+    "FILES_READ_PREFIX",
     "FINISH_EXPLORATION_SCHEMA",
     "OUTLINE_JSON_SCHEMA",
     "OUTLINE_SYSTEM",
@@ -178,6 +179,9 @@ def section_request(prompt: str, understanding: str, title: str, focus: str,
             f"Other sections (do not cover their ground): {others}")
 
 
+FILES_READ_PREFIX = "Files read:"
+
+
 def files_read_line(files: Iterable[tuple[str, int]]) -> str:
     """``Files read: a.py (120 lines), b.md (30 lines)`` — the facts the later phases rely on."""
-    return "Files read: " + ", ".join(f"{path} ({lines} lines)" for path, lines in files)
+    return f"{FILES_READ_PREFIX} " + ", ".join(f"{path} ({lines} lines)" for path, lines in files)

@@ -30,15 +30,15 @@ def is_cancellation(error: BaseException) -> bool:
     return isinstance(error, LLMError) and error.error_type == "cancelled"
 
 
-def run_jobs(jobs: Sequence[Job], workers: int, llm: LLMClient, *, name: str) -> int:
-    """Run ``jobs`` at most ``workers`` at a time; return how many finished.
+def run_jobs(jobs: Sequence[Job], workers: int, llm: LLMClient, *, name: str) -> None:
+    """Run ``jobs`` at most ``workers`` at a time.
 
     The first real error (not a cancellation caused by another job's failure) is raised once
     every worker has stopped; a failing job asks the client to stop, so no new calls start.
     Jobs report their results themselves (they are closures over the caller's state).
     """
     if not jobs:
-        return 0
+        return
     work: queue.SimpleQueue[Job] = queue.SimpleQueue()
     for job in jobs:
         work.put(job)
@@ -64,7 +64,6 @@ def run_jobs(jobs: Sequence[Job], workers: int, llm: LLMClient, *, name: str) ->
                for n in range(max(1, min(workers, len(jobs))))]
     for thread in threads:
         thread.start()
-    finished = 0
     try:
         first_error: BaseException | None = None
         received = 0
@@ -76,9 +75,7 @@ def run_jobs(jobs: Sequence[Job], workers: int, llm: LLMClient, *, name: str) ->
                     break  # every worker stopped early; nothing more will arrive
                 continue
             received += 1
-            if error is None:
-                finished += 1
-            elif first_error is None or is_cancellation(first_error):
+            if error is not None and (first_error is None or is_cancellation(first_error)):
                 first_error = error
         for thread in threads:
             thread.join()
@@ -87,4 +84,3 @@ def run_jobs(jobs: Sequence[Job], workers: int, llm: LLMClient, *, name: str) ->
         raise
     if first_error is not None:
         raise first_error
-    return finished

@@ -245,14 +245,10 @@ def _otlp_span_exporter(target: OtlpTarget) -> SpanExporter:
             OTLPSpanExporter as GrpcSpanExporter,
         )
 
-        return GrpcSpanExporter(endpoint=target.endpoint, headers=dict(target.headers),
-                                timeout=target.timeout_s)
+        return GrpcSpanExporter(**_exporter_options(target))
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter(endpoint=target.endpoint, headers=dict(target.headers),
-                            timeout=target.timeout_s,
-                            session=_export_session(target.endpoint, "TRACES"),
-                            certificate_file=_requests_ca_bundle("TRACES"))
+    return OTLPSpanExporter(**_http_options(target, "TRACES"))
 
 
 def _otlp_metric_exporter(target: OtlpTarget) -> MetricExporter:
@@ -261,16 +257,25 @@ def _otlp_metric_exporter(target: OtlpTarget) -> MetricExporter:
             OTLPMetricExporter as GrpcMetricExporter,
         )
 
-        return GrpcMetricExporter(endpoint=target.endpoint, headers=dict(target.headers),
-                                  timeout=target.timeout_s)
+        return GrpcMetricExporter(**_exporter_options(target))
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
         OTLPMetricExporter,
     )
 
-    return OTLPMetricExporter(endpoint=target.endpoint, headers=dict(target.headers),
-                              timeout=target.timeout_s,
-                              session=_export_session(target.endpoint, "METRICS"),
-                              certificate_file=_requests_ca_bundle("METRICS"))
+    return OTLPMetricExporter(**_http_options(target, "METRICS"))
+
+
+def _exporter_options(target: OtlpTarget) -> dict[str, Any]:
+    """What an OTLP exporter takes whatever its protocol."""
+    return {"endpoint": target.endpoint, "headers": dict(target.headers),
+            "timeout": target.timeout_s}
+
+
+def _http_options(target: OtlpTarget, signal: str) -> dict[str, Any]:
+    """What both OTLP/HTTP exporters take; ``signal`` is "TRACES" or "METRICS", as in the
+    exporters' own signal-specific environment variables."""
+    return {**_exporter_options(target), "session": _export_session(target.endpoint, signal),
+            "certificate_file": _requests_ca_bundle(signal)}
 
 
 def _export_session(endpoint: str, signal: str) -> requests.Session | None:

@@ -85,8 +85,9 @@ def exploration_turn(conv: Conversation, options: ExplorationOptions) -> ModelTu
     if _asked_to_plan(conv):
         return ModelTurn(tool_calls=[ToolCall(PLAN_TOOL, {"areas": plan_areas(conv)})])
     if conv.forced_tool() != FINISH_TOOL:
-        if _area(conv):  # an area explorer asks for everything at once
-            calls = _area_calls(conv, options)
+        assigned = _area(conv)
+        if assigned:  # an area explorer asks for everything at once
+            calls = _area_calls(conv, options, assigned[1])
             if calls:
                 return ModelTurn(tool_calls=calls)
         else:
@@ -182,16 +183,15 @@ def _area(conv: Conversation) -> tuple[str, list[str]] | None:
     return None
 
 
-def _area_calls(conv: Conversation, options: ExplorationOptions) -> list[ToolCall]:
+def _area_calls(conv: Conversation, options: ExplorationOptions,
+                start_paths: list[str]) -> list[ToolCall]:
     """One turn: read the area's files (directories: their files in the layout) and get the
     symbols of its first source file, all at once; then there is nothing left to call."""
-    assigned = _area(conv)
-    assert assigned is not None
     if conv.calls_to("read_file") or conv.calls_to("get_symbols"):
         return []  # its one turn of reads is done
     known = layout_paths(conv)
     files: list[str] = []
-    for path in assigned[1]:
+    for path in start_paths:
         inside = [p for p in known if p.startswith(path.rstrip("/") + "/")]
         files += rank_files(inside) if inside else [path]
     files = list(dict.fromkeys(files))[:options.max_files]
