@@ -22,7 +22,7 @@ from bench.models import WideOutlineModel
 from bench.otlp_sink import OtlpSink
 from bench.pipeline import fake_round_trip_s, run_report
 from bench.sample_repo import make_sample_repo
-from bench.timing import interleaved, median, timed
+from bench.timing import interleaved, median, ratio_interval, timed
 
 if TYPE_CHECKING:
     from telemetry import ChatInvocation
@@ -33,9 +33,11 @@ RUN_TARGET = 1.05
 TRACES_PATH = "/v1/traces"
 # A fake that answers slower than this is not "zero-latency": its waiting dilutes the overhead.
 _SLOW_FAKE_S = 0.005
-# Interleaved rounds of the run figure: about this many seconds, within these bounds.
-_BUDGET_S = 15.0
-_MIN_ROUNDS, _MAX_ROUNDS = 9, 31
+# Interleaved rounds of the run figure: about this many seconds, within these bounds. The
+# overhead is a few percent of a ~0.2 s run and a round's noise is about as large, so the median
+# needs many rounds: with 61 the 95 % interval of the ratio is about +-0.7 %.
+_BUDGET_S = 25.0
+_MIN_ROUNDS, _MAX_ROUNDS = 9, 61
 
 
 def run(quick: bool) -> list[Figure]:
@@ -53,11 +55,32 @@ def _run_overhead(quick: bool) -> Figure:
         exporting = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
                      "OTEL_SERVICE_NAME": "tech_writer-bench"}
 
-        def export_on() -> None:
-            run_report(server, repo, environ=exporting, max_sections=sections)
+        # Each run builds, uses and shuts down its own Telemetry exactly as run_pipeline does when
+        # it owns it; built here, its set-up and its final flush can be timed apart.
+        parts: dict[str, dict[str, list[float]]] = {"on": _parts(), "off": _parts()}
 
-        def export_off() -> None:
-            run_report(server, repo, environ={}, max_sections=sections)
+        def run_with(environ: dict[str, str], times: dict[str, list[float]]) -> float:
+            from telemetry import Telemetry
+
+            started = time.perf_counter()
+            telemetry = Telemetry.from_env(environ)
+            built = time.perf_counter()
+            try:
+                run_report(server, repo, telemetry=telemetry, max_sections=sections)
+            finally:
+                ran = time.perf_counter()
+                telemetry.shutdown()
+            ended = time.perf_counter()
+            for part, seconds in (("setup", built - started), ("run", ran - built),
+                                  ("shutdown", ended - ran)):
+                times[part].append(seconds)
+            return ended - started
+
+        def export_on() -> float:
+            return run_with(exporting, parts["on"])
+
+        def export_off() -> float:
+            return run_with({}, parts["off"])
 
         # One run of each first: importing the SDK and the exporters happens once per process,
         # not once per run, and would otherwise be charged to whichever runs first. The second
@@ -68,15 +91,19 @@ def _run_overhead(quick: bool) -> Figure:
         else:
             pair_s = timed(export_on) + timed(export_off)
             rounds = min(_MAX_ROUNDS, max(_MIN_ROUNDS, math.ceil(_BUDGET_S / pair_s)))
+        parts["on"], parts["off"] = _parts(), _parts()  # the warm-up runs are not measured
         exports_before, calls_before = sink.requests(TRACES_PATH), len(server.ledger)
         samples = interleaved(rounds, {"on": export_on, "off": export_off})
         exports = sink.requests(TRACES_PATH) - exports_before
         calls_per_run = (len(server.ledger) - calls_before) // (2 * rounds)
         round_trip = fake_round_trip_s(server)
     on, off = median(samples["on"]), median(samples["off"])
+    low, high = ratio_interval(samples["on"], samples["off"])
     notes = [
         (f"median of {rounds} interleaved runs each; {calls_per_run} LLM calls per run; "
-         f"on: {_ms_list(samples['on'])}; off: {_ms_list(samples['off'])}"),
+         f"95 % bootstrap interval of the ratio: {low:.3f}-{high:.3f}"),
+        _where(parts),
+        f"on: {_ms_list(samples['on'])}; off: {_ms_list(samples['off'])}",
         (f"{exports} trace export request(s) reached the receiver during the {rounds} "
          "exporting run(s)"),
         f"fake's own round trip: {round_trip * 1000:.1f} ms per request",
@@ -87,6 +114,19 @@ def _run_overhead(quick: bool) -> Figure:
                      "overhead")
     return measured("telemetry.run_wall_time (export on/off)", on, off, unit="s",
                     target=RUN_TARGET, notes="\n".join(notes), checks_ok=exports >= rounds)
+
+
+def _parts() -> dict[str, list[float]]:
+    return {"setup": [], "run": [], "shutdown": []}
+
+
+def _where(parts: dict[str, dict[str, list[float]]]) -> str:
+    """Where the extra time goes: the median of each part, export on minus off."""
+    extra = {part: (median(parts["on"][part]) - median(parts["off"][part])) * 1000
+             for part in parts["on"]}
+    return ("extra time with export on, by part (median on - median off): "
+            + ", ".join(f"{part} {ms:+.1f} ms" for part, ms in extra.items())
+            + " (shutdown: the final export of all spans and metrics)")
 
 
 def _span_overhead(quick: bool) -> Figure:

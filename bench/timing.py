@@ -9,11 +9,12 @@ each on the same heap: otherwise a candidate pays for collecting what the one be
 from __future__ import annotations
 
 import gc
+import random
 import statistics
 import time
 from collections.abc import Callable, Mapping
 
-__all__ = ["Timed", "interleaved", "median", "timed"]
+__all__ = ["Timed", "interleaved", "median", "ratio_interval", "timed"]
 
 # A candidate either returns the seconds it measured itself (to leave set-up out), or None to be
 # timed whole.
@@ -45,3 +46,25 @@ def interleaved(rounds: int, candidates: Mapping[str, Timed]) -> dict[str, list[
 
 def median(samples: list[float]) -> float:
     return statistics.median(samples)
+
+
+def ratio_interval(values: list[float], baselines: list[float], *, confidence: float = 0.95,
+                   resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """A bootstrap interval for ``median(values) / median(baselines)``.
+
+    Rounds are resampled as pairs (round ``i`` of each list together), because interleaving makes
+    a round's two runs share the machine's state of the moment. The seed is fixed so the same
+    samples always give the same interval.
+    """
+    if len(values) != len(baselines) or not values:
+        raise ValueError("values and baselines must be paired and non-empty")
+    picker = random.Random(seed)
+    count = len(values)
+    ratios = []
+    for _ in range(resamples):
+        rounds = [picker.randrange(count) for _ in range(count)]
+        ratios.append(statistics.median(values[i] for i in rounds)
+                      / statistics.median(baselines[i] for i in rounds))
+    ratios.sort()
+    tail = (1 - confidence) / 2
+    return ratios[int(tail * (resamples - 1))], ratios[int((1 - tail) * (resamples - 1))]
