@@ -13,6 +13,7 @@ import itertools
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,13 +36,15 @@ from telemetry import attributes as attrs
 if TYPE_CHECKING:
     from telemetry import ChatInvocation, Telemetry
 
-__all__ = ["APP_NAME", "APP_URL", "PHASES", "LLMClient", "UsageStats"]
+__all__ = ["APP_NAME", "APP_URL", "MAX_SESSION_ID_CHARS", "PHASES", "LLMClient", "UsageStats"]
 
 log = logging.getLogger("tech_writer.llm")
 
 APP_NAME = "tech_writer"
 APP_URL = "https://github.com/tech-writer-dev/tech_writer"
 PHASES = ("exploration", "outline", "sections")
+# OpenRouter documents 128 characters at most for a session id (some pages say 256).
+MAX_SESSION_ID_CHARS = 128
 # Models whose prompt caching needs explicit cache_control breakpoints (see OpenRouter's docs).
 CACHE_CONTROL_MODELS = ("anthropic/", "google/gemini")
 
@@ -137,8 +140,16 @@ class LLMClient:
         environ: Mapping[str, str] | None = None,
         max_in_flight: int = 4,
         max_cost_usd: float | None = None,
+        session_id: str | None = None,
     ) -> None:
         self.config: ProviderConfig = get_provider(provider)
+        # OpenRouter's sticky-routing key: every request of the session goes to the provider that
+        # served the first, where the prompt cache of the shared prefix (system prompt, tools,
+        # request) is warm. It also groups the session's calls on OpenRouter's dashboards. One
+        # per client, that is one per run, unless the caller passes its own.
+        self.session_id = session_id if session_id is not None else uuid.uuid4().hex
+        if not 0 < len(self.session_id) <= MAX_SESSION_ID_CHARS:
+            raise UsageError(f"session id must be 1 to {MAX_SESSION_ID_CHARS} characters")
         self.provider = provider
         self.model = validate_model(self.config, model or self.config.default_model)
         self.track_cost = self.config.track_cost_default if track_cost is None else track_cost
@@ -230,10 +241,13 @@ class LLMClient:
                                    **kwargs}
         if tools:
             request["tools"] = list(tools)
-        if self.track_cost and self.config.openrouter_dialect:
-            # Deprecated on OpenRouter (usage is always sent now) but harmless; the design asks
-            # for it.
-            request["extra_body"] = {"usage": {"include": True}}
+        if self.config.openrouter_dialect:
+            openrouter_fields: dict[str, Any] = {"session_id": self.session_id}
+            if self.track_cost:
+                # Deprecated on OpenRouter (usage is always sent now) but harmless; the design
+                # asks for it.
+                openrouter_fields["usage"] = {"include": True}
+            request["extra_body"] = openrouter_fields
         chat = self.telemetry.start_chat(
             self.model, self._telemetry_provider, server_address=self._server_address,
             server_port=self._server_port, input_messages=list(messages),

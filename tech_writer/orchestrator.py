@@ -184,6 +184,11 @@ def run_pipeline(
             attrs.GEN_AI_PROVIDER_NAME: llm.provider,
             attrs.GEN_AI_REQUEST_MODEL: llm.model,
         }
+        if llm.config.openrouter_dialect:
+            # The id OpenRouter groups this run's calls by, so a trace and OpenRouter's activity
+            # view can be matched; under both names backends group sessions by.
+            run_attributes[attrs.GEN_AI_CONVERSATION_ID] = llm.session_id
+            run_attributes[attrs.SESSION_ID] = llm.session_id
         with telemetry.run_span(agent_name="tech_writer", attributes=run_attributes) as root_span:
             try:
                 report = run.execute()

@@ -13,6 +13,7 @@ every call twice.
 from __future__ import annotations
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _gen_ai
+from opentelemetry.semconv._incubating.attributes import session_attributes as _session
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _gen_ai_metrics
 from opentelemetry.semconv.attributes import error_attributes as _error
 from opentelemetry.semconv.attributes import server_attributes as _server
@@ -31,6 +32,8 @@ GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = _gen_ai.GEN_AI_USAGE_CACHE_CREATION_I
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = _gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
 GEN_AI_AGENT_NAME = _gen_ai.GEN_AI_AGENT_NAME
 GEN_AI_CONVERSATION_ID = _gen_ai.GEN_AI_CONVERSATION_ID
+# What Phoenix (OpenInference) and Langfuse group a session's traces by.
+SESSION_ID = _session.SESSION_ID
 GEN_AI_TOOL_NAME = _gen_ai.GEN_AI_TOOL_NAME
 GEN_AI_TOOL_CALL_ID = _gen_ai.GEN_AI_TOOL_CALL_ID
 GEN_AI_TOOL_TYPE = _gen_ai.GEN_AI_TOOL_TYPE

@@ -16,7 +16,7 @@ from tech_writer.errors import (
     RequestRejectedError,
     UsageError,
 )
-from tech_writer.llm import LLMClient, UsageStats
+from tech_writer.llm import MAX_SESSION_ID_CHARS, LLMClient, UsageStats
 from tech_writer.retry import RetryPolicy
 
 KEY = "sk-or-test-0123456789abcdef"
@@ -223,6 +223,32 @@ def test_openrouter_headers_and_usage_flag_on_every_request():
         assert request.json["usage"] == {"include": True}
 
 
+def test_one_session_id_per_client_keeps_openrouter_on_one_provider():
+    with FakeOpenRouter(answers(4), api_key=KEY) as server:
+        with client(server) as first, client(server, track_cost=False) as second:
+            first.chat(MESSAGES)
+            first.chat(MESSAGES)
+            second.chat(MESSAGES)
+            second.chat(MESSAGES)
+        sessions = [request.json.get("session_id") for request in server.requests
+                    if request.path.endswith("/chat/completions")]
+    # Sent with or without cost tracking: it is OpenRouter's sticky-routing key.
+    assert sessions == [first.session_id] * 2 + [second.session_id] * 2
+    assert first.session_id != second.session_id and len(first.session_id) == 32
+
+
+def test_a_session_id_can_be_chosen_within_openrouters_limit():
+    with FakeOpenRouter(answers(1), api_key=KEY) as server:
+        with client(server, session_id="nightly-docs-2026-11-25") as llm:
+            llm.chat(MESSAGES)
+        (request,) = server.requests
+    assert request.json["session_id"] == "nightly-docs-2026-11-25"
+    for bad in ("", "x" * (MAX_SESSION_ID_CHARS + 1)):
+        with pytest.raises(UsageError, match="session id"):
+            LLMClient("openai/gpt-5.1", "openrouter", KEY, "http://127.0.0.1:9/api/v1",
+                      session_id=bad)
+
+
 def test_no_track_cost_sends_no_usage_request_and_makes_no_lookups():
     with FakeOpenRouter(answers(2), api_key=KEY, inline_cost=False) as server:
         with client(server, track_cost=False) as llm:
@@ -242,7 +268,7 @@ def test_openai_provider_sends_no_openrouter_headers():
             summary = llm.get_cost_summary()
         (request,) = server.requests
     assert "x-title" not in request.headers and "http-referer" not in request.headers
-    assert "usage" not in request.json
+    assert "usage" not in request.json and "session_id" not in request.json  # OpenAI rejects it
     assert llm.track_cost is False and summary["total_calls"] == 1
 
 

@@ -39,6 +39,7 @@ def test_one_trace_whose_spans_and_metrics_agree_with_the_bill(sample_repo, prom
         server.faults.add(Fault(status=429, retry_after=0.05))
         result, document = run_exporting(server, receiver, sample_repo, prompt_file)
         ledger = {call.generation_id: call for call in server.ledger}
+        requests = server.requests
         # The CLI flushed before exiting: everything is already here.
         spans = receiver.spans()
         metrics = receiver.metrics()
@@ -55,6 +56,11 @@ def test_one_trace_whose_spans_and_metrics_agree_with_the_bill(sample_repo, prom
     assert root.resource_attributes["service.name"] == "tw-e2e"
     assert root.resource_attributes["deployment.environment"] == "ci"
     assert root.resource_attributes["service.instance.id"]  # one id per run, for dashboards
+    # Every request of the run, retries included, carried one OpenRouter session id (its sticky
+    # routing key), and the root span names it: a trace and OpenRouter's view can be matched.
+    sessions = {r.json.get("session_id") for r in requests if r.path.endswith("/completions")}
+    assert sessions == {root.attributes[attrs.SESSION_ID]}
+    assert root.attributes[attrs.GEN_AI_CONVERSATION_ID] == root.attributes[attrs.SESSION_ID]
 
     # A chat span per billed completion, with the billed tokens and cost, under a phase.
     by_id = {s.span_id: s for s in spans}
