@@ -35,7 +35,8 @@ TRACES_PATH = "/v1/traces"
 _SLOW_FAKE_S = 0.005
 # Interleaved rounds of the run figure: about this many seconds, within these bounds. The
 # overhead is a few percent of a ~0.2 s run and a round's noise is about as large, so the median
-# needs many rounds: with 61 the 95 % interval of the ratio is about +-0.7 %.
+# needs many rounds: with 61 the 95 % interval of the ratio is still about +-1 %. The verdict is on
+# the ratio of the medians; the interval is printed to show how close to the target that is.
 _BUDGET_S = 25.0
 _MIN_ROUNDS, _MAX_ROUNDS = 9, 61
 

@@ -120,6 +120,7 @@ class LLMClient:
 
     ``provider`` is ``"openai"``, ``"openrouter"`` or ``"demo"`` (the built-in scripted model on
     a loopback server; costs are simulated). ``track_cost`` defaults to on for OpenRouter and demo.
+    ``session_id`` is sent to OpenRouter (and demo) only: OpenAI rejects fields it does not know.
     """
 
     def __init__(
@@ -143,10 +144,11 @@ class LLMClient:
         session_id: str | None = None,
     ) -> None:
         self.config: ProviderConfig = get_provider(provider)
-        # OpenRouter's sticky-routing key: every request of the session goes to the provider that
-        # served the first, where the prompt cache of the shared prefix (system prompt, tools,
-        # request) is warm. It also groups the session's calls on OpenRouter's dashboards. One
-        # per client, that is one per run, unless the caller passes its own.
+        # OpenRouter's sticky-routing key: while a cache read is cheaper than a fresh prompt,
+        # OpenRouter keeps the session's requests on the provider whose prompt cache holds the
+        # shared prefix (system prompt, tools, request), falling back when it is down. It also
+        # groups the session's calls on OpenRouter's dashboards. One per client (one per run when
+        # run_pipeline builds the client) unless the caller passes its own.
         self.session_id = session_id if session_id is not None else uuid.uuid4().hex
         if not 0 < len(self.session_id) <= MAX_SESSION_ID_CHARS:
             raise UsageError(f"session id must be 1 to {MAX_SESSION_ID_CHARS} characters")
@@ -247,7 +249,7 @@ class LLMClient:
                 # Deprecated on OpenRouter (usage is always sent now) but harmless; the design
                 # asks for it.
                 openrouter_fields["usage"] = {"include": True}
-            request["extra_body"] = openrouter_fields
+            request["extra_body"] = {**request.get("extra_body", {}), **openrouter_fields}
         chat = self.telemetry.start_chat(
             self.model, self._telemetry_provider, server_address=self._server_address,
             server_port=self._server_port, input_messages=list(messages),

@@ -223,7 +223,7 @@ def test_openrouter_headers_and_usage_flag_on_every_request():
         assert request.json["usage"] == {"include": True}
 
 
-def test_one_session_id_per_client_keeps_openrouter_on_one_provider():
+def test_one_session_id_per_client_on_every_request():
     with FakeOpenRouter(answers(4), api_key=KEY) as server:
         with client(server) as first, client(server, track_cost=False) as second:
             first.chat(MESSAGES)
