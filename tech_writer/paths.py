@@ -105,7 +105,9 @@ def resolve_in_repo(root: Path, user_path: str) -> Path:
     missing file means. Raises :class:`PathOutsideRepo` for every refusal.
     """
     real = _resolve_exactly(root, user_path)
-    if "\\" in user_path and not os.path.lexists(real):
+    # A name the listing showed with escapes may stand for another name, but only when no entry
+    # has this name itself: a broken symlink named ``a\x62`` is that entry, not the file ``ab``.
+    if "\\" in user_path and not _entry_exists(root, user_path):
         for alternative in _unescaped_variants(user_path):
             try:
                 candidate = _resolve_exactly(root, alternative)
@@ -114,6 +116,12 @@ def resolve_in_repo(root: Path, user_path: str) -> Path:
             if os.path.lexists(candidate):
                 return candidate
     return real
+
+
+def _entry_exists(root: Path, user_path: str) -> bool:
+    """Whether ``user_path`` names an entry under ``root``, a broken symlink included."""
+    relative = normalize_rel_path(user_path)
+    return relative == "." or os.path.lexists(Path(root).joinpath(*relative.split("/")))
 
 
 def _resolve_exactly(root: Path, user_path: str) -> Path:

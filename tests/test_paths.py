@@ -19,6 +19,7 @@ from tech_writer.paths import (
     relative_posix,
     resolve_in_repo,
 )
+from tech_writer.repo import Repository
 
 PROPERTY_SETTINGS = settings(
     max_examples=300, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
@@ -191,6 +192,19 @@ def test_a_name_shown_escaped_can_be_given_back_escaped(tmp_path: Path) -> None:
     (tmp_path / "literal\\x41.txt").write_text("a name with a real backslash\n")
     assert resolve_in_repo(tmp_path, "literal\\x41.txt") == tmp_path / "literal\\x41.txt"  # exact name first
     assert resolve_in_repo(tmp_path, "missing\\x41.txt") == tmp_path / "missing\\x41.txt"  # stays missing
+
+
+def test_an_entry_with_the_escaped_name_itself_is_never_read_as_another_file(tmp_path: Path) -> None:
+    # A broken symlink literally named "a\x62" beside a file "ab": the name is that link, so it
+    # must not resolve to "ab" (nor be listed as a readable file with ab's content).
+    (tmp_path / "ab").write_text("the content of ab\n")
+    try:
+        os.symlink("nowhere", tmp_path / "a\\x62")
+    except (OSError, NotImplementedError):
+        pytest.skip("no symlinks here")
+    assert resolve_in_repo(tmp_path, "a\\x62") == tmp_path / "nowhere"
+    listing = Repository(tmp_path).listing()
+    assert "a\\x62" not in listing.paths and "a\\x62" not in listing.real_paths
 
 
 def test_escapes_cannot_smuggle_refused_paths(sandbox: tuple[Path, Path]) -> None:
