@@ -334,8 +334,7 @@ class _Run:
                 continue
             settled = written.settled_cost_usd()
             if settled != written.cost_usd:
-                self.resume.save_section(understanding, written.spec, written.markdown,
-                                         written.fix_rounds, written.depends_on, settled)
+                self.resume.update_section_cost(understanding, written.spec, settled)
 
     def _parallel_jobs(self) -> int:
         """How many jobs (exploration areas, sections) may be open at once.

@@ -128,14 +128,25 @@ class ResumeStore:
             "markdown": markdown, "fix_rounds": fix_rounds, "cost_usd": cost_usd,
             "deps": self._hashes(depends_on)})
 
+    def update_section_cost(self, understanding: str, spec: SectionSpec, cost_usd: float) -> None:
+        """Record a section's settled cost on its saved record, keeping the dependency hashes
+        taken when it was written (hashing the files again would cost a read of each, and could
+        pair a file edited since with text written from its old content)."""
+        name = self._section_key(understanding, spec)
+        record = self._read(name)
+        if record is not None:
+            record["cost_usd"] = cost_usd
+            self._save(name, record)
+
     # --- internals ---------------------------------------------------------------------
     def _section_key(self, understanding: str, spec: SectionSpec) -> str:
         return "section:" + _digest([understanding, spec.title, spec.focus,
                                      list(spec.relevant_files)])
 
     def _load(self, name: str) -> dict[str, Any] | None:
-        if not self.enabled:
-            return None
+        return self._read(name) if self.enabled else None
+
+    def _read(self, name: str) -> dict[str, Any] | None:
         raw = self._cache.get(NAMESPACE, f"{self._run_key}:{name}")
         if raw is None:
             return None
