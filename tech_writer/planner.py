@@ -11,7 +11,6 @@ per section. Prices are the model's list prices from ``/models`` (the bill may d
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,13 +63,7 @@ class Plan:
 
 
 def repo_stats(repo: Repository) -> RepoStats:
-    sizes = []
-    for path in repo.list_files():
-        try:
-            sizes.append(os.stat(repo.root / path).st_size)
-        except OSError:
-            continue
-    sizes.sort()
+    sizes = sorted(repo.listing().sizes)  # taken with the listing: no second stat per file
     median = sizes[len(sizes) // 2] if sizes else 0
     return RepoStats(len(sizes), sum(sizes), median)
 
