@@ -15,10 +15,10 @@ import functools
 import logging
 import math
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tech_writer.budget import BudgetExhausted
 from tech_writer.cache import CacheStore
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = ["DEMO_NOTICE", "RunFailed", "assemble_report", "format_cost_line", "run_pipeline"]
 
 log = logging.getLogger("tech_writer")
+_T = TypeVar("_T")
 
 DEMO_NOTICE = ("> **Demo run** (`--provider demo`): written by tech_writer's built-in scripted "
                "model; its costs are simulated. Use `--provider openrouter` or `openai` for a "
@@ -196,7 +197,7 @@ def run_pipeline(
                 _stop_calls(llm, exc)
                 root_span.set_attribute(attrs.RUN_OUTCOME, _outcome(exc))
                 _set_rollup(root_span, _settled_totals(llm, None))
-                _keep_going(run.save_settled_costs)  # what --resume will not pay for again
+                _best_effort(run.save_settled_costs)  # what --resume will not pay for again
                 raise
             root_span.set_attribute(attrs.RUN_OUTCOME, "done")
             _set_rollup(root_span, _settled_totals(llm, None))
@@ -207,7 +208,7 @@ def run_pipeline(
         if not isinstance(exc, (TechWriterError, KeyboardInterrupt)):
             # A bug, not a user error: one line for the user, the traceback for --log-level DEBUG.
             log.debug("internal error", exc_info=True)
-        raise RunFailed(exc, run.partial_report(), _safe(run.cost_summary), run.state.phase,
+        raise RunFailed(exc, run.partial_report(), _best_effort(run.cost_summary), run.state.phase,
                         run.state.missing_titles()) from exc
     finally:
         if own_llm:
@@ -433,19 +434,14 @@ def format_cost_line(cost_usd: float, tokens: int, calls: int, unknown_calls: in
     return line
 
 
-def _keep_going(action: Any) -> None:
-    """Run a best-effort step on a failure path: it must never replace the run's own error."""
+def _best_effort(action: Callable[[], _T]) -> _T | None:
+    """Run a step on a failure path (saving costs, building the cost summary): it must never
+    replace the run's own error, so a failure is logged and gives None."""
     try:
-        action()
+        return action()
     except Exception:
-        log.debug("best-effort step failed", exc_info=True)
-
-
-def _safe(summary: Any) -> dict[str, Any] | None:
-    try:
-        return summary()
-    except Exception:  # the summary must never mask the real failure
-        log.debug("could not build the cost summary", exc_info=True)
+        log.debug("best-effort step %s failed", getattr(action, "__qualname__", action),
+                  exc_info=True)
         return None
 
 
