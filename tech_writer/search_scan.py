@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .paths import compile_glob
-from .repo import BINARY_SNIFF_BYTES, Repository, ToolCaps
+from .repo import Repository, ToolCaps, is_binary
 from .textmatch import LiteralMatcher
 
 __all__ = ["MAX_MATCH_TEXT_CHARS", "Collector", "Match", "SearchPlan", "SearchResult", "plan_search"]
@@ -95,7 +95,7 @@ class Collector:
             lines = self.matcher.matching_lines(data, limit=wanted)
             if not lines:
                 continue  # most files: no need to look for a NUL
-            if data.find(b"\x00", 0, BINARY_SNIFF_BYTES) >= 0:  # binary, as repo.is_binary decides
+            if is_binary(data):
                 self.skipped_binary += 1
                 continue
             self.matches.extend(_make_match(path, line.line, line.text) for line in lines)

@@ -158,9 +158,6 @@ class _HashedOnceResource(Resource):
     def __hash__(self) -> int:
         return self._hash
 
-    def __eq__(self, other: object) -> bool:  # defined with __hash__, as Python requires
-        return super().__eq__(other)
-
 
 def build_tracer_provider(resource: Resource, sampler: Sampler,
                           processors: Sequence[SpanProcessor]) -> TracerProvider:
