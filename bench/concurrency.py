@@ -22,7 +22,7 @@ from bench.figure import Figure, measured, unavailable
 from bench.models import WideOutlineModel, wants_outline
 from bench.pipeline import run_report, supports_keyword
 from bench.sample_repo import make_sample_repo
-from bench.timing import interleaved, median
+from bench.timing import interleaved, median, ms_list
 
 if TYPE_CHECKING:
     from tech_writer.demo import FakeOpenRouter
@@ -80,8 +80,8 @@ def run(quick: bool) -> list[Figure]:
         f"reports {'identical' if identical else 'DIFFER'} between concurrency 1 and {PARALLEL}",
         f"best ratio the serial part allows (Amdahl, {PARALLEL} in flight): {ideal:.3f}x",
     ]
-    phase_notes = (f"sections phase span: c1 {_ms([t.sections_s for t in trials['c1']])}, "
-                   f"c{PARALLEL} {_ms([t.sections_s for t in trials[f'c{PARALLEL}']])}; "
+    phase_notes = (f"sections phase span: c1 {ms_list([t.sections_s for t in trials['c1']])}, "
+                   f"c{PARALLEL} {ms_list([t.sections_s for t in trials[f'c{PARALLEL}']])}; "
                    f"ideal {1 / PARALLEL:.2f}x")
     return [
         measured(whole_name, parallel_s, serial_s, unit="s", target=CONCURRENCY_TARGET,
@@ -123,7 +123,3 @@ def _is_serial_call(body: dict[str, Any]) -> bool:
     choice = body.get("tool_choice")
     forced = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
     return wants_outline(body) or forced == PLAN_TOOL
-
-
-def _ms(seconds: list[float]) -> str:
-    return ", ".join(f"{value * 1000:.0f}" for value in seconds) + " ms"

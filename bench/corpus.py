@@ -66,7 +66,7 @@ def make_corpus(root: Path, files: int, *, seed: int = 20240607) -> Corpus:
         path.write_bytes(data)
         size += len(data)
     _write_excluded(root)
-    _commit(root)
+    commit_all(root, "corpus")
     return Corpus(root, files, planted, size)
 
 
@@ -86,9 +86,11 @@ def _write_excluded(root: Path) -> None:
     (root / "pkg000" / "blob.bin").write_bytes(b"\x00\x01binary\n" + NEEDLE.encode() + b"\n")
 
 
-def _commit(root: Path) -> None:
+def commit_all(root: Path, message: str, timeout_s: float = _GIT_TIMEOUT_S) -> None:
+    """Make ``root`` a git repository with everything in it committed once, as a throwaway
+    identity and whatever the user's git configuration says about signing or fsmonitor."""
     git = ["git", "-c", "user.email=bench@example.invalid", "-c", "user.name=bench",
            "-c", "commit.gpgsign=false", "-c", "core.fsmonitor=false"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "corpus"]):
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", message]):
         subprocess.run([*git, *args], cwd=root, check=True, capture_output=True,
-                       stdin=subprocess.DEVNULL, timeout=_GIT_TIMEOUT_S)
+                       stdin=subprocess.DEVNULL, timeout=timeout_s)

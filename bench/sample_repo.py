@@ -7,9 +7,10 @@ realistic size (a few hundred lines) so tool results weigh what they weigh in re
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 from pathlib import Path
+
+from bench.corpus import commit_all
 
 __all__ = ["REPORT_PROMPT", "make_sample_repo"]
 
@@ -389,9 +390,5 @@ def make_sample_repo(root: Path) -> Path:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    git = ["git", "-c", "user.email=bench@example.invalid", "-c", "user.name=bench",
-           "-c", "commit.gpgsign=false"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "parcel 2.3.0"]):
-        subprocess.run([*git, *args], cwd=root, check=True, capture_output=True,
-                       stdin=subprocess.DEVNULL, timeout=60)
+    commit_all(root, "parcel 2.3.0", timeout_s=60)
     return root

@@ -16,7 +16,7 @@ import sysconfig
 from pathlib import Path
 
 from bench.figure import Figure, measured
-from bench.timing import interleaved, median
+from bench.timing import interleaved, median, ms_list
 
 __all__ = ["HELP_TARGET_S", "run"]
 
@@ -37,7 +37,7 @@ def run(quick: bool) -> list[Figure]:
     })
     help_s, bare_s = median(samples["help"]), median(samples["bare"])
     notes = (f"{how}; median of {rounds} interleaved starts each; "
-             f"help: {_ms(samples['help'])}; python -c pass: {_ms(samples['bare'])}")
+             f"help: {ms_list(samples['help'])}; python -c pass: {ms_list(samples['bare'])}")
     return [measured("startup.help_wall_time", help_s, bare_s, unit="s", target=HELP_TARGET_S,
                      target_of="value", comparison="<", notes=notes)]
 
@@ -64,7 +64,3 @@ def _run(command: list[str], env: dict[str, str]) -> None:
     if completed.returncode != 0:
         raise RuntimeError(f"{command[0]} exited {completed.returncode}: "
                            f"{completed.stderr.decode(errors='replace')[-300:]}")
-
-
-def _ms(seconds: list[float]) -> str:
-    return ", ".join(f"{value * 1000:.0f}" for value in seconds) + " ms"

@@ -22,7 +22,7 @@ from bench.models import WideOutlineModel
 from bench.otlp_sink import OtlpSink
 from bench.pipeline import fake_round_trip_s, run_report
 from bench.sample_repo import make_sample_repo
-from bench.timing import interleaved, median, ratio_interval, timed
+from bench.timing import interleaved, median, ms_list, ratio_interval, timed
 
 if TYPE_CHECKING:
     from telemetry import ChatInvocation
@@ -104,7 +104,7 @@ def _run_overhead(quick: bool) -> Figure:
         (f"median of {rounds} interleaved runs each; {calls_per_run} LLM calls per run; "
          f"95 % bootstrap interval of the ratio: {low:.3f}-{high:.3f}"),
         _where(parts),
-        f"on: {_ms_list(samples['on'])}; off: {_ms_list(samples['off'])}",
+        f"on: {ms_list(samples['on'])}; off: {ms_list(samples['off'])}",
         (f"{exports} trace export request(s) reached the receiver during the {rounds} "
          "exporting run(s)"),
         f"fake's own round trip: {round_trip * 1000:.1f} ms per request",
@@ -181,7 +181,3 @@ def _one_chat(chat: ChatInvocation, index: int) -> None:
     chat.stop(ChatUsage(
         response_id=f"gen-{index}", response_model="bench/model", finish_reasons=["stop"],
         input_tokens=1200, output_tokens=300, cost_usd=0.00042, cost_source="inline"))
-
-
-def _ms_list(seconds: list[float]) -> str:
-    return ", ".join(f"{value * 1000:.0f}" for value in seconds) + " ms"

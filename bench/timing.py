@@ -14,7 +14,7 @@ import statistics
 import time
 from collections.abc import Callable, Mapping
 
-__all__ = ["Timed", "interleaved", "median", "ratio_interval", "timed"]
+__all__ = ["Timed", "interleaved", "median", "ms_list", "ratio_interval", "timed"]
 
 # A candidate either returns the seconds it measured itself (to leave set-up out), or None to be
 # timed whole.
@@ -46,6 +46,11 @@ def interleaved(rounds: int, candidates: Mapping[str, Timed]) -> dict[str, list[
 
 def median(samples: list[float]) -> float:
     return statistics.median(samples)
+
+
+def ms_list(seconds: list[float]) -> str:
+    """Samples for a figure's notes: "203, 206, 199 ms"."""
+    return ", ".join(f"{value * 1000:.0f}" for value in seconds) + " ms"
 
 
 def ratio_interval(values: list[float], baselines: list[float], *, confidence: float = 0.95,
