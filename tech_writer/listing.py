@@ -17,7 +17,6 @@ import bisect
 import logging
 import os
 import stat
-import subprocess
 import sys
 from array import array
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import pathspec
 
+from .gitrun import git_environment, run_together
 from .paths import GIT_DIR_NAME, PathOutsideRepo, resolve_in_repo
 
 __all__ = ["LISTING_GIT", "LISTING_WALK", "Listing", "ListingDraft", "PlainDirectories", "list_repository"]
@@ -36,8 +36,6 @@ LISTING_GIT = "git"
 LISTING_WALK = "walk"
 _GIT_TIMEOUT_S = 60.0
 _MAX_IGNORE_FILE_BYTES = 1024 * 1024
-# Variables that would point `git -C root` at some other repository or index than root's own.
-_GIT_REDIRECT_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
 
 
 @dataclass(frozen=True)
@@ -212,12 +210,15 @@ def _git_names(root: Path) -> tuple[list[str], tuple[str, ...] | None] | None:
     leave out (ignored entries and nested repositories; None if that part failed); None when git
     cannot answer at all: not a work tree, git missing or refusing, or root ignored by an
     enclosing repository. The two questions run concurrently."""
-    listed = _start_git(root, "--cached", "--others", "--exclude-standard")
-    if listed is None:
-        return None
-    ignored = _start_git(root, "--others", "--ignored", "--exclude-standard", "--directory")
-    names = _finish_git(listed)
-    ignored_names = _finish_git(ignored) if ignored is not None else None
+    # A repository under study is untrusted: its config must not make us run a program.
+    ls_files = ["git", "-c", "core.fsmonitor=false", "-C", os.fspath(root), "ls-files", "-z"]
+    listed, ignored = run_together(
+        [([*ls_files, "--cached", "--others", "--exclude-standard", "--"], (0,)),
+         ([*ls_files, "--others", "--ignored", "--exclude-standard", "--directory", "--"], (0,))],
+        root, git_environment(), _GIT_TIMEOUT_S,
+    )
+    names = _decoded_names(listed)
+    ignored_names = _decoded_names(ignored)
     if not names:
         return None
     excluded = None
@@ -227,33 +228,9 @@ def _git_names(root: Path) -> tuple[list[str], tuple[str, ...] | None] | None:
     return names, excluded
 
 
-def _start_git(root: Path, *options: str) -> subprocess.Popen[bytes] | None:
-    env = {key: value for key, value in os.environ.items() if key not in _GIT_REDIRECT_VARS}
-    command = [
-        "git",
-        # A repository under study is untrusted: its config must not make us run a program.
-        "-c", "core.fsmonitor=false",
-        "-C", os.fspath(root),
-        "ls-files", *options, "-z", "--",
-    ]
-    try:
-        return subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env
-        )
-    except OSError as exc:
-        logger.debug("git ls-files unavailable for %s: %s", root, exc)
-        return None
-
-
-def _finish_git(process: subprocess.Popen[bytes]) -> list[str] | None:
-    """The NUL-separated names a git process printed, or None if it failed or timed out."""
-    try:
-        output, _ = process.communicate(timeout=_GIT_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        return None
-    if process.returncode != 0:
+def _decoded_names(output: bytes | None) -> list[str] | None:
+    """The NUL-separated names git printed, or None if it failed."""
+    if output is None:
         return None
     # One decode for the whole output: what os.fsdecode does name by name, 10x faster.
     text = output.decode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())

