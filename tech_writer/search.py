@@ -99,21 +99,21 @@ def search_text(
     if engine not in ENGINES:
         raise ValueError(f"unknown search engine {engine!r}; choose from {ENGINES}")
     rg = ripgrep_path() if engine in (ENGINE_AUTO, ENGINE_RIPGREP) else None
+    early = None
     if rg is not None:
+        engine = ENGINE_RIPGREP
         # A fresh repository: ripgrep can start walking while the listing takes sizes.
         early = EarlyWalk(rg, repo, matcher, caps.max_file_bytes) if glob_matches_everything(path_glob) else None
         repo.listing(on_draft=early.start if early is not None else None)
-        plan = plan_search(repo, path_glob, caps)
-        collector = Collector(repo, matcher, caps)
-        run_ripgrep(rg, repo, matcher, plan, collector, early)
-        return collector.result(plan, ENGINE_RIPGREP)
-    if engine in (ENGINE_AUTO, ENGINE_GIT) and ENGINE_GIT in available_engines(repo):
+    elif engine in (ENGINE_AUTO, ENGINE_GIT) and ENGINE_GIT in available_engines(repo):
         engine = ENGINE_GIT
     else:
         engine = ENGINE_PYTHON
     plan = plan_search(repo, path_glob, caps)
     collector = Collector(repo, matcher, caps)
-    if engine == ENGINE_GIT:
+    if rg is not None:
+        run_ripgrep(rg, repo, matcher, plan, collector, early)
+    elif engine == ENGINE_GIT:
         _run_git(repo, matcher, plan, collector)
     else:
         collector.scan(plan.files)
