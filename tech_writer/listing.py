@@ -28,7 +28,7 @@ import pathspec
 from .gitrun import git_environment, run_together
 from .paths import GIT_DIR_NAME, PathOutsideRepo, resolve_in_repo
 
-__all__ = ["LISTING_GIT", "LISTING_WALK", "Listing", "ListingDraft", "PlainDirectories", "list_repository"]
+__all__ = ["LISTING_GIT", "LISTING_WALK", "READ_FLAGS", "Listing", "ListingDraft", "PlainDirectories", "list_repository"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,13 @@ LISTING_GIT = "git"
 LISTING_WALK = "walk"
 _GIT_TIMEOUT_S = 60.0
 _MAX_IGNORE_FILE_BYTES = 1024 * 1024
+# Opening a file of an untrusted tree to read it: O_NONBLOCK keeps a FIFO swapped in after a stat
+# check from hanging the open, O_NOFOLLOW refuses a symlink swapped in; fstat then re-checks what
+# was opened.
+READ_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 
 
 @dataclass(frozen=True)
@@ -298,9 +305,8 @@ def _walk(root: Path, limit: int) -> _Walked:
 def _load_ignore_file(path: str) -> pathspec.GitIgnoreSpec | None:
     """Patterns of an ignore file that is a regular file (a FIFO, a device or a symlink to one must
     not block or flood the walk), reading at most ``_MAX_IGNORE_FILE_BYTES``."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, READ_FLAGS)
     except (OSError, ValueError):
         return None
     try:

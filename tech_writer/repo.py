@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .listing import Listing, ListingDraft, list_repository
+from .listing import READ_FLAGS, Listing, ListingDraft, list_repository
 from .paths import PathOutsideRepo, resolve_in_repo
 
 if TYPE_CHECKING:
@@ -215,7 +215,7 @@ class Repository:
         """The first ``limit`` bytes of a *listed* file, without resolving the path again: listing
         already checked that it is a regular file reached through no symlink leading out. For
         searches, which read thousands of files. Raises ``OSError`` / ``NotARegularFile``."""
-        fd = os.open(f"{self.root}/{self.listing().read_path(rel_path)}", _READ_FLAGS)
+        fd = os.open(f"{self.root}/{self.listing().read_path(rel_path)}", READ_FLAGS)
         try:  # plain descriptors, no file object: a search opens thousands of files
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
@@ -276,17 +276,9 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
-# O_NONBLOCK keeps a FIFO swapped in after a stat check from hanging the open, O_NOFOLLOW refuses a
-# symlink swapped in; fstat then re-checks what was opened.
-_READ_FLAGS = (
-    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-)
-
-
 def _open_regular(real: str | Path) -> io.BufferedReader:
-    """Open a regular file for reading without ever blocking (see ``_READ_FLAGS``)."""
-    fd = os.open(real, _READ_FLAGS)
+    """Open a regular file for reading without ever blocking (see ``READ_FLAGS``)."""
+    fd = os.open(real, READ_FLAGS)
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
