@@ -20,11 +20,11 @@ from tech_writer import __version__
 from tech_writer.errors import (
     EXIT_FAILED,
     EXIT_SIGINT,
-    EXIT_SIGTERM,
     EXIT_USAGE,
     TechWriterError,
     Terminated,
     UsageError,
+    interruption,
 )
 from tech_writer.providers import PROVIDER_NAMES, get_provider, validate_model
 from tech_writer.secrets import known_secrets
@@ -146,10 +146,8 @@ def cli(**options: Any) -> None:
         code = _run(**options)
     except TechWriterError as exc:
         _fail(exc.message, exc.exit_code)
-    except Terminated:
-        _fail("terminated (SIGTERM)", EXIT_SIGTERM)
-    except KeyboardInterrupt:
-        _fail("interrupted (Ctrl-C)", EXIT_SIGINT)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM delivered as Terminated
+        _fail(*interruption(exc))
     sys.exit(code)
 
 

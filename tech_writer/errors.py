@@ -38,6 +38,7 @@ __all__ = [
     "ResponseError",
     "TechWriterError",
     "Terminated",
+    "interruption",
     "UsageError",
 ]
 
@@ -106,3 +107,10 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, delivered like Ctrl-C so the same clean-up runs; exits 143 instead of 130."""
 
     exit_code = EXIT_SIGTERM
+
+
+def interruption(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """The one-line message and the exit code of a Ctrl-C, or of a SIGTERM (:class:`Terminated`)."""
+    if isinstance(exc, Terminated):
+        return "terminated (SIGTERM)", EXIT_SIGTERM
+    return "interrupted (Ctrl-C)", EXIT_SIGINT

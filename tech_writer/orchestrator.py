@@ -26,12 +26,11 @@ from tech_writer.citations import verify_citations
 from tech_writer.cost_lookup import LookupPolicy
 from tech_writer.errors import (
     EXIT_FAILED,
-    EXIT_SIGINT,
-    EXIT_SIGTERM,
     LLMError,
     TechWriterError,
     Terminated,
     UsageError,
+    interruption,
 )
 from tech_writer.exploration import explore
 from tech_writer.history import HistoryPolicy
@@ -66,11 +65,11 @@ class RunFailed(TechWriterError):
     def __init__(self, cause: BaseException, partial_report: str | None,
                  cost_stats: dict[str, Any] | None, phase: str | None,
                  missing_sections: list[str] | None = None) -> None:
+        exit_code = getattr(cause, "exit_code", EXIT_FAILED)
         if isinstance(cause, TechWriterError):
             message = cause.message
         elif isinstance(cause, KeyboardInterrupt):
-            message = ("terminated (SIGTERM)" if isinstance(cause, Terminated)
-                       else "interrupted (Ctrl-C)")
+            message, exit_code = interruption(cause)
         else:
             message = f"internal error ({type(cause).__name__}: {cause}); please report it"
         super().__init__(message)
@@ -80,10 +79,7 @@ class RunFailed(TechWriterError):
         self.phase = phase
         self.missing_sections = missing_sections or []
         self.budget_exhausted = isinstance(cause, BudgetExhausted)
-        if isinstance(cause, KeyboardInterrupt):
-            self.exit_code = EXIT_SIGTERM if isinstance(cause, Terminated) else EXIT_SIGINT
-        else:
-            self.exit_code = getattr(cause, "exit_code", EXIT_FAILED)
+        self.exit_code = exit_code
 
 
 @dataclass
