@@ -40,7 +40,7 @@ A run that stops early still writes the partial report and prints its cost."""
 class _OneLineErrors(click.Command):
     """Click's usage errors, reduced to the one line the user needs (plus the --help hint)."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
             return super().main(*args, **kwargs)

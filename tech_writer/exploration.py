@@ -258,7 +258,7 @@ def _merge(areas: Sequence[Area], results: Sequence[_AreaNotes]) -> str:
     if len(areas) == 1:
         return _without_files_read(results[0].notes)
     parts = []
-    for index, (area, result) in enumerate(zip(areas, results), start=1):
+    for index, (area, result) in enumerate(zip(areas, results, strict=True), start=1):
         notes = _without_files_read(result.notes) or "(no notes)"
         parts.append(f"### Area {index}: {area.title}\n{notes}")
     return "\n\n".join(parts)

@@ -28,7 +28,9 @@ import pathspec
 from .gitrun import git_environment, run_together
 from .paths import GIT_DIR_NAME, PathOutsideRepo, resolve_in_repo
 
-__all__ = ["LISTING_GIT", "LISTING_WALK", "READ_FLAGS", "Listing", "ListingDraft", "PlainDirectories", "list_repository"]
+__all__ = [
+    "LISTING_GIT", "LISTING_WALK", "READ_FLAGS", "Listing", "ListingDraft", "PlainDirectories", "list_repository",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -426,7 +426,7 @@ class LLMClient:
         ))
 
     def _settler(self, chat: ChatInvocation, usage: UsageStats,
-                 key: int):  # type: ignore[no-untyped-def]
+                 key: int) -> Callable[[GenerationCost], None]:
         def on_settled(result: GenerationCost) -> None:
             if result.cost_usd is not None:
                 usage.cost_usd = result.cost_usd

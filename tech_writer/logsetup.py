@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
+from typing import Any
 
 from tech_writer.secrets import SecretMask
 
@@ -21,6 +22,17 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return self.mask(super().format(record))
+
+    def formatException(self, ei: Any) -> str:
+        """One line, never a traceback: some SDK versions log every retried HTTP error at DEBUG
+        with ``exc_info`` (openai 1.x does), and the retry is already reported on its own line."""
+        exc = ei[1]
+        if exc is None:
+            return ""
+        kind = type(exc)
+        name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+        text = " ".join(str(exc).split())
+        return f"  ({name}: {text})" if text else f"  ({name})"
 
 
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:

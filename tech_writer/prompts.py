@@ -9,6 +9,7 @@ part of the contract with :mod:`tech_writer.demo` and must not drift.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 __all__ = [
     "EXPLORATION_SYSTEM",
@@ -63,7 +64,7 @@ WRAP_UP_EXPLORATION = ("You have reached the exploration step limit. Without cal
 WRITE_SECTION_NOW = ("You have reached the tool-call limit for this section. Without calling "
                      "more tools, write the section now from what you have read.")
 
-FINISH_EXPLORATION_SCHEMA: dict = {
+FINISH_EXPLORATION_SCHEMA: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "finish_exploration",
@@ -84,7 +85,7 @@ FINISH_EXPLORATION_SCHEMA: dict = {
     },
 }
 
-PLAN_EXPLORATION_SCHEMA: dict = {
+PLAN_EXPLORATION_SCHEMA: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "plan_exploration",
@@ -119,7 +120,7 @@ PLAN_EXPLORATION_SCHEMA: dict = {
     },
 }
 
-OUTLINE_JSON_SCHEMA: dict = {
+OUTLINE_JSON_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "title": {"type": "string"},

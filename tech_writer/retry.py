@@ -39,7 +39,7 @@ class RetryPolicy:
         """
         if retry_after_s is not None and retry_after_s >= 0:
             return min(retry_after_s, self.max_backoff_s)
-        base = min(self.initial_backoff_s * (2 ** (attempt - 1)), self.max_backoff_s)
+        base = min(self.initial_backoff_s * (2.0 ** (attempt - 1)), self.max_backoff_s)
         spread = base * self.jitter
         return max(0.0, base + (rng or random).uniform(-spread, spread))
 

@@ -56,7 +56,7 @@ def plan_search(repo: Repository, path_glob: str, caps: ToolCaps) -> SearchPlan:
     wanted = compile_glob(path_glob)
     plan = SearchPlan()
     total = 0
-    for path, size in zip(listing.paths, listing.sizes):
+    for path, size in zip(listing.paths, listing.sizes, strict=True):
         if not wanted(path):
             continue
         if size > caps.max_file_bytes:

@@ -3,9 +3,12 @@
 The SDK's exporters log every failed or retried batch (with stack traces for some), from
 background threads, for the whole run. Here:
 
-- :func:`redirect_exporter_logs` takes the SDK's export-path loggers off the root logger (once,
-  process-wide) and re-logs their records at DEBUG on ``telemetry.export``, so ``--log-level
-  DEBUG`` still shows them but a normal run does not.
+- :func:`redirect_exporter_logs` absorbs every record of the SDK's export-path loggers (all
+  loggers under the packages in ``_EXPORT_PATH_LOGGERS``, whatever module of whichever SDK version
+  logs it) and re-logs it at DEBUG on ``telemetry.export``, so ``--log-level DEBUG`` still shows
+  it but a normal run does not. A filter on each such logger drops the original record before any
+  handler sees it: turning propagation off alone is not enough, since some hosts (pytest >= 9,
+  for one) attach their own handlers to every non-propagating logger.
 - :class:`QuietSpanExporter` / :class:`QuietMetricExporter` wrap the real exporters. While a
   wrapped export runs, the records it causes are collected (a thread-local tells the log handler
   whose export it is), and a failure turns into one short warning through :class:`ExportProblems`:
@@ -187,7 +190,7 @@ def redirect_exporter_logs() -> None:
 
     Process-wide on purpose: exporter threads can outlive a shutdown that gave up waiting, and
     their late complaints must not reach the terminal either. Call it again after importing more
-    exporters: it also puts the note taker in front of the loggers that exist by then.
+    exporters: it also puts the absorbing filter in front of the loggers that exist by then.
     """
     global _redirected
     with _redirect_lock:
@@ -205,46 +208,50 @@ def redirect_exporter_logs() -> None:
         _loggers_seen = len(loggers)
         for name, existing in list(loggers.items()):
             if (isinstance(existing, logging.Logger) and _on_export_path(name)
-                    and _NOTE_TAKER not in existing.filters):
+                    and _ABSORBER not in existing.filters):
                 # First in line: some SDK loggers carry a DuplicateFilter that would hide the
                 # second exporter's identical complaint (and with it the reason it failed).
-                existing.filters.insert(0, _NOTE_TAKER)
+                existing.filters.insert(0, _ABSORBER)
 
 
 def _on_export_path(name: str) -> bool:
     return any(name == prefix or name.startswith(prefix + ".") for prefix in _EXPORT_PATH_LOGGERS)
 
 
-def _take_note(record: logging.LogRecord) -> None:
-    """Keep the message for the export running on this thread, if any (once per record)."""
+def _absorb(record: logging.LogRecord) -> None:
+    """Keep the message for the export running on this thread, if any, and re-log it at DEBUG."""
     if getattr(record, "_telemetry_noted", False):
         return
     record._telemetry_noted = True
     notes = getattr(_current_export, "notes", None)
     if notes is not None and record.levelno >= logging.WARNING:
         notes.append(record.getMessage())
+    with _redirect_lock:
+        secrets = sorted(_known_secrets, key=len, reverse=True)
+    _debug_logger.debug("%s: %s", record.name, _scrub(record.getMessage(), secrets),
+                        exc_info=record.exc_info)
 
 
-class _NoteTaker(logging.Filter):
+class _Absorber(logging.Filter):
+    """On each export-path logger: the record is absorbed, and no handler sees the original."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         try:
-            _take_note(record)
+            _absorb(record)
         except Exception:  # never in the exporter's way
             pass
-        return True
+        return False
 
 
-_NOTE_TAKER = _NoteTaker()
+_ABSORBER = _Absorber()
 
 
 class _ExportLogHandler(logging.Handler):
+    """On the package loggers: catches records of export-path loggers created after the last scan."""
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            _take_note(record)
-            with _redirect_lock:
-                secrets = sorted(_known_secrets, key=len, reverse=True)
-            _debug_logger.debug("%s: %s", record.name, _scrub(record.getMessage(), secrets),
-                                exc_info=record.exc_info)
+            _absorb(record)
         except Exception:  # a logging handler must never raise into the exporter thread
             pass
 

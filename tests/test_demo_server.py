@@ -157,8 +157,9 @@ def test_usage_and_cost_fields_match_the_documented_billing(server: FakeOpenRout
     assert usage.model_extra["cost"] == expected_cost == billed.cost_usd
     assert usage.model_extra["is_byok"] is False
     assert usage.model_extra["cost_details"] == {"upstream_inference_cost": None}
-    assert usage.prompt_tokens_details.cached_tokens == 0
-    assert usage.completion_tokens_details.reasoning_tokens == 0
+    wire = usage.model_dump()  # the wire's fields, however old the SDK that parsed them
+    assert wire["prompt_tokens_details"]["cached_tokens"] == 0
+    assert wire["completion_tokens_details"]["reasoning_tokens"] == 0
     assert billed.generation_id == completion.id and billed.streamed is False
     assert billed.finish_reason == "stop" and billed.model == MODEL
 
@@ -213,9 +214,10 @@ def test_cached_cache_write_and_reasoning_tokens_are_reported_and_priced() -> No
     prompt = expected_prompt_tokens(body)
     completion = max(1, len("Hello from the fake model.") // 4) + 7
     assert usage.prompt_tokens == prompt and usage.completion_tokens == completion
-    assert usage.prompt_tokens_details.cached_tokens == 5
-    assert usage.prompt_tokens_details.model_dump()["cache_write_tokens"] == 3
-    assert usage.completion_tokens_details.reasoning_tokens == 7
+    wire = usage.model_dump()  # the wire's fields, however old the SDK that parsed them
+    assert wire["prompt_tokens_details"]["cached_tokens"] == 5
+    assert wire["prompt_tokens_details"]["cache_write_tokens"] == 3
+    assert wire["completion_tokens_details"]["reasoning_tokens"] == 7
     parts = [
         (prompt - 8) * price.prompt,
         5 * price.input_cache_read,
@@ -228,7 +230,7 @@ def test_cached_cache_write_and_reasoning_tokens_are_reported_and_priced() -> No
 def test_cached_tokens_never_exceed_prompt_tokens() -> None:
     with FakeOpenRouter(answers(), cached_tokens=10_000_000) as server:
         usage = chat(sdk(server, key="any")).usage
-    assert usage.prompt_tokens_details.cached_tokens == usage.prompt_tokens
+    assert usage.model_dump()["prompt_tokens_details"]["cached_tokens"] == usage.prompt_tokens
 
 
 def test_byok_reports_upstream_cost_and_bills_only_the_fee() -> None:

@@ -317,7 +317,8 @@ def test_a_tree_200_levels_deep_works_through_every_tool(hostile: Path) -> None:
     structure = _clean(tools.execute("get_structure", {})).splitlines()
     assert len(structure) < 40 and max(len(line) - len(line.lstrip()) for line in structure) <= 2 * 3  # 3 levels
     for engine in available_engines():
-        assert (deep_file, 2) in {(m.path, m.line) for m in search_text(Repository(hostile), NEEDLE, engine=engine).matches}
+        found = search_text(Repository(hostile), NEEDLE, engine=engine).matches
+    assert (deep_file, 2) in {(m.path, m.line) for m in found}
     assert verify_citations(f"[{deep_file}:1-2]", Repository(hostile)).valid == 1
 
 
@@ -427,7 +428,8 @@ def test_index_flags_cannot_hide_files_from_search(tmp_path: Path) -> None:
 def test_absurdly_nested_source_is_listed_to_a_depth_and_says_so(tmp_path: Path) -> None:
     from tech_writer.symbols import MAX_NESTING, language_for
 
-    (tmp_path / "classes.py").write_text("".join(f"{'    ' * n}class C{n}:\n" for n in range(90)) + "    " * 90 + "pass\n")
+    nested = "".join(f"{'    ' * n}class C{n}:\n" for n in range(90))
+    (tmp_path / "classes.py").write_text(nested + "    " * 90 + "pass\n")
     (tmp_path / "sum.py").write_text("x = " + "+".join(["1"] * 200_000) + "\n")  # recursion in the parser
     (tmp_path / "ns.ts").write_text("namespace a { " * 3000 + "}" * 3000 + "\n")
     (tmp_path / "mods.rs").write_text("mod a { " * 3000 + "}" * 3000 + "\n")

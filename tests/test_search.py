@@ -319,7 +319,8 @@ def test_ripgrep_batches_and_walks_agree_with_python(tricky: Path, glob: str, mo
         for max_matches in (1, 60, 5000):
             small = replace(caps, max_matches=max_matches)
             expected = _outcome(search_text(warm, query, glob, small, engine=ENGINE_PYTHON))
-            assert _outcome(search_text(warm, query, glob, small, engine=ENGINE_RIPGREP)) == expected, (query, max_matches)
+            outcome = _outcome(search_text(warm, query, glob, small, engine=ENGINE_RIPGREP))
+            assert outcome == expected, (query, max_matches)
 
 
 # --- the matching rule itself ------------------------------------------------------------------------

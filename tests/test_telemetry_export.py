@@ -306,3 +306,56 @@ def test_the_run_resource_hashes_and_compares_like_a_plain_resource() -> None:
     assert resource == plain and hash(resource) == hash(plain)
     assert {resource: 1}[plain] == 1  # the OTLP encoder groups spans by resource this way
     assert resource.merge(Resource({"extra": "x"})).attributes["team"] == "docs"
+
+
+class _Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize("name", [
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",  # SDK <= 1.44
+    "opentelemetry.exporter.otlp.common.http",  # SDK 1.45: the shared HTTP client
+    "opentelemetry.sdk._shared_internal",  # the batch processor
+    "opentelemetry.sdk.metrics._internal.export",  # the periodic metric reader
+])
+def test_export_path_records_reach_no_handler_but_the_guards(name: str) -> None:
+    # A host may attach handlers to the SDK's loggers themselves (pytest >= 9 does, to every
+    # non-propagating logger): the guard must still be the only one to speak of a failure.
+    from telemetry.export_guard import redirect_exporter_logs
+
+    sdk_logger = logging.getLogger(name)
+    redirect_exporter_logs()
+    own, root, debug = _Recorder(), _Recorder(), _Recorder()
+    sdk_logger.addHandler(own)
+    logging.getLogger().addHandler(root)
+    logging.getLogger("telemetry.export").addHandler(debug)
+    previous_level = logging.getLogger("telemetry.export").level
+    logging.getLogger("telemetry.export").setLevel(logging.DEBUG)
+    problems = ExportProblems([BACKEND_KEY])
+
+    def failing_export() -> bool:
+        sdk_logger.error("Failed to export metrics batch code: %s, reason: %s", 405,
+                         f"Method Not Allowed {BACKEND_KEY}")
+        return False
+
+    try:
+        assert problems.run_export("metrics", "http://phoenix:6006/v1/metrics",
+                                   failing_export) is False
+    finally:
+        sdk_logger.removeHandler(own)
+        logging.getLogger().removeHandler(root)
+        logging.getLogger("telemetry.export").removeHandler(debug)
+        logging.getLogger("telemetry.export").setLevel(previous_level)
+    assert own.records == []
+    assert [r.name for r in root.records if r.levelno >= logging.WARNING] == ["telemetry"]
+    assert root.records[-1].getMessage() == (
+        "OpenTelemetry: could not export metrics to http://phoenix:6006/v1/metrics "
+        "(HTTP 405 Method Not Allowed ***); further export errors are not shown")
+    (relogged,) = [r for r in debug.records if r.levelno == logging.DEBUG]
+    assert relogged.getMessage().startswith(f"{name}: Failed to export metrics batch code: 405")
+    assert BACKEND_KEY not in relogged.getMessage()

@@ -24,7 +24,13 @@ __all__ = [
 MAX_SCAN = 200  # lines scanned for a block's end or a signature, so odd input stays cheap
 _SIGNATURE_CAP = 60
 NOT_CALLS = frozenset(
-    ["if", "for", "while", "return", "print", "len", "str", "int", "float", "dict", "list", "set", "tuple", "super", "isinstance", "range", "open", "not", "and", "or", "in", "is", "elif", "except", "with", "assert", "yield", "lambda", "raise", "del", "await", "async", "function", "catch", "switch", "typeof", "new", "sizeof", "defer", "go", "func", "fn", "match", "Some", "Ok", "Err", "None", "self", "this"]
+    [
+        "if", "for", "while", "return", "print", "len", "str", "int", "float", "dict", "list", "set",
+        "tuple", "super", "isinstance", "range", "open", "not", "and", "or", "in", "is", "elif",
+        "except", "with", "assert", "yield", "lambda", "raise", "del", "await", "async", "function",
+        "catch", "switch", "typeof", "new", "sizeof", "defer", "go", "func", "fn", "match", "Some",
+        "Ok", "Err", "None", "self", "this"
+    ]
 )
 _CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 ENTRY_NAMES = frozenset({"main", "run", "cli", "app", "serve", "start"})  # where execution begins

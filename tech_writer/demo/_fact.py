@@ -9,7 +9,12 @@ __all__ = ["TOPICS", "Fact", "keywords", "sentence_of", "topics_of_text"]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{2,}")
 _STOPWORDS = frozenset(
-    ["the", "and", "for", "with", "that", "this", "from", "into", "are", "was", "were", "will", "its", "their", "them", "they", "how", "what", "where", "which", "when", "who", "why", "does", "file", "files", "code", "section", "sections", "each", "about", "over", "under", "key", "read", "first", "make", "new", "you", "your", "use", "used", "using", "can", "may"]
+    [
+        "the", "and", "for", "with", "that", "this", "from", "into", "are", "was", "were", "will",
+        "its", "their", "them", "they", "how", "what", "where", "which", "when", "who", "why", "does",
+        "file", "files", "code", "section", "sections", "each", "about", "over", "under", "key", "read",
+        "first", "make", "new", "you", "your", "use", "used", "using", "can", "may"
+    ]
 )
 _SENTENCE_CAP = 180
 

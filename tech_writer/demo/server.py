@@ -30,8 +30,8 @@ import logging
 import secrets
 import threading
 import time
-from fractions import Fraction
 from collections import defaultdict
+from fractions import Fraction
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
