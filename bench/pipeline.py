@@ -23,7 +23,7 @@ BENCH_API_KEY = "bench-fake-key"
 
 def supports_keyword(name: str) -> bool:
     """Whether ``run_pipeline`` takes the keyword ``name`` (features land over time)."""
-    from tech_writer.orchestrator import run_pipeline
+    from tech_writer.pipeline.run import run_pipeline
 
     return name in inspect.signature(run_pipeline).parameters
 
@@ -34,7 +34,7 @@ def run_report(server: FakeOpenRouter, repo: Path, *, environ: Mapping[str, str]
     """One whole run (exploration, outline, sections) through ``run_pipeline``; returns the
     report and the cost summary. ``environ`` configures the run's own telemetry (``{}``: spans
     in-process only, nothing exported); ``extra`` goes to ``run_pipeline`` as is."""
-    from tech_writer.orchestrator import run_pipeline
+    from tech_writer.pipeline.run import run_pipeline
 
     report, _store, cost = run_pipeline(
         REPORT_PROMPT, repo, provider="openrouter", api_key=BENCH_API_KEY,

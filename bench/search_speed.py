@@ -6,7 +6,7 @@ several rounds, with identical results required everywhere (same lines; same tex
 
 Two settings, both printed:
 
-* warm: the :class:`~tech_writer.repo.Repository` has listed its files once already, which is
+* warm: the :class:`~tech_writer.repository.repo.Repository` has listed its files once already, which is
   how ``search_text`` runs inside a report (the listing is made once per run and reused by every
   tool call). Target: within 1.5x of ripgrep.
 * cold: a fresh ``Repository`` per search, its file listing included (ripgrep lists the tree
@@ -31,7 +31,7 @@ from bench.figure import Figure, measured, unavailable
 from bench.timing import interleaved, median
 
 if TYPE_CHECKING:
-    from tech_writer.search import SearchResult
+    from tech_writer.repository.search.text import SearchResult
 
 __all__ = ["RIPGREP_TARGET", "run"]
 
@@ -50,9 +50,9 @@ def run(quick: bool) -> list[Figure]:
 
 
 def _search_figures(corpus: Corpus, rounds: int) -> list[Figure]:
-    from tech_writer.repo import Repository
-    from tech_writer.search import available_engines, search_text
-    from tech_writer.search_engines import ripgrep_path
+    from tech_writer.repository.repo import Repository
+    from tech_writer.repository.search.engines import ripgrep_path
+    from tech_writer.repository.search.text import available_engines, search_text
 
     root = corpus.root
     rg = ripgrep_path()
@@ -165,8 +165,8 @@ def _compare(engine_results: dict[str, SearchResult], cli_hits: dict[str, Hits],
 
 
 def _listing_figure(corpus: Corpus, rounds: int) -> Figure:
-    from tech_writer.repo import Repository
-    from tech_writer.search_engines import ripgrep_path
+    from tech_writer.repository.repo import Repository
+    from tech_writer.repository.search.engines import ripgrep_path
 
     rg = ripgrep_path()
     if rg is None:

@@ -71,9 +71,9 @@ def conversation_threads(exchanges: Sequence[Exchange]) -> list[list[Exchange]]:
 def naive_prompt_tokens(exchanges: Sequence[Exchange], repo: Path) -> tuple[int, int]:
     """Replay the recorded conversation through the naive loop; (prompt tokens billed, calls)."""
     from tech_writer.demo import FakeOpenRouter, QueueModel
-    from tech_writer.llm import LLMClient
-    from tech_writer.repo import Repository
-    from tech_writer.tools import RepoTools
+    from tech_writer.llm.client import LLMClient
+    from tech_writer.repository.repo import Repository
+    from tech_writer.repository.tools import RepoTools
 
     threads = conversation_threads(exchanges)
     script = QueueModel(exchange.turn for thread in threads for exchange in thread)

@@ -2,6 +2,17 @@
 
 The public surface: :func:`run_pipeline` (the whole run), :class:`LLMClient` and
 :class:`UsageStats` (every LLM call), and the errors in :mod:`tech_writer.errors`.
+
+The map, one layer per folder, each importing only the layers below it (``docs/architecture.md``;
+``tests/test_layers.py`` keeps it true): ``cli`` parses flags and prints; it drives
+``pipeline/``, the run (exploration, outline, sections: tool loops over the model, with resume,
+dry-run planning, prompts and progress). The pipeline uses ``llm/``, the model client (wire
+format, providers, retries, prices, the cost of every call, budget), ``repository/``, what the
+model reads (files, listing, paths, git, symbols, search, cache, and the tools built on them), and
+``report/``, what is checked of the written report (citations). At the bottom sit ``errors`` and
+``secrets`` (shared by every layer), ``demo/`` (the scripted model and fake OpenRouter, standing
+alone) and, outside this package, ``telemetry`` (spans, metrics, the cost processor), which knows
+nothing of tech_writer.
 """
 
 from __future__ import annotations
@@ -13,18 +24,18 @@ __version__ = "0.1.0"
 __all__ = ["LLMClient", "RunFailed", "UsageStats", "__version__", "run_pipeline"]
 
 if TYPE_CHECKING:
-    from tech_writer.llm import LLMClient, UsageStats
-    from tech_writer.orchestrator import RunFailed, run_pipeline
+    from tech_writer.llm.client import LLMClient, UsageStats
+    from tech_writer.pipeline.run import RunFailed, run_pipeline
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: `tech-writer --help` must not pay for importing the openai SDK and OpenTelemetry.
     if name in ("LLMClient", "UsageStats"):
-        from tech_writer import llm
+        from tech_writer.llm import client as llm
 
         return getattr(llm, name)
     if name in ("run_pipeline", "RunFailed"):
-        from tech_writer import orchestrator
+        from tech_writer.pipeline import run as orchestrator
 
         return getattr(orchestrator, name)
     raise AttributeError(f"module 'tech_writer' has no attribute {name!r}")

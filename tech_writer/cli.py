@@ -26,7 +26,7 @@ from tech_writer.errors import (
     UsageError,
     interruption,
 )
-from tech_writer.providers import PROVIDER_NAMES, get_provider, validate_model
+from tech_writer.llm.providers import PROVIDER_NAMES, get_provider, validate_model
 from tech_writer.secrets import known_secrets
 
 __all__ = ["cli", "main"]
@@ -162,7 +162,7 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
          cache_path: Path | None, cache_dir: Path | None, quiet: bool, request_timeout: float,
          max_retries: int, cost_lookup_timeout: float, log_level: str, concurrency: int,
          max_cost: float | None, dry_run: bool, resume: bool) -> int:
-    from tech_writer.progress import Progress
+    from tech_writer.pipeline.progress import Progress
 
     prompt = _read_prompt(prompt_file)
     config = get_provider(provider)
@@ -178,9 +178,9 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
                         max_sections, eval_json)
     progress = Progress(enabled=not quiet)
 
-    from tech_writer.cost_lookup import LookupPolicy
-    from tech_writer.orchestrator import RunFailed, format_cost_line, run_pipeline
-    from tech_writer.retry import RetryPolicy
+    from tech_writer.llm.cost_lookup import LookupPolicy
+    from tech_writer.llm.retry import RetryPolicy
+    from tech_writer.pipeline.run import RunFailed, format_cost_line, run_pipeline
 
     try:
         report, _store, cost = run_pipeline(
@@ -212,9 +212,9 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
 def _dry_run(prompt: str, repo_path: Path, provider: str, model: str | None,
              base_url: str | None, max_exploration: int, max_sections: int,
              eval_json: bool) -> int:
-    from tech_writer.planner import format_plan, make_plan
-    from tech_writer.pricing import fetch_model_pricing
-    from tech_writer.repo import Repository
+    from tech_writer.llm.pricing import fetch_model_pricing
+    from tech_writer.pipeline.planner import format_plan, make_plan
+    from tech_writer.repository.repo import Repository
 
     config = get_provider(provider)
     model = validate_model(config, model or config.default_model)
@@ -249,7 +249,7 @@ def _read_prompt(prompt_file: str) -> str:
 
 
 def _local_repo(repo_arg: str, cache_dir: Path | None) -> Path:
-    from tech_writer.remote import clone_or_update, is_git_url
+    from tech_writer.repository.remote import clone_or_update, is_git_url
 
     path = Path(repo_arg)
     if path.is_dir():
@@ -273,9 +273,9 @@ def _deliver(report: str | None, repo_path: Path, cost: dict[str, Any] | None, t
              budget_exhausted: bool = False) -> bool:
     """Write/print the report (and the JSON); ``False`` if the output file could not be
     written (the report then went to stdout)."""
-    from tech_writer.citations import verify_citations
-    from tech_writer.files import write_atomic
-    from tech_writer.repo import Repository
+    from tech_writer.report.citations import verify_citations
+    from tech_writer.repository.files import write_atomic
+    from tech_writer.repository.repo import Repository
 
     write_failed = False
     if report is not None and output is not None:

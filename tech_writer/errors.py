@@ -12,7 +12,7 @@
     │   └── ResponseError           a 200 carrying an error, a malformed body, a stream cut short
     ├── OutlineError                the model could not produce a usable outline
     └── RepositoryError             the repository could not be read or cloned
-    BudgetExhausted (tech_writer.budget)  exit 3: --max-cost reached
+    BudgetExhausted (tech_writer.llm.budget)  exit 3: --max-cost reached
     Terminated (a KeyboardInterrupt)      exit 143: SIGTERM; Ctrl-C exits 130
 
 Every message is one line meant for a person: what went wrong and what to do about it.

@@ -1,0 +1,524 @@
+"""``LLMClient``: the one door every LLM call of a run goes through.
+
+It speaks to OpenAI or OpenRouter through the ``openai`` SDK, retries what is worth retrying, reads
+OpenRouter's usage accounting (``usage.cost``) from each completion, falls back to a background
+``/generation`` look-up when a completion carries no cost, and wraps every call in a GenAI ``chat``
+span. The run's cost summary is not kept here: the telemetry layer's cost span processor sums the
+spans, so the JSON, the spans and the metrics can never disagree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tech_writer.errors import LLMError, UsageError
+from tech_writer.llm.budget import Budget
+from tech_writer.llm.cost_lookup import CostLookups, GenerationCost, LookupPolicy
+from tech_writer.llm.limiter import AdaptiveLimiter
+from tech_writer.llm.pricing import ModelPricing, fetch_model_pricing
+from tech_writer.llm.providers import (
+    ProviderConfig,
+    get_provider,
+    resolve_api_key,
+    validate_model,
+)
+from tech_writer.llm.retry import RetryPolicy
+from tech_writer.llm.wire import AttemptFailed, Completion, ResponseReader
+from telemetry import attributes as attrs
+
+if TYPE_CHECKING:
+    from telemetry import ChatInvocation, Telemetry
+
+__all__ = ["APP_NAME", "APP_URL", "MAX_SESSION_ID_CHARS", "PHASES", "LLMClient", "UsageStats"]
+
+log = logging.getLogger("tech_writer.llm")
+
+APP_NAME = "tech_writer"
+APP_URL = "https://github.com/tech-writer-dev/tech_writer"
+PHASES = ("exploration", "outline", "sections")
+# OpenRouter documents 128 characters at most for a session id (some pages say 256).
+MAX_SESSION_ID_CHARS = 128
+# Models whose prompt caching needs explicit cache_control breakpoints (see OpenRouter's docs).
+CACHE_CONTROL_MODELS = ("anthropic/", "google/gemini")
+
+
+_BREAKPOINT = {"type": "ephemeral"}
+
+
+def _with_breakpoints(content: Any) -> Any:
+    """Text content with a cache breakpoint at its end, and after its first part when it has
+    several; anything else unchanged."""
+    if isinstance(content, str):
+        return [{"type": "text", "text": content, "cache_control": _BREAKPOINT}]
+    if not isinstance(content, list) or not content or not all(
+            isinstance(part, dict) and part.get("type") == "text" for part in content):
+        return content
+    marked = [dict(part) for part in content]
+    for index in {0, len(marked) - 1}:
+        marked[index]["cache_control"] = _BREAKPOINT
+    return marked
+
+
+@dataclass
+class UsageStats:
+    """Token and cost statistics for one LLM call.
+
+    ``cost_usd`` is what OpenRouter billed (``None`` = unknown). When a completion arrives without
+    it, ``cost_usd`` is filled in later by the background ``/generation`` look-up (``cost_source``
+    then becomes ``"generation"``); the run's summary waits for those look-ups.
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float | None = None
+    cached_tokens: int = 0
+    cache_discount: float = 0.0
+    reasoning_tokens: int = 0
+    cache_write_tokens: int = 0
+    upstream_cost_usd: float | None = None  # BYOK: what the provider billed the user directly
+    is_byok: bool = False
+    generation_id: str | None = None
+    cost_source: str | None = None  # "inline" | "generation" | None
+
+    @classmethod
+    def from_usage(cls, usage: Mapping[str, Any] | None, generation_id: str | None,
+                   *, read_cost: bool) -> UsageStats:
+        """Build from an OpenRouter/OpenAI ``usage`` object (a plain dict)."""
+        usage = usage or {}
+        prompt_details = _mapping(usage.get("prompt_tokens_details"))
+        completion_details = _mapping(usage.get("completion_tokens_details"))
+        cost_details = _mapping(usage.get("cost_details"))
+        prompt = _int(usage.get("prompt_tokens"))
+        completion = _int(usage.get("completion_tokens"))
+        stats = cls(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=_int(usage.get("total_tokens")) or prompt + completion,
+            cached_tokens=_int(prompt_details.get("cached_tokens")),
+            cache_write_tokens=_int(prompt_details.get("cache_write_tokens")),
+            reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
+            is_byok=bool(usage.get("is_byok")),
+            upstream_cost_usd=_float(cost_details.get("upstream_inference_cost")),
+            generation_id=generation_id,
+        )
+        if read_cost:
+            stats.cost_usd = _float(usage.get("cost"))
+            stats.cost_source = "inline" if stats.cost_usd is not None else None
+        return stats
+
+
+class LLMClient:
+    """Sends chat requests; returns ``(message_dict, UsageStats)``.
+
+    ``provider`` is ``"openai"``, ``"openrouter"`` or ``"demo"`` (the built-in scripted model on
+    a loopback server; costs are simulated). ``track_cost`` defaults to on for OpenRouter and demo.
+    ``session_id`` is sent to OpenRouter (and demo) only: OpenAI rejects fields it does not know.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        provider: str = "openai",
+        api_key: str | None = None,
+        base_url: str | None = None,
+        track_cost: bool | None = None,
+        app_name: str = APP_NAME,
+        app_url: str = APP_URL,
+        *,
+        telemetry: Telemetry | None = None,
+        retry: RetryPolicy | None = None,
+        lookup: LookupPolicy | None = None,
+        timeout_s: float = 180.0,
+        stream: bool = False,
+        environ: Mapping[str, str] | None = None,
+        max_in_flight: int = 4,
+        max_cost_usd: float | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        self.config: ProviderConfig = get_provider(provider)
+        # OpenRouter's sticky-routing key: while a cache read is cheaper than a fresh prompt,
+        # OpenRouter keeps the session's requests on the provider whose prompt cache holds the
+        # shared prefix (system prompt, tools, request), falling back when it is down. It also
+        # groups the session's calls on OpenRouter's dashboards. One per client (one per run when
+        # run_pipeline builds the client) unless the caller passes its own.
+        self.session_id = session_id if session_id is not None else uuid.uuid4().hex
+        if not 0 < len(self.session_id) <= MAX_SESSION_ID_CHARS:
+            raise UsageError(f"session id must be 1 to {MAX_SESSION_ID_CHARS} characters")
+        self.provider = provider
+        self.model = validate_model(self.config, model or self.config.default_model)
+        self.track_cost = self.config.track_cost_default if track_cost is None else track_cost
+        self.simulated = provider == "demo"
+        self.stream = stream
+        self.retry = retry or RetryPolicy()
+        self._api_key = resolve_api_key(self.config, api_key, environ)
+        if max_cost_usd is not None and not (self.track_cost and self.config.openrouter_dialect):
+            # Checked before anything is started, so a refusal leaves nothing running.
+            raise UsageError("--max-cost needs cost tracking: use --provider openrouter "
+                             "(or demo) without --no-track-cost")
+        self._demo_server = None
+        if self.simulated and base_url is None:
+            from tech_writer.demo import FakeOpenRouter
+
+            self._demo_server = FakeOpenRouter()
+            self._demo_server.start()
+            base_url = self._demo_server.base_url
+        self.base_url = (base_url or self.config.default_base_url or "https://api.openai.com/v1")
+        self.base_url = self.base_url.rstrip("/")
+        headers: dict[str, str] = {}
+        if self.config.openrouter_dialect:
+            # Attribution on OpenRouter's dashboards: X-OpenRouter-Title is current, X-Title legacy.
+            headers = {"HTTP-Referer": app_url, "X-Title": app_name, "X-OpenRouter-Title": app_name}
+        import httpx
+        from openai import OpenAI
+
+        self._client = OpenAI(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            default_headers=headers,
+            max_retries=0,  # our RetryPolicy retries, so every attempt shows on the span
+            timeout=timeout_s,
+        )
+        url = httpx.URL(self.base_url)
+        self._server_address = url.host or None
+        self._server_port = url.port or (443 if url.scheme == "https" else 80)
+        self._reader = ResponseReader(provider, self.retry, self._api_key, self._server_address)
+        if telemetry is None:
+            from telemetry import Telemetry
+
+            telemetry = Telemetry.from_env(environ={})  # in-process only: spans feed the cost sum
+            self._owns_telemetry = True
+        else:
+            self._owns_telemetry = False
+        self.telemetry = telemetry
+        self._lookups: CostLookups | None = None
+        if self.track_cost and self.config.openrouter_dialect:
+            self._lookups = CostLookups(self.base_url, self._api_key, policy=lookup)
+        self._stop = threading.Event()
+        self._call_keys = itertools.count()
+        self._sending: dict[int, ChatInvocation] = {}  # calls whose request is on the wire
+        self._sending_lock = threading.Lock()
+        self.limiter = AdaptiveLimiter(max_in_flight)
+        self.budget: Budget | None = None
+        if max_cost_usd is not None:
+            self.budget = Budget(max_cost_usd, self.model_pricing)
+        self._pricing: ModelPricing | None = None
+        self._pricing_fetched = False
+
+    # --- public API ----------------------------------------------------------------------------
+    def chat(self, messages: Sequence[Mapping[str, Any]],
+             tools: Sequence[Mapping[str, Any]] | None = None,
+             **kwargs: Any) -> tuple[dict[str, Any], UsageStats]:
+        """Send one chat request (retrying as the policy allows); return the reply and its usage.
+
+        The reply is ``{"role": "assistant", "content": str | None, "tool_calls": [...],
+        "finish_reason": str | None}``; ``tool_calls`` use the OpenAI wire shape.
+        Extra keyword arguments (``response_format``, ``tool_choice``, ``temperature``, ``stream``)
+        are passed through.
+        """
+        if self._stop.is_set():
+            raise LLMError("the run is stopping: no new LLM calls", error_type="cancelled")
+        key = next(self._call_keys)
+        if self.budget is not None:
+            self.budget.reserve(key, messages, tools, self.telemetry.cost.summary().total.cost_usd)
+        try:
+            return self._chat(key, messages, tools, **kwargs)
+        except BaseException:
+            if self.budget is not None:
+                self.budget.release(key)
+            raise
+
+    def _chat(self, key: int, messages: Sequence[Mapping[str, Any]],
+              tools: Sequence[Mapping[str, Any]] | None, **kwargs: Any
+              ) -> tuple[dict[str, Any], UsageStats]:
+        stream = bool(kwargs.pop("stream", self.stream))
+        request: dict[str, Any] = {"model": self.model, "messages": self._cacheable(messages),
+                                   **kwargs}
+        if tools:
+            request["tools"] = list(tools)
+        if self.config.openrouter_dialect:
+            openrouter_fields: dict[str, Any] = {"session_id": self.session_id}
+            if self.track_cost:
+                # Deprecated on OpenRouter (usage is always sent now) but harmless; the design
+                # asks for it.
+                openrouter_fields["usage"] = {"include": True}
+            request["extra_body"] = {**request.get("extra_body", {}), **openrouter_fields}
+        chat = self.telemetry.start_chat(
+            self.model, self._telemetry_provider, server_address=self._server_address,
+            server_port=self._server_port, input_messages=list(messages),
+            request_attributes=None)
+        started = time.monotonic()
+        try:
+            completion = self._send_with_retries(key, request, stream, chat)
+        except BaseException as exc:
+            # Cut off while its request was on the wire (Ctrl-C, abort): the provider may have
+            # billed it, so it counts as a call of unknown cost and the summary is incomplete.
+            maybe_billed = self._sending_done(key)
+            extra = {attrs.COST_MAYBE_BILLED: True} if maybe_billed else None
+            chat.fail(exc, error_type=getattr(exc, "error_type", None), attributes=extra)
+            raise
+        usage = UsageStats.from_usage(completion.usage, completion.generation_id,
+                                      read_cost=self.track_cost)
+        pending = (self.track_cost and usage.cost_usd is None and self._lookups is not None
+                   and completion.generation_id is not None)
+        reply = {"role": "assistant", "content": completion.content,
+                 "tool_calls": completion.tool_calls, "finish_reason": completion.finish_reason}
+        self._stop_span(chat, completion, usage, pending, reply)
+        log.debug("LLM call %s: %d prompt + %d completion tokens, cost %s (%s) in %.2fs",
+                  completion.generation_id, usage.prompt_tokens, usage.completion_tokens,
+                  "pending" if pending else _money(usage.cost_usd), usage.cost_source or "-",
+                  time.monotonic() - started)
+        if pending:
+            assert self._lookups is not None and completion.generation_id is not None
+            # The budget keeps this call's estimate reserved until its real cost is known.
+            self._lookups.submit(completion.generation_id, self._settler(chat, usage, key))
+            return reply, usage
+        if self.budget is not None:
+            self.budget.release(key)
+        if self.track_cost and usage.cost_usd is None:
+            log.warning("LLM call %s came back without a cost: the run's cost summary will be "
+                        "marked incomplete", completion.generation_id or "(no id)")
+        return reply, usage
+
+    def settle(self, timeout_s: float | None = None) -> bool:
+        """Wait for background cost look-ups; ``True`` when none is left pending."""
+        return self._lookups.wait(timeout_s) if self._lookups else True
+
+    def get_cost_summary(self, *, settle: bool = True) -> dict[str, Any]:
+        """The run's cost so far, as printed in ``--eval-json`` (settling look-ups first)."""
+        if settle:
+            self.settle()
+        summary = self.telemetry.cost.summary()
+        total = summary.total
+        phases = {name: _phase_dict(summary.phases.get(name)) for name in PHASES}
+        for name, totals in summary.phases.items():
+            if name not in phases:
+                phases[name] = _phase_dict(totals)
+        return {
+            "total_cost_usd": total.cost_usd,
+            "total_tokens": total.total_tokens,
+            "prompt_tokens": total.prompt_tokens,
+            "completion_tokens": total.completion_tokens,
+            "cached_tokens": total.cached_tokens,
+            "reasoning_tokens": total.reasoning_tokens,
+            "total_calls": total.calls,
+            "calls_without_cost": total.calls_unknown_cost,
+            "complete": total.complete,
+            "upstream_cost_usd": total.upstream_cost_usd,
+            "total_spend_usd": total.total_spend_usd,
+            "simulated": self.simulated,
+            "provider": self.provider,
+            "model": self.model,
+            "phases": phases,
+        }
+
+    def request_stop(self) -> None:
+        """Refuse new calls from now on and cut retry waits short (budget, fatal errors)."""
+        self._stop.set()
+
+    def abort(self, grace_s: float = 2.0) -> None:
+        """Ctrl-C / SIGTERM: no new calls, in-flight requests cut, look-ups given ``grace_s``."""
+        self._stop.set()
+        with self._sending_lock:
+            cut_off = list(self._sending.items())
+            self._sending.clear()
+        for _key, chat in cut_off:
+            # Their threads may never come back (they are abandoned at exit): end their spans
+            # now, as possibly billed, so the cost summary knows it is incomplete.
+            chat.fail(LLMError("interrupted"), error_type="cancelled",
+                      attributes={attrs.COST_MAYBE_BILLED: True})
+        self._client.close()
+        if self._lookups is not None and not self._lookups.wait(grace_s):
+            self._lookups.cancel()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def model_pricing(self) -> ModelPricing | None:
+        """The model's list prices from ``/models`` (fetched once), for estimates only."""
+        if not self._pricing_fetched:
+            self._pricing = fetch_model_pricing(self.base_url, self.model, api_key=self._api_key)
+            self._pricing_fetched = True
+        return self._pricing
+
+    def close(self) -> None:
+        if self._lookups is not None:
+            if not self._stop.is_set():  # after an abort, look-ups already had their grace
+                self.settle()
+            self._lookups.close()
+        self._client.close()
+        if self._demo_server is not None:
+            self._demo_server.stop()
+        if self._owns_telemetry:
+            self.telemetry.shutdown()
+
+    def __enter__(self) -> LLMClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def api_key_for_masking(self) -> str | None:
+        """The key in use, so that other components can mask it (never log or send it)."""
+        return None if self.simulated else self._api_key
+
+    # --- internals -----------------------------------------------------------------------------
+    @property
+    def _telemetry_provider(self) -> str:
+        # gen_ai.provider.name: the demo speaks OpenRouter's protocol; spans say so and carry
+        # tech_writer.cost.simulated=true.
+        return "openai" if self.provider == "openai" else "openrouter"
+
+    def _cacheable(self, messages: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Add prompt-cache breakpoints for models that need them explicitly.
+
+        OpenAI, DeepSeek, Gemini 2.5 (implicit) and others cache a stable prefix by themselves.
+        Anthropic and Gemini on OpenRouter cache only up to a ``cache_control`` breakpoint: one
+        goes on the system prompt (tools + system, identical on every call of a phase) and one on
+        the first user message (the task, identical on every call of a loop). A first user message
+        sent as text parts gets one more, after its first part: that part is shared by several
+        conversations (the exploration's plan and explorers), which then share its cache. Four
+        breakpoints at most, as Anthropic allows. The history itself is not changed: breakpoints
+        are added to copies.
+        """
+        if not (self.config.openrouter_dialect and self.model.startswith(CACHE_CONTROL_MODELS)):
+            return list(messages)
+        prepared: list[Any] = []
+        marked = set()
+        for message in messages:
+            role = message.get("role")
+            content = message.get("content")
+            if role in ("system", "user") and role not in marked:
+                marked.add(role)
+                message = {**message, "content": _with_breakpoints(content)}
+            prepared.append(message)
+        return prepared
+
+    def _stop_span(self, chat: ChatInvocation, completion: Completion, usage: UsageStats,
+                   pending: bool, reply: dict[str, Any]) -> None:
+        from telemetry import ChatUsage
+
+        chat.stop(ChatUsage(
+            response_id=completion.generation_id,
+            response_model=completion.response_model,
+            finish_reasons=[completion.finish_reason] if completion.finish_reason else [],
+            input_tokens=usage.prompt_tokens,
+            output_tokens=usage.completion_tokens,
+            cached_tokens=usage.cached_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            cost_usd=usage.cost_usd,
+            cost_source=usage.cost_source,
+            cost_pending=pending,
+            upstream_cost_usd=usage.upstream_cost_usd,
+            is_byok=usage.is_byok,
+            simulated=self.simulated,
+            output_messages=[reply],
+        ))
+
+    def _settler(self, chat: ChatInvocation, usage: UsageStats,
+                 key: int) -> Callable[[GenerationCost], None]:
+        def on_settled(result: GenerationCost) -> None:
+            if result.cost_usd is not None:
+                usage.cost_usd = result.cost_usd
+                usage.cost_source = "generation"
+                usage.cache_discount = result.cache_discount or 0.0
+                if result.upstream_cost_usd is not None:
+                    usage.upstream_cost_usd = result.upstream_cost_usd
+            self.telemetry.settle_cost(chat, cost_usd=result.cost_usd,
+                                       upstream_cost_usd=result.upstream_cost_usd,
+                                       lookup_attempts=result.attempts, error=result.error)
+            if self.budget is not None:
+                self.budget.release(key)
+        return on_settled
+
+    def _sending_done(self, key: int) -> bool:
+        with self._sending_lock:
+            return self._sending.pop(key, None) is not None
+
+    def _send_with_retries(self, key: int, request: dict[str, Any], stream: bool,
+                           chat: ChatInvocation) -> Completion:
+        policy = self.retry
+        waited = 0.0
+        attempt = 0
+        maybe_billed = 0
+        while True:
+            attempt += 1
+            if self._stop.is_set():
+                raise LLMError("run stopped before this LLM call", error_type="cancelled")
+            self.limiter.acquire()
+            with self._sending_lock:
+                self._sending[key] = chat
+            try:
+                completion = self._reader.send_once(self._client, request, stream)
+            except AttemptFailed as failed:
+                self.limiter.release(rate_limited=failed.status_code == 429)
+                if self._stop.is_set():  # aborted mid-request: no retry, no "retrying" line
+                    if failed.status_code is not None:
+                        self._sending_done(key)  # it was answered (with an error): not billed
+                    raise LLMError("the run was stopped during this LLM call",
+                                   error_type="cancelled") from None
+                self._sending_done(key)
+                if failed.maybe_billed:
+                    maybe_billed += 1
+                    chat.span.set_attribute(attrs.COST_MAYBE_BILLED_ATTEMPTS, maybe_billed)
+                wait = None
+                if failed.retryable and attempt < policy.max_attempts:
+                    wait = policy.delay(attempt, failed.retry_after_s)
+                    if waited + wait > policy.max_total_wait_s:
+                        wait = None
+                chat.record_attempt(attempt, status_code=failed.status_code,
+                                    error_type=failed.error.error_type, wait_s=wait)
+                if wait is None:
+                    if failed.retryable and attempt > 1:
+                        raise type(failed.error)(
+                            f"{failed.error.message} (gave up after {attempt} attempts)",
+                            status_code=failed.status_code,
+                            error_type=failed.error.error_type) from failed.error
+                    raise failed.error from None
+                log.warning("%s; retrying in %.1fs (attempt %d of %d)", failed.error.message,
+                            wait, attempt + 1, policy.max_attempts)
+                if self._stop.wait(wait):
+                    raise LLMError("run stopped while waiting to retry",
+                                   error_type="cancelled") from None
+                waited += wait
+                continue
+            except BaseException:
+                self.limiter.release()
+                raise
+            self._sending_done(key)
+            self.limiter.release()
+            chat.record_attempt(attempt, status_code=200, error_type=None, wait_s=None)
+            return completion
+
+def _phase_dict(totals: Any) -> dict[str, Any]:
+    if totals is None:
+        return {"cost_usd": 0.0, "prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+    return {"cost_usd": totals.cost_usd, "prompt_tokens": totals.prompt_tokens,
+            "completion_tokens": totals.completion_tokens, "calls": totals.calls}
+
+
+def _money(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.6f}"
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+

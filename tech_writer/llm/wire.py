@@ -1,0 +1,213 @@
+"""What comes back over the wire: completions (streamed or not) and failures, as our own types.
+
+:class:`ResponseReader` turns the ``openai`` SDK's responses and exceptions into a
+:class:`Completion`, or an :class:`AttemptFailed` carrying the user-facing :class:`LLMError`,
+whether it may be retried, and any ``Retry-After``. It knows OpenRouter's quirks: usage in a
+final stream chunk whose ``choices`` is empty, errors delivered inside a 200 (as a body field or
+a mid-stream chunk), and error bodies with ``metadata.error_type``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tech_writer.errors import (
+    AuthenticationError,
+    InsufficientCreditsError,
+    LLMError,
+    ProviderUnavailableError,
+    RequestRejectedError,
+    ResponseError,
+)
+from tech_writer.llm.retry import RetryPolicy, parse_retry_after
+from tech_writer.secrets import SecretMask
+
+__all__ = ["AttemptFailed", "Completion", "ResponseReader"]
+
+PROVIDER_TITLES = {"openrouter": "OpenRouter", "openai": "OpenAI", "demo": "the demo model"}
+
+
+@dataclass
+class Completion:
+    """One successful response, streamed or not, reduced to what the pipeline needs."""
+
+    generation_id: str | None
+    response_model: str | None
+    content: str | None
+    tool_calls: list[dict[str, Any]]
+    finish_reason: str | None
+    usage: dict[str, Any] | None
+
+
+@dataclass
+class AttemptFailed(Exception):
+    error: LLMError
+    status_code: int | None
+    retry_after_s: float | None = None
+    retryable: bool = False
+    # The request reached the provider and may have been billed though no usable answer came
+    # back (timeout, connection cut mid-answer, malformed 200, stream cut short).
+    maybe_billed: bool = False
+
+
+class ResponseReader:
+    """Reads one provider's responses; ``api_key`` is only used to mask it out of messages."""
+
+    def __init__(self, provider: str, retry: RetryPolicy, api_key: str | None,
+                 server_address: str | None) -> None:
+        self.provider = provider
+        self.who = PROVIDER_TITLES[provider]
+        self.retry = retry
+        self._mask = SecretMask([api_key])
+        self._server_address = server_address
+
+    def send_once(self, client: Any, request: dict[str, Any], stream: bool) -> Completion:
+        import openai
+
+        try:
+            if stream:
+                return self.read_stream(client.chat.completions.create(**request, stream=True))
+            response = client.chat.completions.create(**request)
+            return self.read_response(response)
+        except openai.APIStatusError as exc:
+            raise self.status_failure(exc.status_code, exc.body, exc.response.headers) from None
+        except openai.APITimeoutError:
+            raise AttemptFailed(ProviderUnavailableError(
+                f"{self.who} did not answer in time", error_type="timeout"), None,
+                retryable=True, maybe_billed=True) from None
+        except openai.APIConnectionError as exc:
+            import httpx
+
+            # Refused before anything was sent: certainly not billed. Cut later: perhaps.
+            never_sent = isinstance(exc.__cause__, httpx.ConnectError)
+            raise AttemptFailed(ProviderUnavailableError(
+                f"could not connect to {self.who} at {self._server_address}",
+                error_type="connection_error"), None, retryable=True,
+                maybe_billed=not never_sent) from None
+        except openai.APIError as exc:
+            # Raised by the SDK for an `error` object inside a 200 stream.
+            raise self.body_failure(exc.body) from None
+        except (ValueError, TypeError) as exc:  # malformed JSON body / unexpected shapes
+            raise AttemptFailed(ResponseError(
+                f"{self.who} sent a malformed response ({type(exc).__name__})",
+                error_type="malformed_response"), None, retryable=True,
+                maybe_billed=True) from None
+
+    def read_response(self, response: Any) -> Completion:
+        if isinstance(response, (str, bytes)) or not hasattr(response, "choices"):
+            raise ValueError("not a chat completion")
+        extra = getattr(response, "model_extra", None) or {}
+        if extra.get("error"):
+            raise self.body_failure(extra["error"])
+        if not response.choices:
+            raise AttemptFailed(ResponseError(f"{self.who} returned no choices",
+                                               error_type="empty_response"), None, retryable=True)
+        choice = response.choices[0]
+        message = choice.message
+        tool_calls = [
+            {"id": call.id, "type": "function",
+             "function": {"name": call.function.name, "arguments": call.function.arguments or ""}}
+            for call in (message.tool_calls or []) if getattr(call, "function", None) is not None
+        ]
+        return Completion(
+            generation_id=response.id or None,
+            response_model=response.model or None,
+            content=message.content,
+            tool_calls=tool_calls,
+            finish_reason=choice.finish_reason,
+            usage=response.usage.model_dump() if response.usage is not None else None,
+        )
+
+    def read_stream(self, stream: Any) -> Completion:
+        content: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
+        generation_id = response_model = finish_reason = None
+        usage: dict[str, Any] | None = None
+        with stream:
+            for chunk in stream:
+                extra = getattr(chunk, "model_extra", None) or {}
+                if extra.get("error"):
+                    raise self.body_failure(extra["error"])
+                generation_id = generation_id or chunk.id
+                response_model = response_model or chunk.model
+                if chunk.usage is not None:
+                    usage = chunk.usage.model_dump()
+                # The usage chunk has `choices: []`: never index it blindly.
+                for choice in chunk.choices or []:
+                    if choice.finish_reason == "error":
+                        raise AttemptFailed(ResponseError(
+                            f"{self.who} reported an error mid-stream",
+                            error_type="stream_error"), None, retryable=True)
+                    finish_reason = choice.finish_reason or finish_reason
+                    delta = choice.delta
+                    if delta is None:
+                        continue
+                    if delta.content:
+                        content.append(delta.content)
+                    for part in delta.tool_calls or []:
+                        slot = calls.setdefault(part.index, {
+                            "id": None, "type": "function",
+                            "function": {"name": "", "arguments": ""}})
+                        if part.id:
+                            slot["id"] = part.id
+                        if part.function is not None:
+                            slot["function"]["name"] += part.function.name or ""
+                            slot["function"]["arguments"] += part.function.arguments or ""
+        if finish_reason is None:  # every complete stream ends with one: this was cut short
+            raise AttemptFailed(ResponseError(f"the stream from {self.who} ended early",
+                                              error_type="stream_truncated"), None,
+                                retryable=True, maybe_billed=True)
+        return Completion(generation_id, response_model, "".join(content) if content else None,
+                           [calls[i] for i in sorted(calls)], finish_reason, usage)
+
+    def body_failure(self, body: Any) -> AttemptFailed:
+        error = body.get("error", body) if isinstance(body, dict) else {}
+        error = error if isinstance(error, dict) else {}
+        code = error.get("code")
+        status = code if isinstance(code, int) else None
+        failure = self.status_failure(status or 502, {"error": error}, {})
+        failure.status_code = status
+        return failure
+
+    def status_failure(self, status: int, body: Any, headers: Mapping[str, str]) -> AttemptFailed:
+        message, error_type = _error_details(body)
+        message = self.redact(message)
+        retry_after = parse_retry_after(headers.get("retry-after") if headers else None)
+        who = self.who
+        error: LLMError
+        if status == 401:
+            hint = ("check OPENROUTER_API_KEY or --openrouter-key" if self.provider == "openrouter"
+                    else "check OPENAI_API_KEY")
+            error = AuthenticationError(f"{who} rejected the API key (401): {hint}",
+                                        status_code=401, error_type="401")
+        elif status == 402:
+            error = InsufficientCreditsError(
+                f"{who} refused the request for lack of credits (402): add credits at "
+                "https://openrouter.ai/settings/credits or raise the key's spend limit",
+                status_code=402, error_type="402")
+        elif self.retry.is_retryable(status):
+            error = ProviderUnavailableError(
+                f"{who} answered {status}: {message}", status_code=status,
+                error_type=error_type or str(status))
+        else:
+            error = RequestRejectedError(f"{who} rejected the request ({status}): {message}",
+                                         status_code=status, error_type=error_type or str(status))
+        return AttemptFailed(error, status, retry_after, retryable=self.retry.is_retryable(status))
+
+    def redact(self, text: str) -> str:
+        return self._mask(text)
+
+
+def _error_details(body: Any) -> tuple[str, str | None]:
+    """Message and ``metadata.error_type`` from an OpenRouter/OpenAI error body."""
+    error = body.get("error", body) if isinstance(body, dict) else body
+    if isinstance(error, dict):
+        message = str(error.get("message") or "no message")
+        metadata = error.get("metadata")
+        error_type = metadata.get("error_type") if isinstance(metadata, dict) else None
+        return message[:300], (str(error_type) if error_type else None)
+    if isinstance(error, str):
+        return error[:300], None
+    return "no message", None

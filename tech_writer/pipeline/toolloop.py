@@ -1,0 +1,184 @@
+"""The agentic loop shared by exploration and section writing: ask, run the tools asked for, repeat.
+
+A malformed tool call (bad JSON, unknown tool, missing argument) becomes an error *result* that the
+model can correct; it never ends the run. The loop is bounded by ``max_steps`` model calls.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tech_writer.errors import RequestRejectedError
+from tech_writer.pipeline.history import HistoryPolicy, compact_history, trim_for_context
+from tech_writer.pipeline.progress import Progress
+
+if TYPE_CHECKING:
+    from tech_writer.llm.client import LLMClient, UsageStats
+    from tech_writer.repository.tools import RepoTools
+    from telemetry import Telemetry
+
+__all__ = [
+    "READING_TOOLS",
+    "LoopOutcome",
+    "ask_model",
+    "assistant_message",
+    "is_context_length_error",
+    "run_tool_loop",
+]
+
+# Tools whose ``path`` argument names a file the answer then depends on.
+READING_TOOLS = frozenset({"read_file", "get_symbols", "get_imports"})
+
+log = logging.getLogger("tech_writer.toolloop")
+
+
+@dataclass
+class LoopOutcome:
+    content: str | None  # the model's last text answer, if it ended with one
+    finish_arguments: dict[str, Any] | None = None  # arguments of the finish tool, if it was called
+    steps: int = 0
+    hit_step_cap: bool = False
+    finish_reason: str | None = None
+    tool_calls: list[str] = field(default_factory=list)
+    paths_read: set[str] = field(default_factory=set)  # files the answer may depend on
+    usages: list[UsageStats] = field(default_factory=list)
+
+
+def assistant_message(reply: Mapping[str, Any]) -> dict[str, Any]:
+    """The reply as a history message (the wire format has no ``finish_reason`` there)."""
+    message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
+    if reply.get("tool_calls"):
+        message["tool_calls"] = reply["tool_calls"]
+    return message
+
+
+def is_context_length_error(exc: BaseException) -> bool:
+    if not isinstance(exc, RequestRejectedError) or exc.status_code not in (400, 413):
+        return False
+    text = f"{exc.error_type} {exc.message}".lower()
+    return "context_length" in text or "context length" in text or "context window" in text \
+        or "maximum context" in text or "too many tokens" in text
+
+
+def ask_model(llm: LLMClient, messages: list[dict[str, Any]],
+              schemas: Sequence[Mapping[str, Any]] | None = None, *,
+              history: HistoryPolicy | None = None, **kwargs: Any
+              ) -> tuple[dict[str, Any], UsageStats]:
+    """One model call over a compacted history; on "context length exceeded", trim the oldest
+    tool results and try once more."""
+    elided = compact_history(messages, history or HistoryPolicy())
+    if elided:
+        log.info("history compacted: %d old tool result(s) elided", elided)
+    try:
+        return llm.chat(messages, tools=schemas, **kwargs)
+    except RequestRejectedError as exc:
+        if not is_context_length_error(exc):
+            raise
+        trimmed = trim_for_context(messages)
+        if not trimmed:
+            raise
+        log.warning("the model's context window was exceeded: elided %d old tool result(s), "
+                    "trying once more", trimmed)
+        return llm.chat(messages, tools=schemas, **kwargs)
+
+
+def run_tool_loop(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
+                  messages: list[dict[str, Any]], schemas: Sequence[Mapping[str, Any]], *,
+                  max_steps: int, phase: str, progress: Progress,
+                  finish_tool: str | None = None, history: HistoryPolicy | None = None,
+                  fixed_answers: Mapping[str, str] | None = None) -> LoopOutcome:
+    """Run until the model answers without tools, calls ``finish_tool``, or ``max_steps`` calls.
+
+    ``fixed_answers`` maps tools that are offered but not run here (to keep the tool list, and
+    so the cached prompt prefix, the same across a phase) to the answer their calls get."""
+    outcome = LoopOutcome(content=None)
+    for step in range(1, max_steps + 1):
+        reply, usage = ask_model(llm, messages, schemas, history=history)
+        outcome.usages.append(usage)
+        outcome.steps = step
+        outcome.finish_reason = reply.get("finish_reason")
+        messages.append(assistant_message(reply))
+        calls = reply.get("tool_calls") or []
+        if not calls:
+            outcome.content = reply.get("content")
+            return outcome
+        for index, call in enumerate(calls):
+            call_id = call.get("id") or f"call_{step}_{index}"
+            call["id"] = call_id  # the tool message must answer the id the history carries
+            function = call.get("function") or {}
+            name = str(function.get("name") or "")
+            raw_arguments = function.get("arguments")
+            outcome.tool_calls.append(name)
+            if finish_tool is not None and name == finish_tool:
+                arguments, problem = _finish_arguments(raw_arguments)
+                if problem is None:
+                    outcome.finish_arguments = arguments
+                text = problem or "Exploration finished."
+                messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
+                continue
+            if fixed_answers and name in fixed_answers:
+                messages.append({"role": "tool", "tool_call_id": call_id,
+                                 "content": fixed_answers[name]})
+                continue
+            text, ok = _run_tool(telemetry, tools, name, call_id, raw_arguments, phase, progress,
+                                 step, max_steps)
+            if ok and name in READING_TOOLS:
+                path = _path_argument(raw_arguments)
+                if path:
+                    outcome.paths_read.add(path)
+            messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
+        if outcome.finish_arguments is not None:
+            return outcome
+    outcome.hit_step_cap = True
+    return outcome
+
+
+def _run_tool(telemetry: Telemetry, tools: RepoTools, name: str, call_id: str,
+              raw_arguments: Any, phase: str, progress: Progress, step: int, max_steps: int
+              ) -> tuple[str, bool]:
+    arguments = raw_arguments if isinstance(raw_arguments, str) else None
+    with telemetry.tool_span(name or "unknown", call_id, arguments=arguments) as span:
+        result = tools.execute(name, raw_arguments)
+        span.set_result(result.text, is_error=result.is_error, truncated=result.truncated)
+    progress.step(phase, f"step {step}/{max_steps}: {name}({_brief(raw_arguments)})"
+                  + (" → error" if result.is_error else ""))
+    if result.is_error:
+        log.info("tool %s returned an error to the model: %s", name, result.text[:200])
+    return result.text, not result.is_error
+
+
+def _path_argument(raw: Any) -> str | None:
+    try:
+        arguments = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        return None
+    path = arguments.get("path") if isinstance(arguments, dict) else None
+    return path if isinstance(path, str) and path.strip() else None
+
+
+def _finish_arguments(raw: Any) -> tuple[dict[str, Any], str | None]:
+    try:
+        arguments = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError as exc:
+        return {}, (f"Error: arguments are not valid JSON ({exc.msg}); "
+                    "call finish_exploration again.")
+    if not isinstance(arguments, dict) or not isinstance(arguments.get("understanding"), str) \
+            or not arguments["understanding"].strip():
+        return {}, ("Error: finish_exploration needs a non-empty string argument 'understanding'; "
+                    "call it again.")
+    return arguments, None
+
+
+def _brief(raw: Any) -> str:
+    try:
+        arguments = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        return "invalid JSON"
+    if not isinstance(arguments, dict):
+        return "?"
+    text = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
+    return text if len(text) <= 80 else text[:77] + "..."

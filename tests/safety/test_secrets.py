@@ -1,0 +1,79 @@
+"""SecretMask, and repository tools that never show the model a key found in the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tech_writer.repository.repo import Repository
+from tech_writer.repository.tools import RepoTools
+from tech_writer.secrets import MASK, SecretMask, known_secrets
+
+KEY = "sk-or-v1-0123456789abcdef"
+
+
+def test_mask_replaces_every_occurrence_longest_first():
+    mask = SecretMask([KEY, KEY[:12], "short", None])
+    assert mask(f"a {KEY} b {KEY}") == f"a {MASK} b {MASK}"
+    assert mask(KEY[:12] + "!") == MASK + "!"  # a shorter secret is still masked on its own
+    assert mask("short stays") == "short stays"  # too short to be a key
+    assert not SecretMask([]) and SecretMask([KEY])
+
+
+def test_known_secrets_reads_the_key_variables():
+    found = known_secrets("flag-key-123456", environ={"OPENROUTER_API_KEY": KEY,
+                                                      "OPENAI_API_KEY": "", "OTHER": "x" * 20})
+    assert found == ["flag-key-123456", KEY]
+
+
+def test_tools_mask_keys_found_in_the_repository(tmp_path: Path):
+    (tmp_path / ".env").write_text(f"OPENROUTER_API_KEY={KEY}\n")
+    (tmp_path / "app.py").write_text(f'DEFAULT_KEY = "{KEY}"\n')
+    tools = RepoTools(Repository(tmp_path), secrets=[KEY])
+    for name, arguments in [("read_file", {"path": ".env"}), ("read_file", {"path": "app.py"}),
+                            ("search_text", {"query": "sk-or-v1"}),
+                            ("get_symbols", {"path": "app.py"})]:
+        result = tools.execute(name, arguments)
+        assert KEY not in result.text, name
+    assert MASK in tools.execute("read_file", {"path": ".env"}).text
+    unmasked = RepoTools(Repository(tmp_path)).execute("read_file", {"path": ".env"})
+    assert KEY in unmasked.text  # the mask is what hides it, not some other cap
+
+
+def test_url_credentials_are_masked():
+    from tech_writer.secrets import mask_url_credentials
+
+    assert mask_url_credentials("fatal: https://me:tok3n@github.com/a/b.git not found") == (
+        "fatal: https://***@github.com/a/b.git not found")
+    assert mask_url_credentials("git@github.com:a/b.git") == "git@github.com:a/b.git"
+
+
+def test_log_records_are_masked_including_tracebacks(capsys):
+    import logging
+
+    from tech_writer.logsetup import configure_logging
+
+    configure_logging("DEBUG", secrets=[KEY])
+    try:
+        try:
+            raise RuntimeError(f"server said: bad key {KEY}")
+        except RuntimeError:
+            logging.getLogger("tech_writer.test").warning("failed with %s", KEY, exc_info=True)
+    finally:
+        logging.getLogger().handlers.clear()
+    err = capsys.readouterr().err
+    assert KEY not in err and "failed with ***" in err and "bad key ***" in err
+
+
+def test_persisted_symbols_never_hold_a_key_from_the_code(tmp_path: Path):
+    from tech_writer.repository.cache import CacheStore
+
+    (tmp_path / "app.py").write_text(f'def connect(key="{KEY}"):\n    return key\n')
+    cache_file = tmp_path / "cache.sqlite3"
+    with CacheStore(cache_file) as cache:
+        tools = RepoTools(Repository(tmp_path, cache=cache), secrets=[KEY])
+        assert "connect" in tools.execute("get_symbols", {"path": "app.py"}).text
+    assert KEY.encode() not in cache_file.read_bytes()
+    unmasked_file = tmp_path / "unmasked.sqlite3"
+    with CacheStore(unmasked_file) as cache:  # without the mask the key would be persisted
+        RepoTools(Repository(tmp_path, cache=cache)).execute("get_symbols", {"path": "app.py"})
+    assert KEY.encode() in unmasked_file.read_bytes()
