@@ -12,7 +12,7 @@ import math
 import signal
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -28,6 +28,9 @@ from tech_writer.errors import (
 )
 from tech_writer.llm.providers import PROVIDER_NAMES, get_provider, validate_model
 from tech_writer.secrets import known_secrets
+
+if TYPE_CHECKING:
+    from tech_writer.pipeline.run import RunFailed
 
 __all__ = ["cli", "main"]
 
@@ -165,13 +168,8 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
     from tech_writer.pipeline.progress import Progress
 
     prompt = _read_prompt(prompt_file)
-    config = get_provider(provider)
-    track_cost = not no_track_cost and config.track_cost_default
-    if openrouter_key and provider != "openrouter":
-        raise UsageError("--openrouter-key goes with --provider openrouter")
-    validate_model(config, model or config.default_model)  # fail before any other output
-    if resume and not persist_cache:
-        raise UsageError("--resume needs --persist-cache (that is where finished work is kept)")
+    track_cost = _check_options(provider, model, openrouter_key, no_track_cost, resume,
+                                persist_cache)
     repo_path = _local_repo(repo, cache_dir)
     if dry_run:
         return _dry_run(prompt, repo_path, provider, model, base_url, max_exploration,
@@ -193,20 +191,40 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
             retry=RetryPolicy(max_attempts=max_retries + 1),
             lookup=LookupPolicy(max_wait_s=cost_lookup_timeout))
     except RunFailed as failed:
-        _deliver(failed.partial_report, repo_path, failed.cost_stats, track_cost, output,
-                 eval_json, error=failed.message, budget_exhausted=failed.budget_exhausted)
-        _cost_line(failed.cost_stats, track_cost, format_cost_line)
-        if failed.partial_report and output:
-            click.echo(f"tech-writer: partial report written to {output}", err=True)
-        if failed.missing_sections:
-            click.echo("tech-writer: sections not written: " + "; ".join(failed.missing_sections),
-                       err=True)
-        click.echo(f"tech-writer: {'stopped' if failed.budget_exhausted else 'error'}: "
-                   f"{failed.message}", err=True)
-        return failed.exit_code or EXIT_FAILED
+        return _report_failure(failed, repo_path, track_cost, output, eval_json)
     delivered = _deliver(report, repo_path, cost, track_cost, output, eval_json)
     _cost_line(cost, track_cost, format_cost_line)
     return 0 if delivered else EXIT_FAILED
+
+
+def _check_options(provider: str, model: str | None, openrouter_key: str | None,
+                   no_track_cost: bool, resume: bool, persist_cache: bool) -> bool:
+    """Options that cannot go together fail before any other output; returns ``track_cost``."""
+    config = get_provider(provider)
+    if openrouter_key and provider != "openrouter":
+        raise UsageError("--openrouter-key goes with --provider openrouter")
+    validate_model(config, model or config.default_model)
+    if resume and not persist_cache:
+        raise UsageError("--resume needs --persist-cache (that is where finished work is kept)")
+    return not no_track_cost and config.track_cost_default
+
+
+def _report_failure(failed: RunFailed, repo_path: Path, track_cost: bool, output: Path | None,
+                    eval_json: bool) -> int:
+    """A run that stopped: what it wrote and what it cost are delivered, then why it stopped."""
+    from tech_writer.pipeline.run import format_cost_line
+
+    _deliver(failed.partial_report, repo_path, failed.cost_stats, track_cost, output,
+             eval_json, error=failed.message, budget_exhausted=failed.budget_exhausted)
+    _cost_line(failed.cost_stats, track_cost, format_cost_line)
+    if failed.partial_report and output:
+        click.echo(f"tech-writer: partial report written to {output}", err=True)
+    if failed.missing_sections:
+        click.echo("tech-writer: sections not written: " + "; ".join(failed.missing_sections),
+                   err=True)
+    click.echo(f"tech-writer: {'stopped' if failed.budget_exhausted else 'error'}: "
+               f"{failed.message}", err=True)
+    return failed.exit_code or EXIT_FAILED
 
 
 def _dry_run(prompt: str, repo_path: Path, provider: str, model: str | None,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tech_writer.errors import LLMError, UsageError
 from tech_writer.llm.budget import Budget
-from tech_writer.llm.cost_lookup import CostLookups, GenerationCost, LookupPolicy
+from tech_writer.llm.cost_lookup import CostLookups, GenerationCost
 from tech_writer.llm.limiter import AdaptiveLimiter
 from tech_writer.llm.pricing import ModelPricing, fetch_model_pricing
 from tech_writer.llm.providers import (
@@ -29,22 +29,26 @@ from tech_writer.llm.providers import (
     resolve_api_key,
     validate_model,
 )
-from tech_writer.llm.retry import RetryPolicy
+from tech_writer.llm.settings import MAX_SESSION_ID_CHARS, ClientSettings
 from tech_writer.llm.wire import AttemptFailed, Completion, ResponseReader
 from telemetry import attributes as attrs
 
 if TYPE_CHECKING:
+    from openai import OpenAI
+
+    from tech_writer.demo import FakeOpenRouter
     from telemetry import ChatInvocation, Telemetry
 
-__all__ = ["APP_NAME", "APP_URL", "MAX_SESSION_ID_CHARS", "PHASES", "LLMClient", "UsageStats"]
+__all__ = [
+    "APP_NAME", "APP_URL", "MAX_SESSION_ID_CHARS", "PHASES", "ClientSettings", "LLMClient", "UsageStats",
+]
 
 log = logging.getLogger("tech_writer.llm")
 
 APP_NAME = "tech_writer"
 APP_URL = "https://github.com/tech-writer-dev/tech_writer"
 PHASES = ("exploration", "outline", "sections")
-# OpenRouter documents 128 characters at most for a session id (some pages say 256).
-MAX_SESSION_ID_CHARS = 128
+OPENAI_BASE_URL = "https://api.openai.com/v1"
 # Models whose prompt caching needs explicit cache_control breakpoints (see OpenRouter's docs).
 CACHE_CONTROL_MODELS = ("anthropic/", "google/gemini")
 
@@ -134,83 +138,76 @@ class LLMClient:
         app_url: str = APP_URL,
         *,
         telemetry: Telemetry | None = None,
-        retry: RetryPolicy | None = None,
-        lookup: LookupPolicy | None = None,
-        timeout_s: float = 180.0,
-        stream: bool = False,
         environ: Mapping[str, str] | None = None,
-        max_in_flight: int = 4,
-        max_cost_usd: float | None = None,
-        session_id: str | None = None,
+        settings: ClientSettings | None = None,
+        **options: Any,
     ) -> None:
+        """``options`` are :class:`ClientSettings` fields (``timeout_s=``, ``retry=``, ...), laid
+        over ``settings``."""
+        self.settings = settings = ClientSettings.of(settings, options)
         self.config: ProviderConfig = get_provider(provider)
         # OpenRouter's sticky-routing key: while a cache read is cheaper than a fresh prompt,
         # OpenRouter keeps the session's requests on the provider whose prompt cache holds the
         # shared prefix (system prompt, tools, request), falling back when it is down. It also
         # groups the session's calls on OpenRouter's dashboards. One per client (one per run when
         # run_pipeline builds the client) unless the caller passes its own.
-        self.session_id = session_id if session_id is not None else uuid.uuid4().hex
-        if not 0 < len(self.session_id) <= MAX_SESSION_ID_CHARS:
-            raise UsageError(f"session id must be 1 to {MAX_SESSION_ID_CHARS} characters")
+        self.session_id = settings.session_id if settings.session_id is not None else uuid.uuid4().hex
         self.provider = provider
         self.model = validate_model(self.config, model or self.config.default_model)
         self.track_cost = self.config.track_cost_default if track_cost is None else track_cost
         self.simulated = provider == "demo"
-        self.stream = stream
-        self.retry = retry or RetryPolicy()
+        self.stream = settings.stream
+        self.retry = settings.retry
         self._api_key = resolve_api_key(self.config, api_key, environ)
-        if max_cost_usd is not None and not (self.track_cost and self.config.openrouter_dialect):
+        if settings.max_cost_usd is not None and not (self.track_cost and self.config.openrouter_dialect):
             # Checked before anything is started, so a refusal leaves nothing running.
             raise UsageError("--max-cost needs cost tracking: use --provider openrouter "
                              "(or demo) without --no-track-cost")
-        self._demo_server = None
-        if self.simulated and base_url is None:
-            from tech_writer.demo import FakeOpenRouter
-
-            self._demo_server = FakeOpenRouter()
-            self._demo_server.start()
+        self._demo_server = self._start_demo_server() if self.simulated and base_url is None else None
+        if self._demo_server is not None:
             base_url = self._demo_server.base_url
-        self.base_url = (base_url or self.config.default_base_url or "https://api.openai.com/v1")
-        self.base_url = self.base_url.rstrip("/")
+        self.base_url = (base_url or self.config.default_base_url or OPENAI_BASE_URL).rstrip("/")
+        self._client = self._open_sdk_client(app_name, app_url, settings.timeout_s)
+        self._server_address, self._server_port = _server_of(self.base_url)
+        self._reader = ResponseReader(provider, self.retry, self._api_key, self._server_address)
+        self._owns_telemetry = telemetry is None
+        self.telemetry = telemetry if telemetry is not None else _private_telemetry()
+        self._lookups: CostLookups | None = None
+        if self.track_cost and self.config.openrouter_dialect:
+            self._lookups = CostLookups(self.base_url, self._api_key, policy=settings.lookup)
+        self._stop = threading.Event()
+        self._call_keys = itertools.count()
+        self._sending: dict[int, ChatInvocation] = {}  # calls whose request is on the wire
+        self._sending_lock = threading.Lock()
+        self.limiter = AdaptiveLimiter(settings.max_in_flight)
+        self.budget: Budget | None = None
+        if settings.max_cost_usd is not None:
+            self.budget = Budget(settings.max_cost_usd, self.model_pricing)
+        self._pricing: ModelPricing | None = None
+        self._pricing_fetched = False
+
+    @staticmethod
+    def _start_demo_server() -> FakeOpenRouter:
+        from tech_writer.demo import FakeOpenRouter
+
+        server = FakeOpenRouter()
+        server.start()
+        return server
+
+    def _open_sdk_client(self, app_name: str, app_url: str, timeout_s: float) -> OpenAI:
         headers: dict[str, str] = {}
         if self.config.openrouter_dialect:
             # Attribution on OpenRouter's dashboards: X-OpenRouter-Title is current, X-Title legacy.
             headers = {"HTTP-Referer": app_url, "X-Title": app_name, "X-OpenRouter-Title": app_name}
-        import httpx
         from openai import OpenAI
 
-        self._client = OpenAI(
+        return OpenAI(
             api_key=self._api_key,
             base_url=self.base_url,
             default_headers=headers,
             max_retries=0,  # our RetryPolicy retries, so every attempt shows on the span
             timeout=timeout_s,
         )
-        url = httpx.URL(self.base_url)
-        self._server_address = url.host or None
-        self._server_port = url.port or (443 if url.scheme == "https" else 80)
-        self._reader = ResponseReader(provider, self.retry, self._api_key, self._server_address)
-        if telemetry is None:
-            from telemetry import Telemetry
-
-            telemetry = Telemetry.from_env(environ={})  # in-process only: spans feed the cost sum
-            self._owns_telemetry = True
-        else:
-            self._owns_telemetry = False
-        self.telemetry = telemetry
-        self._lookups: CostLookups | None = None
-        if self.track_cost and self.config.openrouter_dialect:
-            self._lookups = CostLookups(self.base_url, self._api_key, policy=lookup)
-        self._stop = threading.Event()
-        self._call_keys = itertools.count()
-        self._sending: dict[int, ChatInvocation] = {}  # calls whose request is on the wire
-        self._sending_lock = threading.Lock()
-        self.limiter = AdaptiveLimiter(max_in_flight)
-        self.budget: Budget | None = None
-        if max_cost_usd is not None:
-            self.budget = Budget(max_cost_usd, self.model_pricing)
-        self._pricing: ModelPricing | None = None
-        self._pricing_fetched = False
 
     # --- public API ----------------------------------------------------------------------------
     def chat(self, messages: Sequence[Mapping[str, Any]],
@@ -239,17 +236,7 @@ class LLMClient:
               tools: Sequence[Mapping[str, Any]] | None, **kwargs: Any
               ) -> tuple[dict[str, Any], UsageStats]:
         stream = bool(kwargs.pop("stream", self.stream))
-        request: dict[str, Any] = {"model": self.model, "messages": self._cacheable(messages),
-                                   **kwargs}
-        if tools:
-            request["tools"] = list(tools)
-        if self.config.openrouter_dialect:
-            openrouter_fields: dict[str, Any] = {"session_id": self.session_id}
-            if self.track_cost:
-                # Deprecated on OpenRouter (usage is always sent now) but harmless; the design
-                # asks for it.
-                openrouter_fields["usage"] = {"include": True}
-            request["extra_body"] = {**request.get("extra_body", {}), **openrouter_fields}
+        request = self._request(messages, tools, kwargs)
         chat = self.telemetry.start_chat(
             self.model, self._telemetry_provider, server_address=self._server_address,
             server_port=self._server_port, input_messages=list(messages),
@@ -264,6 +251,27 @@ class LLMClient:
             extra = {attrs.COST_MAYBE_BILLED: True} if maybe_billed else None
             chat.fail(exc, error_type=getattr(exc, "error_type", None), attributes=extra)
             raise
+        return self._answered(key, chat, completion, started)
+
+    def _request(self, messages: Sequence[Mapping[str, Any]],
+                 tools: Sequence[Mapping[str, Any]] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The chat completion request: the SDK's keywords, OpenRouter's fields in ``extra_body``."""
+        request: dict[str, Any] = {"model": self.model, "messages": self._cacheable(messages),
+                                   **kwargs}
+        if tools:
+            request["tools"] = list(tools)
+        if self.config.openrouter_dialect:
+            openrouter_fields: dict[str, Any] = {"session_id": self.session_id}
+            if self.track_cost:
+                # Deprecated on OpenRouter (usage is always sent now) but harmless; the design
+                # asks for it.
+                openrouter_fields["usage"] = {"include": True}
+            request["extra_body"] = {**request.get("extra_body", {}), **openrouter_fields}
+        return request
+
+    def _answered(self, key: int, chat: ChatInvocation, completion: Completion,
+                  started: float) -> tuple[dict[str, Any], UsageStats]:
+        """Account for an answered call: its usage, its span, and its cost now or once looked up."""
         usage = UsageStats.from_usage(completion.usage, completion.generation_id,
                                       read_cost=self.track_cost)
         pending = (self.track_cost and usage.cost_usd is None and self._lookups is not None
@@ -447,12 +455,9 @@ class LLMClient:
 
     def _send_with_retries(self, key: int, request: dict[str, Any], stream: bool,
                            chat: ChatInvocation) -> Completion:
-        policy = self.retry
-        waited = 0.0
-        attempt = 0
-        maybe_billed = 0
+        attempts = _Attempts()
         while True:
-            attempt += 1
+            attempts.number += 1
             if self._stop.is_set():
                 raise LLMError("run stopped before this LLM call", error_type="cancelled")
             self.limiter.acquire()
@@ -462,43 +467,73 @@ class LLMClient:
                 completion = self._reader.send_once(self._client, request, stream)
             except AttemptFailed as failed:
                 self.limiter.release(rate_limited=failed.status_code == 429)
-                if self._stop.is_set():  # aborted mid-request: no retry, no "retrying" line
-                    if failed.status_code is not None:
-                        self._sending_done(key)  # it was answered (with an error): not billed
-                    raise LLMError("the run was stopped during this LLM call",
-                                   error_type="cancelled") from None
-                self._sending_done(key)
-                if failed.maybe_billed:
-                    maybe_billed += 1
-                    chat.span.set_attribute(attrs.COST_MAYBE_BILLED_ATTEMPTS, maybe_billed)
-                wait = None
-                if failed.retryable and attempt < policy.max_attempts:
-                    wait = policy.delay(attempt, failed.retry_after_s)
-                    if waited + wait > policy.max_total_wait_s:
-                        wait = None
-                chat.record_attempt(attempt, status_code=failed.status_code,
-                                    error_type=failed.error.error_type, wait_s=wait)
-                if wait is None:
-                    if failed.retryable and attempt > 1:
-                        raise type(failed.error)(
-                            f"{failed.error.message} (gave up after {attempt} attempts)",
-                            status_code=failed.status_code,
-                            error_type=failed.error.error_type) from failed.error
-                    raise failed.error from None
-                log.warning("%s; retrying in %.1fs (attempt %d of %d)", failed.error.message,
-                            wait, attempt + 1, policy.max_attempts)
-                if self._stop.wait(wait):
-                    raise LLMError("run stopped while waiting to retry",
-                                   error_type="cancelled") from None
-                waited += wait
+                self._wait_to_retry(key, failed, attempts, chat)  # raises when it gives up
                 continue
             except BaseException:
                 self.limiter.release()
                 raise
             self._sending_done(key)
             self.limiter.release()
-            chat.record_attempt(attempt, status_code=200, error_type=None, wait_s=None)
+            chat.record_attempt(attempts.number, status_code=200, error_type=None, wait_s=None)
             return completion
+
+    def _wait_to_retry(self, key: int, failed: AttemptFailed, attempts: _Attempts,
+                       chat: ChatInvocation) -> None:
+        """After a failed attempt: wait as the policy says, or raise the error that ends the call."""
+        if self._stop.is_set():  # aborted mid-request: no retry, no "retrying" line
+            if failed.status_code is not None:
+                self._sending_done(key)  # it was answered (with an error): not billed
+            raise LLMError("the run was stopped during this LLM call",
+                           error_type="cancelled") from None
+        self._sending_done(key)
+        if failed.maybe_billed:
+            attempts.maybe_billed += 1
+            chat.span.set_attribute(attrs.COST_MAYBE_BILLED_ATTEMPTS, attempts.maybe_billed)
+        policy = self.retry
+        wait = None
+        if failed.retryable and attempts.number < policy.max_attempts:
+            wait = policy.delay(attempts.number, failed.retry_after_s)
+            if attempts.waited_s + wait > policy.max_total_wait_s:
+                wait = None
+        chat.record_attempt(attempts.number, status_code=failed.status_code,
+                            error_type=failed.error.error_type, wait_s=wait)
+        if wait is None:
+            if failed.retryable and attempts.number > 1:
+                raise type(failed.error)(
+                    f"{failed.error.message} (gave up after {attempts.number} attempts)",
+                    status_code=failed.status_code,
+                    error_type=failed.error.error_type) from failed.error
+            raise failed.error from None
+        log.warning("%s; retrying in %.1fs (attempt %d of %d)", failed.error.message,
+                    wait, attempts.number + 1, policy.max_attempts)
+        if self._stop.wait(wait):
+            raise LLMError("run stopped while waiting to retry",
+                           error_type="cancelled") from None
+        attempts.waited_s += wait
+
+
+@dataclass
+class _Attempts:
+    """One call's attempts so far."""
+
+    number: int = 0
+    waited_s: float = 0.0
+    maybe_billed: int = 0
+
+
+def _server_of(base_url: str) -> tuple[str | None, int]:
+    """server.address / server.port of the spans."""
+    import httpx
+
+    url = httpx.URL(base_url)
+    return url.host or None, url.port or (443 if url.scheme == "https" else 80)
+
+
+def _private_telemetry() -> Telemetry:
+    from telemetry import Telemetry
+
+    return Telemetry.from_env(environ={})  # in-process only: spans feed the cost sum
+
 
 def _phase_dict(totals: Any) -> dict[str, Any]:
     if totals is None:

@@ -132,37 +132,21 @@ def run_pipeline(
     (with the partial report and the cost so far) when the run stops after it started —
     an API failure, ``--max-cost`` reached (exit 3), Ctrl-C (130) or SIGTERM (143).
     """
-    if not prompt.strip():
-        raise UsageError("the prompt is empty: write what report you want in the --prompt file")
     root = Path(repo_path)
-    if not root.is_dir():
-        raise UsageError(f"--repo {repo_path}: not a directory")
-    if max_exploration < 1 or max_sections < 1 or concurrency < 1:
-        raise UsageError("--max-exploration, --max-sections and --concurrency must be at least 1")
-    if resume and not persist_cache:
-        raise UsageError("--resume needs --persist-cache (that is where finished work is kept)")
-    if max_cost_usd is not None and not (math.isfinite(max_cost_usd) and max_cost_usd > 0):
-        raise UsageError("--max-cost must be a positive, finite amount of US dollars")
+    _check_arguments(prompt, root, repo_path, max_exploration=max_exploration,
+                     max_sections=max_sections, concurrency=concurrency, resume=resume,
+                     persist_cache=persist_cache, max_cost_usd=max_cost_usd)
     progress = progress or Progress.silent()
     store = _open_cache(cache_path, root) if persist_cache else CacheStore(None)
     own_telemetry = telemetry is None and llm is None
+    own_llm = llm is None
     if llm is None:
-        if telemetry is None:
-            from telemetry import Telemetry
-
-            telemetry = Telemetry.from_env(environ)
-        try:
-            llm = LLMClient(model, provider, api_key, base_url, track_cost, telemetry=telemetry,
-                            stream=stream, environ=environ, retry=retry, lookup=lookup,
-                            timeout_s=request_timeout_s, max_in_flight=concurrency,
-                            max_cost_usd=max_cost_usd)
-        except BaseException:
-            if own_telemetry:
-                telemetry.shutdown()
-            raise
-        own_llm = True
-    else:
-        telemetry, own_llm = llm.telemetry, False
+        telemetry = telemetry if telemetry is not None else _telemetry_from(environ)
+        llm = _client_for_run(telemetry, own_telemetry, model, provider, api_key, base_url,
+                              track_cost, environ=environ, stream=stream, retry=retry,
+                              lookup=lookup, timeout_s=request_timeout_s,
+                              max_in_flight=concurrency, max_cost_usd=max_cost_usd)
+    telemetry = llm.telemetry  # the one it was built with, or the given client's own
     if llm.simulated:
         log.warning("demo provider: a built-in scripted model writes the report; "
                     "costs are simulated")
@@ -175,28 +159,7 @@ def run_pipeline(
                resume=ResumeStore(store, repo, prompt=prompt, model=llm.model,
                                   provider=llm.provider, enabled=resume))
     try:
-        run_attributes = {
-            attrs.RUN_REPO: str(repo.root.name),
-            attrs.RUN_PROMPT_FILE: prompt_name or "",
-            attrs.GEN_AI_PROVIDER_NAME: llm.provider,
-            attrs.GEN_AI_REQUEST_MODEL: llm.model,
-        }
-        if llm.config.openrouter_dialect:
-            # The id OpenRouter groups this run's calls by, so a trace and OpenRouter's activity
-            # view can be matched; under both names backends group sessions by.
-            run_attributes[attrs.GEN_AI_CONVERSATION_ID] = llm.session_id
-            run_attributes[attrs.SESSION_ID] = llm.session_id
-        with telemetry.run_span(agent_name="tech_writer", attributes=run_attributes) as root_span:
-            try:
-                report = run.execute()
-            except BaseException as exc:
-                _stop_calls(llm, exc)
-                root_span.set_attribute(attrs.RUN_OUTCOME, _outcome(exc))
-                _set_rollup(root_span, _settled_totals(llm, None))
-                _best_effort(run.save_settled_costs)  # what --resume will not pay for again
-                raise
-            root_span.set_attribute(attrs.RUN_OUTCOME, "done")
-            _set_rollup(root_span, _settled_totals(llm, None))
+        report = _execute_traced(run, _run_attributes(llm, repo, prompt_name))
         return report, store, run.cost_summary()
     except (Exception, KeyboardInterrupt) as exc:
         if isinstance(exc, UsageError) and run.state.phase is None:
@@ -211,6 +174,71 @@ def run_pipeline(
             llm.close()
         if own_telemetry and telemetry is not None:
             telemetry.shutdown()
+
+
+def _check_arguments(prompt: str, root: Path, repo_path: str | Path, *, max_exploration: int,
+                     max_sections: int, concurrency: int, resume: bool, persist_cache: bool,
+                     max_cost_usd: float | None) -> None:
+    """Bad arguments are refused before anything is started or paid for."""
+    if not prompt.strip():
+        raise UsageError("the prompt is empty: write what report you want in the --prompt file")
+    if not root.is_dir():
+        raise UsageError(f"--repo {repo_path}: not a directory")
+    if max_exploration < 1 or max_sections < 1 or concurrency < 1:
+        raise UsageError("--max-exploration, --max-sections and --concurrency must be at least 1")
+    if resume and not persist_cache:
+        raise UsageError("--resume needs --persist-cache (that is where finished work is kept)")
+    if max_cost_usd is not None and not (math.isfinite(max_cost_usd) and max_cost_usd > 0):
+        raise UsageError("--max-cost must be a positive, finite amount of US dollars")
+
+
+def _telemetry_from(environ: Mapping[str, str] | None) -> Telemetry:
+    from telemetry import Telemetry
+
+    return Telemetry.from_env(environ)
+
+
+def _client_for_run(telemetry: Telemetry, own_telemetry: bool, *args: Any,
+                    environ: Mapping[str, str] | None, **settings: Any) -> LLMClient:
+    """The run's own client; the telemetry it was given is shut down if the client is refused."""
+    try:
+        return LLMClient(*args, telemetry=telemetry, environ=environ, **settings)
+    except BaseException:
+        if own_telemetry:
+            telemetry.shutdown()
+        raise
+
+
+def _run_attributes(llm: LLMClient, repo: Repository, prompt_name: str | None) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        attrs.RUN_REPO: str(repo.root.name),
+        attrs.RUN_PROMPT_FILE: prompt_name or "",
+        attrs.GEN_AI_PROVIDER_NAME: llm.provider,
+        attrs.GEN_AI_REQUEST_MODEL: llm.model,
+    }
+    if llm.config.openrouter_dialect:
+        # The id OpenRouter groups this run's calls by, so a trace and OpenRouter's activity
+        # view can be matched; under both names backends group sessions by.
+        attributes[attrs.GEN_AI_CONVERSATION_ID] = llm.session_id
+        attributes[attrs.SESSION_ID] = llm.session_id
+    return attributes
+
+
+def _execute_traced(run: _Run, attributes: dict[str, Any]) -> str:
+    """The phases under the run's root span, which ends with the outcome and the settled rollup."""
+    llm = run.llm
+    with run.telemetry.run_span(agent_name="tech_writer", attributes=attributes) as root_span:
+        try:
+            report = run.execute()
+        except BaseException as exc:
+            _stop_calls(llm, exc)
+            root_span.set_attribute(attrs.RUN_OUTCOME, _outcome(exc))
+            _set_rollup(root_span, _settled_totals(llm, None))
+            _best_effort(run.save_settled_costs)  # what --resume will not pay for again
+            raise
+        root_span.set_attribute(attrs.RUN_OUTCOME, "done")
+        _set_rollup(root_span, _settled_totals(llm, None))
+    return report
 
 
 class _Run:

@@ -95,6 +95,8 @@ def run_tool_loop(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
 
     ``fixed_answers`` maps tools that are offered but not run here (to keep the tool list, and
     so the cached prompt prefix, the same across a phase) to the answer their calls get."""
+    answers = _CallAnswers(telemetry, tools, phase, progress, max_steps, finish_tool,
+                           fixed_answers or {})
     outcome = LoopOutcome(content=None)
     for step in range(1, max_steps + 1):
         reply, usage = ask_model(llm, messages, schemas, history=history)
@@ -107,34 +109,50 @@ def run_tool_loop(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
             outcome.content = reply.get("content")
             return outcome
         for index, call in enumerate(calls):
-            call_id = call.get("id") or f"call_{step}_{index}"
-            call["id"] = call_id  # the tool message must answer the id the history carries
-            function = call.get("function") or {}
-            name = str(function.get("name") or "")
-            raw_arguments = function.get("arguments")
-            outcome.tool_calls.append(name)
-            if finish_tool is not None and name == finish_tool:
-                arguments, problem = _finish_arguments(raw_arguments)
-                if problem is None:
-                    outcome.finish_arguments = arguments
-                text = problem or "Exploration finished."
-                messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
-                continue
-            if fixed_answers and name in fixed_answers:
-                messages.append({"role": "tool", "tool_call_id": call_id,
-                                 "content": fixed_answers[name]})
-                continue
-            text, ok = _run_tool(telemetry, tools, name, call_id, raw_arguments, phase, progress,
-                                 step, max_steps)
-            if ok and name in READING_TOOLS:
-                path = _path_argument(raw_arguments)
-                if path:
-                    outcome.paths_read.add(path)
-            messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
+            messages.append(answers.answer(call, step, index, outcome))
         if outcome.finish_arguments is not None:
             return outcome
     outcome.hit_step_cap = True
     return outcome
+
+
+@dataclass
+class _CallAnswers:
+    """Answers the tool calls of one loop: runs the tool, or takes the finish call, or gives a
+    fixed answer; records what was called and read on the outcome."""
+
+    telemetry: Telemetry
+    tools: RepoTools
+    phase: str
+    progress: Progress
+    max_steps: int
+    finish_tool: str | None
+    fixed_answers: Mapping[str, str]
+
+    def answer(self, call: dict[str, Any], step: int, index: int,
+               outcome: LoopOutcome) -> dict[str, Any]:
+        """The tool message for ``call`` (whose id is filled in when the model left it out)."""
+        call_id = call.get("id") or f"call_{step}_{index}"
+        call["id"] = call_id  # the tool message must answer the id the history carries
+        function = call.get("function") or {}
+        name = str(function.get("name") or "")
+        raw_arguments = function.get("arguments")
+        outcome.tool_calls.append(name)
+        if self.finish_tool is not None and name == self.finish_tool:
+            arguments, problem = _finish_arguments(raw_arguments)
+            if problem is None:
+                outcome.finish_arguments = arguments
+            text = problem or "Exploration finished."
+        elif name in self.fixed_answers:
+            text = self.fixed_answers[name]
+        else:
+            text, ok = _run_tool(self.telemetry, self.tools, name, call_id, raw_arguments,
+                                 self.phase, self.progress, step, self.max_steps)
+            if ok and name in READING_TOOLS:
+                path = _path_argument(raw_arguments)
+                if path:
+                    outcome.paths_read.add(path)
+        return {"role": "tool", "tool_call_id": call_id, "content": text}
 
 
 def _run_tool(telemetry: Telemetry, tools: RepoTools, name: str, call_id: str,

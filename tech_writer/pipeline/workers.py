@@ -42,41 +42,14 @@ def run_jobs(jobs: Sequence[Job], workers: int, llm: LLMClient, *, name: str) ->
     work: queue.SimpleQueue[Job] = queue.SimpleQueue()
     for job in jobs:
         work.put(job)
-    results: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
-
-    def worker(context: contextvars.Context) -> None:
-        while not llm.stopping:
-            try:
-                job = work.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                context.copy().run(job)
-            except BaseException as exc:  # noqa: BLE001 - handed over, re-raised by the caller
-                if not is_cancellation(exc):
-                    llm.request_stop()  # no credit, fatal error: no new calls anywhere
-                results.put(exc)
-                return
-            results.put(None)
-
-    threads = [threading.Thread(target=worker, args=(contextvars.copy_context(),),
+    results: _Results = queue.SimpleQueue()
+    threads = [threading.Thread(target=_work, args=(work, results, llm, contextvars.copy_context()),
                                 name=f"{name}-{n}", daemon=True)
                for n in range(max(1, min(workers, len(jobs))))]
     for thread in threads:
         thread.start()
     try:
-        first_error: BaseException | None = None
-        received = 0
-        while received < len(jobs):
-            try:
-                error = results.get(timeout=_POLL_S)
-            except queue.Empty:
-                if not any(t.is_alive() for t in threads) and results.empty():
-                    break  # every worker stopped early; nothing more will arrive
-                continue
-            received += 1
-            if error is not None and (first_error is None or is_cancellation(first_error)):
-                first_error = error
+        first_error = _first_error(results, threads, len(jobs))
         for thread in threads:
             thread.join()
     except KeyboardInterrupt:
@@ -84,3 +57,42 @@ def run_jobs(jobs: Sequence[Job], workers: int, llm: LLMClient, *, name: str) ->
         raise
     if first_error is not None:
         raise first_error
+
+
+_Results = queue.SimpleQueue[BaseException | None]  # one entry per finished job: its error or None
+
+
+def _work(work: queue.SimpleQueue[Job], results: _Results, llm: LLMClient,
+          context: contextvars.Context) -> None:
+    """One worker: takes jobs until none is left, the run stops, or a job fails."""
+    while not llm.stopping:
+        try:
+            job = work.get_nowait()
+        except queue.Empty:
+            return
+        try:
+            context.copy().run(job)
+        except BaseException as exc:  # noqa: BLE001 - handed over, re-raised by the caller
+            if not is_cancellation(exc):
+                llm.request_stop()  # no credit, fatal error: no new calls anywhere
+            results.put(exc)
+            return
+        results.put(None)
+
+
+def _first_error(results: _Results, threads: Sequence[threading.Thread],
+                 jobs: int) -> BaseException | None:
+    """Wait for every job's outcome (or every worker's end); the first real error, if any."""
+    first_error: BaseException | None = None
+    received = 0
+    while received < jobs:
+        try:
+            error = results.get(timeout=_POLL_S)
+        except queue.Empty:
+            if not any(t.is_alive() for t in threads) and results.empty():
+                break  # every worker stopped early; nothing more will arrive
+            continue
+        received += 1
+        if error is not None and (first_error is None or is_cancellation(first_error)):
+            first_error = error
+    return first_error

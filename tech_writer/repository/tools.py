@@ -175,61 +175,7 @@ class RepoTools:
         return [copy.deepcopy(self._schemas[name]) for name in self.names if name in wanted]
 
     def _build_specs(self) -> list[_ToolSpec]:
-        caps = self.caps
-        path_param = _Param("path", "string", "File path relative to the repository root, e.g. 'src/app.py'.", True)
-        return [
-            _ToolSpec(
-                "list_files",
-                "List repository files (git-tracked, or untracked and not ignored), one path per line, "
-                f"sorted, at most {caps.max_listed}. `pattern` is a glob matched against the path and "
-                "against the file name: '*.py' finds Python files at any depth, 'src/**/test_*.py' works. "
-                "`path` limits the listing to one directory.",
-                (
-                    _Param("pattern", "string", "Glob such as '*.py' or 'docs/**/*.md'. Default '*'.", default="*"),
-                    _Param("path", "string", "Directory to list, relative to the root. Default '.'.", default="."),
-                ),
-            ),
-            _ToolSpec(
-                "read_file",
-                "Read lines of a text file. The result starts with '<path>: lines <start>-<end> of "
-                "<total>', then one line per source line as '<line number><TAB><text>'. At most "
-                f"{caps.max_lines_per_read} lines per call; read further with start_line. Cite code as "
-                "[path:start-end] using these line numbers.",
-                (
-                    path_param,
-                    _Param("start_line", "integer", "First line to read (1-based). Default 1.", default=1),
-                    _Param("end_line", "integer", "Last line to read (inclusive). Default: the end.", nullable=True),
-                ),
-            ),
-            _ToolSpec(
-                "search_text",
-                "Search repository text files for a literal string (not a regular expression). Smart "
-                "case: an all-lowercase query ignores case; a query with a capital letter is "
-                f"case-sensitive. Returns 'path:line: text' per matching line, at most {caps.max_matches}.",
-                (
-                    _Param("query", "string", "The exact text to find, on one line.", True),
-                    _Param("path_glob", "string", "Only search files matching this glob, e.g. '*.py'.", default="*"),
-                ),
-            ),
-            _ToolSpec(
-                "get_symbols",
-                "List the classes, functions and methods defined in a source file, each with its line "
-                "range and signature. Works for Python, and JavaScript, TypeScript, Go and Rust when "
-                "their parsers are installed.",
-                (path_param,),
-            ),
-            _ToolSpec(
-                "get_imports",
-                "List the import statements of a source file with their line numbers.",
-                (path_param,),
-            ),
-            _ToolSpec(
-                "get_structure",
-                f"Summarise the directory tree under a directory: subdirectories with their file counts, "
-                f"up to {caps.structure_depth} levels deep, and the files in each.",
-                (_Param("path", "string", "Directory relative to the root. Default '.'.", default="."),),
-            ),
-        ]
+        return [spec(self.caps) for spec in _SPECS]
 
     # --- execution ----------------------------------------------------------------------------
     def execute(self, name: str, arguments: str | dict[str, Any] | None) -> ToolResult:
@@ -656,3 +602,79 @@ def _plural(count: int, noun: str) -> str:
 
 def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):g} MiB"
+
+
+_PATH_PARAM = _Param("path", "string", "File path relative to the repository root, e.g. 'src/app.py'.", True)
+
+
+def _list_files_spec(caps: ToolCaps) -> _ToolSpec:
+    return _ToolSpec(
+        "list_files",
+        "List repository files (git-tracked, or untracked and not ignored), one path per line, "
+        f"sorted, at most {caps.max_listed}. `pattern` is a glob matched against the path and "
+        "against the file name: '*.py' finds Python files at any depth, 'src/**/test_*.py' works. "
+        "`path` limits the listing to one directory.",
+        (
+            _Param("pattern", "string", "Glob such as '*.py' or 'docs/**/*.md'. Default '*'.", default="*"),
+            _Param("path", "string", "Directory to list, relative to the root. Default '.'.", default="."),
+        ),
+    )
+
+
+def _read_file_spec(caps: ToolCaps) -> _ToolSpec:
+    return _ToolSpec(
+        "read_file",
+        "Read lines of a text file. The result starts with '<path>: lines <start>-<end> of "
+        "<total>', then one line per source line as '<line number><TAB><text>'. At most "
+        f"{caps.max_lines_per_read} lines per call; read further with start_line. Cite code as "
+        "[path:start-end] using these line numbers.",
+        (
+            _PATH_PARAM,
+            _Param("start_line", "integer", "First line to read (1-based). Default 1.", default=1),
+            _Param("end_line", "integer", "Last line to read (inclusive). Default: the end.", nullable=True),
+        ),
+    )
+
+
+def _search_text_spec(caps: ToolCaps) -> _ToolSpec:
+    return _ToolSpec(
+        "search_text",
+        "Search repository text files for a literal string (not a regular expression). Smart "
+        "case: an all-lowercase query ignores case; a query with a capital letter is "
+        f"case-sensitive. Returns 'path:line: text' per matching line, at most {caps.max_matches}.",
+        (
+            _Param("query", "string", "The exact text to find, on one line.", True),
+            _Param("path_glob", "string", "Only search files matching this glob, e.g. '*.py'.", default="*"),
+        ),
+    )
+
+
+def _get_symbols_spec(caps: ToolCaps) -> _ToolSpec:
+    return _ToolSpec(
+        "get_symbols",
+        "List the classes, functions and methods defined in a source file, each with its line "
+        "range and signature. Works for Python, and JavaScript, TypeScript, Go and Rust when "
+        "their parsers are installed.",
+        (_PATH_PARAM,),
+    )
+
+
+def _get_imports_spec(caps: ToolCaps) -> _ToolSpec:
+    return _ToolSpec(
+        "get_imports",
+        "List the import statements of a source file with their line numbers.",
+        (_PATH_PARAM,),
+    )
+
+
+def _get_structure_spec(caps: ToolCaps) -> _ToolSpec:
+    return _ToolSpec(
+        "get_structure",
+        f"Summarise the directory tree under a directory: subdirectories with their file counts, "
+        f"up to {caps.structure_depth} levels deep, and the files in each.",
+        (_Param("path", "string", "Directory relative to the root. Default '.'.", default="."),),
+    )
+
+
+_SPECS = (_list_files_spec, _read_file_spec, _search_text_spec, _get_symbols_spec, _get_imports_spec,
+          _get_structure_spec)  # in the order the model sees them
