@@ -276,8 +276,13 @@ class LLMClient:
                                       read_cost=self.track_cost)
         pending = (self.track_cost and usage.cost_usd is None and self._lookups is not None
                    and completion.generation_id is not None)
-        reply = {"role": "assistant", "content": completion.content,
-                 "tool_calls": completion.tool_calls, "finish_reason": completion.finish_reason}
+        reply: dict[str, Any] = {"role": "assistant", "content": completion.content,
+                                 "tool_calls": completion.tool_calls,
+                                 "finish_reason": completion.finish_reason}
+        if completion.reasoning is not None:
+            reply["reasoning"] = completion.reasoning
+        if completion.reasoning_details is not None:
+            reply["reasoning_details"] = completion.reasoning_details
         self._stop_span(chat, completion, usage, pending, reply)
         log.debug("LLM call %s: %d prompt + %d completion tokens, cost %s (%s) in %.2fs",
                   completion.generation_id, usage.prompt_tokens, usage.completion_tokens,

@@ -24,7 +24,7 @@ from tech_writer.errors import (
 from tech_writer.llm.retry import RetryPolicy, parse_retry_after
 from tech_writer.secrets import SecretMask
 
-__all__ = ["AttemptFailed", "Completion", "ResponseReader"]
+__all__ = ["AttemptFailed", "Completion", "ResponseReader", "merge_reasoning_detail"]
 
 PROVIDER_TITLES = {"openrouter": "OpenRouter", "openai": "OpenAI", "demo": "the demo model"}
 
@@ -39,6 +39,11 @@ class Completion:
     tool_calls: list[dict[str, Any]]
     finish_reason: str | None
     usage: dict[str, Any] | None
+    # A reasoning model's thinking: the text, and the blocks (some signed or encrypted) that must
+    # go back unchanged with the assistant message that carried tool calls (OpenRouter's
+    # "preserving reasoning blocks"; Gemini 3 and Anthropic answer 400 without them).
+    reasoning: str | None = None
+    reasoning_details: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -111,6 +116,9 @@ class ResponseReader:
              "function": {"name": call.function.name, "arguments": call.function.arguments or ""}}
             for call in (message.tool_calls or []) if getattr(call, "function", None) is not None
         ]
+        details = [dict(item) for item in _field(message, "reasoning_details") or []
+                   if isinstance(item, Mapping)]
+        reasoning = _field(message, "reasoning")
         return Completion(
             generation_id=response.id or None,
             response_model=response.model or None,
@@ -118,10 +126,14 @@ class ResponseReader:
             tool_calls=tool_calls,
             finish_reason=choice.finish_reason,
             usage=response.usage.model_dump() if response.usage is not None else None,
+            reasoning=reasoning if isinstance(reasoning, str) and reasoning else None,
+            reasoning_details=details or None,
         )
 
     def read_stream(self, stream: Any) -> Completion:
         content: list[str] = []
+        reasoning: list[str] = []
+        details: list[dict[str, Any]] = []
         calls: dict[int, dict[str, Any]] = {}
         generation_id = response_model = finish_reason = None
         usage: dict[str, Any] | None = None
@@ -146,6 +158,12 @@ class ResponseReader:
                         continue
                     if delta.content:
                         content.append(delta.content)
+                    text = _field(delta, "reasoning")
+                    if isinstance(text, str) and text:
+                        reasoning.append(text)
+                    for item in _field(delta, "reasoning_details") or []:
+                        if isinstance(item, Mapping):
+                            merge_reasoning_detail(details, item)
                     for part in delta.tool_calls or []:
                         slot = calls.setdefault(part.index, {
                             "id": None, "type": "function",
@@ -160,7 +178,8 @@ class ResponseReader:
                                               error_type="stream_truncated"), None,
                                 retryable=True, maybe_billed=True)
         return Completion(generation_id, response_model, "".join(content) if content else None,
-                           [calls[i] for i in sorted(calls)], finish_reason, usage)
+                          [calls[i] for i in sorted(calls)], finish_reason, usage,
+                          reasoning="".join(reasoning) or None, reasoning_details=details or None)
 
     def body_failure(self, body: Any) -> AttemptFailed:
         error = body.get("error", body) if isinstance(body, dict) else {}
@@ -198,6 +217,32 @@ class ResponseReader:
 
     def redact(self, text: str) -> str:
         return self._mask(text)
+
+
+_DETAIL_TEXT_FIELDS = ("text", "summary", "data")
+
+
+def merge_reasoning_detail(details: list[dict[str, Any]], item: Mapping[str, Any]) -> None:
+    """Add one streamed ``reasoning_details`` item: pieces of one block share an ``index`` (their
+    text, summary or encrypted data arrive in parts; the signature comes with a later part)."""
+    index = item.get("index")
+    block = next((d for d in details if isinstance(index, int) and d.get("index") == index), None)
+    if block is None:
+        details.append(dict(item))
+        return
+    for key, value in item.items():
+        if key in _DETAIL_TEXT_FIELDS and isinstance(value, str) and isinstance(block.get(key), str):
+            block[key] += value
+        elif value is not None:
+            block[key] = value
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A field of an SDK object, declared (newer SDKs) or kept as an extra (older ones)."""
+    value = getattr(obj, name, None)
+    if value is None:
+        value = (getattr(obj, "model_extra", None) or {}).get(name)
+    return value
 
 
 def _error_details(body: Any) -> tuple[str, str | None]:

@@ -49,10 +49,18 @@ class LoopOutcome:
 
 
 def assistant_message(reply: Mapping[str, Any]) -> dict[str, Any]:
-    """The reply as a history message (the wire format has no ``finish_reason`` there)."""
+    """The reply as a history message (the wire format has no ``finish_reason`` there).
+
+    A reasoning model's ``reasoning_details`` go back unchanged, with ``reasoning``, on the message
+    that carried its tool calls: Gemini 3 and Anthropic's extended thinking refuse (400) a tool
+    result whose call lost its signed thinking block. The history policy never elides an
+    assistant message, so the block stays as long as its tool call does."""
     message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
     if reply.get("tool_calls"):
         message["tool_calls"] = reply["tool_calls"]
+    for key in ("reasoning", "reasoning_details"):
+        if reply.get(key):
+            message[key] = reply[key]
     return message
 
 
