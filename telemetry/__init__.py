@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from telemetry.config import ContentCapture, TelemetryConfig, load_config
 from telemetry.core import Telemetry
-from telemetry.cost import CostSpanProcessor, CostSummary, UsageTotals
+from telemetry.cost import CostSpanProcessor, CostSummary, TokenPrices, UsageTotals
 from telemetry.spans import ChatInvocation, ChatUsage, ToolInvocation
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "CostSummary",
     "Telemetry",
     "TelemetryConfig",
+    "TokenPrices",
     "ToolInvocation",
     "UsageTotals",
     "load_config",

@@ -73,6 +73,18 @@ COST_MAYBE_BILLED_ATTEMPTS = "tech_writer.cost.maybe_billed_attempts"
 COST_SOURCE_INLINE = "inline"
 COST_SOURCE_GENERATION = "generation"
 
+# --- Cost as each backend reads it (see docs/telemetry-backends.md) ------------------------
+# The bill is one total; these split it into input and output with the model's list prices,
+# scaled to add up to the bill (telemetry.cost.split_billed_cost): the split is derived.
+LLM_COST_PROMPT = "llm.cost.prompt"  # USD; OpenInference (Phoenix): the input share
+LLM_COST_COMPLETION = "llm.cost.completion"  # USD; OpenInference (Phoenix): the output share
+# MLflow: a JSON object {"input_cost", "output_cost", "total_cost"} (USD), the shape MLflow
+# writes itself; when a chat span lacks it, MLflow prices the call from its own table instead.
+MLFLOW_LLM_COST = "mlflow.llm.cost"
+MLFLOW_COST_INPUT = "input_cost"
+MLFLOW_COST_OUTPUT = "output_cost"
+MLFLOW_COST_TOTAL = "total_cost"
+
 # --- Roll-ups on run / phase / section spans ------------------------------------------------
 ROLLUP_COST_USD = "tech_writer.cost_usd"
 ROLLUP_COST_COMPLETE = "tech_writer.cost.complete"

@@ -11,6 +11,7 @@ import atexit
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -72,6 +73,8 @@ class Telemetry:
         self._clock = clock
         self._lock = threading.Lock()
         self._closed = False
+        # Chat calls still alive: shutdown() ends the spans of those still waiting for their cost.
+        self._chats: weakref.WeakSet[ChatInvocation] = weakref.WeakSet()
         if shutdown_at_exit:  # a bounded flush if the host forgets shutdown()
             atexit.register(self._shutdown_at_exit)
 
@@ -177,17 +180,22 @@ class Telemetry:
                    request_attributes: Mapping[str, AttributeValue] | None = None,
                    input_messages: list[Any] | None = None) -> ChatInvocation:
         """Start a ``chat {model}`` CLIENT span as a child of the current context."""
-        return ChatInvocation(self.tracer, self._metrics, model=model, provider=provider,
+        chat = ChatInvocation(self.tracer, self._metrics, model=model, provider=provider,
                               capture_content=self.capture_content, clock=self._clock,
                               server_address=server_address, server_port=server_port,
                               request_attributes=request_attributes, input_messages=input_messages)
+        with self._lock:
+            self._chats.add(chat)
+        return chat
 
     def settle_cost(self, chat: ChatInvocation, *, cost_usd: float | None,
                     upstream_cost_usd: float | None = None, lookup_attempts: int = 0,
                     error: str | None = None) -> None:
-        """Settle a call that ended with its cost pending (callable from any thread): a short
-        ``settle_cost {response_id}`` span, child of the chat span, carrying the cost when known
-        (ERROR status and no cost when not). A second settlement of the same call is ignored."""
+        """Settle a call that ended with its cost pending (callable from any thread): the cost
+        goes on the chat span, which was left open for it and now ends, and a short
+        ``settle_cost {response_id}`` child span records the look-up (ERROR status when the cost
+        stays unknown). After :meth:`shutdown` has ended the chat span, the cost goes on the
+        ``settle_cost`` span instead. A second settlement of the same call is ignored."""
         chat.settle(self.tracer, cost_usd=cost_usd, upstream_cost_usd=upstream_cost_usd,
                     lookup_attempts=lookup_attempts, error=error)
 
@@ -210,7 +218,10 @@ class Telemetry:
             if self._closed:
                 return
             self._closed = True
+            waiting = list(self._chats)
         atexit.unregister(self._shutdown_at_exit)
+        for chat in waiting:  # exported without their cost rather than not at all
+            chat.end_unsettled()
         millis = timeout_s * 1000
         outcome = run_bounded([self.tracer_provider.shutdown,
                                lambda: self.meter_provider.shutdown(timeout_millis=millis)],

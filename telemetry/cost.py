@@ -7,8 +7,12 @@
   ``tech_writer.cost.pending`` and counts as pending;
 - a ``chat`` span with ERROR status is a call that ultimately failed (retries are events on the
   one span): counted in ``failed_calls``, never as billed;
-- a settlement span (``tech_writer.cost.settlement``) turns one pending call into a call with
-  cost, or into a call without cost when the look-up failed.
+- a chat span whose cost is looked up after its answer stays open until the look-up settles
+  (see :class:`~telemetry.spans.ChatInvocation`); while it is open and marked
+  ``tech_writer.cost.pending``, it is counted as a pending call (its tokens included), and when
+  it ends it is counted with its cost, or without cost when the look-up failed;
+- a settlement span (``tech_writer.cost.settlement``: a look-up that settled after its chat span
+  had been ended, at shutdown) turns one pending call into a call with cost, or without cost.
 
 Everything is kept per phase (``tech_writer.phase``; ``"other"`` when absent) and in total. Costs
 are kept as the individual floats and summed with :func:`math.fsum`, so the total is the correctly
@@ -32,7 +36,15 @@ from opentelemetry.util.types import AttributeValue
 
 from telemetry import attributes as attrs
 
-__all__ = ["CostSpanProcessor", "CostSummary", "OTHER_PHASE", "UsageTotals"]
+__all__ = [
+    "CostSpanProcessor",
+    "CostSplit",
+    "CostSummary",
+    "OTHER_PHASE",
+    "TokenPrices",
+    "UsageTotals",
+    "split_billed_cost",
+]
 
 _logger = logging.getLogger(__name__)
 
@@ -114,10 +126,14 @@ class CostSpanProcessor(SpanProcessor):
         self._lock = threading.Lock()
         self._total = _Tally()
         self._phases: dict[str, _Tally] = {}
+        self._open_chats: dict[int, ReadableSpan] = {}  # span id -> chat span not ended yet
 
     def on_start(self, span: Span, parent_context: context_api.Context | None = None) -> None:
         try:
             _inherit_phase(span, parent_context)
+            if (span.attributes or {}).get(attrs.GEN_AI_OPERATION_NAME) == attrs.OPERATION_CHAT:
+                with self._lock:
+                    self._open_chats[span.context.span_id] = span
         except Exception:
             _logger.warning("cost processor: could not inherit the phase of span %r",
                             getattr(span, "name", "?"), exc_info=True)
@@ -130,9 +146,20 @@ class CostSpanProcessor(SpanProcessor):
                             exc_info=True)
 
     def summary(self) -> CostSummary:
+        """The totals so far; an answered call still waiting for its cost counts as pending."""
         with self._lock:
-            return CostSummary(total=self._total.freeze(),
-                               phases={name: tally.freeze() for name, tally in self._phases.items()})
+            total, phases = self._total, self._phases
+            waiting = [(span.attributes or {}, span) for span in self._open_chats.values()
+                       if (span.attributes or {}).get(attrs.COST_PENDING) is True]
+            if waiting:  # counted in copies: the span is counted for good when it ends
+                total = total.copy()
+                phases = {name: tally.copy() for name, tally in phases.items()}
+                for attributes, span in waiting:
+                    update = _chat_update(attributes, span)
+                    total.apply(update)
+                    phases.setdefault(_phase_of(attributes), _Tally()).apply(update)
+            return CostSummary(total=total.freeze(),
+                               phases={name: tally.freeze() for name, tally in phases.items()})
 
     def shutdown(self) -> None:
         """Nothing to release; the summary stays readable after shutdown."""
@@ -148,10 +175,10 @@ class CostSpanProcessor(SpanProcessor):
             update = _chat_update(attributes, span)
         else:
             return
-        phase = attributes.get(attrs.PHASE)
-        phase_name = phase if isinstance(phase, str) and phase else OTHER_PHASE
         with self._lock:
-            tally = self._phases.setdefault(phase_name, _Tally())
+            if span.context is not None:
+                self._open_chats.pop(span.context.span_id, None)
+            tally = self._phases.setdefault(_phase_of(attributes), _Tally())
             for target in (self._total, tally):
                 target.apply(update)
 
@@ -193,6 +220,10 @@ class _Tally:
             self.costs.append(update.cost)
         if update.upstream is not None:
             self.upstream_costs.append(update.upstream)
+
+    def copy(self) -> _Tally:
+        return _Tally(list(self.costs), list(self.upstream_costs), dict(self.tokens), self.calls,
+                      self.with_cost, self.without_cost, self.pending, self.failed)
 
     def freeze(self) -> UsageTotals:
         return UsageTotals(
@@ -247,6 +278,11 @@ def _settlement_update(attributes: Mapping[str, Any], span: ReadableSpan) -> _Up
                    upstream=_usd(attributes.get(attrs.COST_UPSTREAM_USD)))
 
 
+def _phase_of(attributes: Mapping[str, Any]) -> str:
+    phase = attributes.get(attrs.PHASE)
+    return phase if isinstance(phase, str) and phase else OTHER_PHASE
+
+
 def _inherit_phase(span: Span, parent_context: context_api.Context | None) -> None:
     """Copy the parent's phase onto a span that has none: chat and tool spans started in worker
     threads (with the context propagated) land in the right phase without being told."""
@@ -276,3 +312,87 @@ def _count_of(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         return 0
     return max(value, 0)
+
+
+# --- The bill split into input and output ---------------------------------------------------
+@dataclass(frozen=True)
+class TokenPrices:
+    """A model's list prices in USD per token (OpenRouter's ``/models``). Only ever used to split
+    a billed total into shares (:func:`split_billed_cost`), never to compute what a call cost."""
+
+    input_usd_per_token: float
+    output_usd_per_token: float
+    cache_read_usd_per_token: float | None = None  # None: cached tokens priced as input
+    cache_write_usd_per_token: float | None = None  # None: cache writes priced as input
+    request_usd: float = 0.0  # a per-request fee, counted with the input
+
+
+@dataclass(frozen=True)
+class CostSplit:
+    """A billed total and its input and output shares; ``input_usd + output_usd == total_usd``
+    in floating point, and ``total_usd`` is the bill itself."""
+
+    input_usd: float
+    output_usd: float
+    total_usd: float
+
+
+def split_billed_cost(total_usd: float, prices: TokenPrices | None, *, input_tokens: int,
+                      output_tokens: int, cached_tokens: int = 0,
+                      cache_write_tokens: int = 0) -> CostSplit | None:
+    """Split a call's bill into input and output in the proportion its list prices give.
+
+    OpenRouter bills one total; the shares are derived: each side's list-price cost (cached and
+    cache-write tokens at their own prices when listed, a request fee with the input), scaled so
+    that they add up to the bill exactly. ``None`` when there is nothing to derive the shares
+    from: no prices, a bill that is not a finite non-negative number, or list prices that give
+    both sides zero weight while the bill is not zero.
+    """
+    total = _usd(total_usd)
+    if total is None or total < 0:
+        return None
+    if total == 0:
+        return CostSplit(0.0, 0.0, total)
+    if prices is None:
+        return None
+    input_weight, output_weight = _list_costs(prices, input_tokens, output_tokens, cached_tokens,
+                                              cache_write_tokens)
+    weight = input_weight + output_weight
+    if not (math.isfinite(weight) and weight > 0):
+        return None
+    input_share = min(max(total * (input_weight / weight), 0.0), total)
+    return _exact_parts(total, input_share)
+
+
+def _list_costs(prices: TokenPrices, input_tokens: int, output_tokens: int, cached_tokens: int,
+                cache_write_tokens: int) -> tuple[float, float]:
+    """Input and output at list price; counts are clamped as OpenRouter bills them (cached and
+    cache-write tokens are part of the input)."""
+    prompt = max(input_tokens, 0)
+    cached = min(max(cached_tokens, 0), prompt)
+    written = min(max(cache_write_tokens, 0), prompt - cached)
+    cache_read = prices.cache_read_usd_per_token
+    cache_write = prices.cache_write_usd_per_token
+    input_cost = math.fsum((
+        (prompt - cached - written) * prices.input_usd_per_token,
+        cached * (prices.input_usd_per_token if cache_read is None else cache_read),
+        written * (prices.input_usd_per_token if cache_write is None else cache_write),
+        prices.request_usd,
+    ))
+    output_cost = max(output_tokens, 0) * prices.output_usd_per_token
+    return max(input_cost, 0.0), max(output_cost, 0.0)
+
+
+def _exact_parts(total: float, input_share: float) -> CostSplit:
+    """Shares that add up to ``total`` in floating point. ``total - input_share`` is the output
+    share, but the sum can round one unit in the last place away from the bill (and for some
+    input shares no output share reaches it at all), so the output is tried one unit either side
+    and, failing that, the input moved one unit toward zero: a few steps at most."""
+    for _ in range(8):
+        output_share = max(total - input_share, 0.0)
+        for candidate in (output_share, math.nextafter(output_share, math.inf),
+                          math.nextafter(output_share, 0.0)):
+            if input_share + candidate == total:
+                return CostSplit(input_share, candidate, total)
+        input_share = math.nextafter(input_share, 0.0)
+    return CostSplit(0.0, total, total)  # not reached: input 0 and output total always add up

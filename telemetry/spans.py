@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode,
 from opentelemetry.util.types import AttributeValue
 
 from telemetry import attributes as attrs
+from telemetry.cost import TokenPrices, split_billed_cost
 from telemetry.metrics import ChatMetrics
 
 __all__ = [
@@ -79,6 +82,9 @@ class ChatUsage:
     is_byok: bool = False
     simulated: bool = False
     output_messages: list[Any] | None = None  # recorded only if content capture is on
+    # The model's list prices: only used to split the bill into input and output shares for
+    # the backends that show them (MLflow, Phoenix). None: the shares are not written.
+    prices: TokenPrices | None = None
 
 
 @contextmanager
@@ -148,7 +154,16 @@ def tool_attributes(tool_name: str, call_id: str | None, arguments: str | None,
 
 
 class ChatInvocation:
-    """One logical LLM call: a CLIENT span ``chat {model}`` (retries are events on it)."""
+    """One logical LLM call: a CLIENT span ``chat {model}`` (retries are events on it).
+
+    A call whose cost is looked up after its answer (``cost_pending``) keeps its span open until
+    the look-up settles, and the cost is then set on the span itself: an ended span cannot change,
+    and backends that read the cost from the chat span (MLflow) would otherwise show a cost of
+    their own making. The span still ends at the moment the answer arrived (an explicit end time),
+    so its duration is the call's. A look-up still unsettled at :meth:`end_unsettled` (telemetry
+    shutting down) ends the span without its cost; a settlement after that goes on the
+    ``settle_cost`` span instead, as ``tech_writer.cost.settlement``.
+    """
 
     def __init__(self, tracer: Tracer, metrics: ChatMetrics, *, model: str, provider: str,
                  capture_content: bool, clock: Callable[[], float],
@@ -161,8 +176,11 @@ class ChatInvocation:
         self._capture_content = capture_content
         self._clock = clock
         self._lock = threading.Lock()
-        self._ended = False
+        self._ended = False  # stop() or fail() has been called
+        self._span_open = True  # the span has not been ended yet (it may outlive stop())
         self._awaiting_settlement = False
+        self._answered_ns: int | None = None  # the end time of a span left open for its cost
+        self._usage: ChatUsage | None = None
         self._simulated = False
         self.response_id: str | None = None
         attributes: dict[str, AttributeValue] = {
@@ -191,6 +209,7 @@ class ChatInvocation:
 
     @property
     def ended(self) -> bool:
+        """``stop()`` or ``fail()`` was called (the span itself may wait for its cost)."""
         return self._ended
 
     @property
@@ -212,7 +231,8 @@ class ChatInvocation:
 
     @_never_raises
     def stop(self, usage: ChatUsage) -> None:
-        """Record the response, usage and cost, record metrics, end the span."""
+        """Record the response, usage and cost, record metrics; end the span, or leave it open
+        until :meth:`settle` when the cost is pending."""
         if not self._claim_end():
             return
         span = self.span
@@ -221,13 +241,19 @@ class ChatInvocation:
         span.set_attributes(_usage_attributes(usage))
         if self._capture_content and usage.output_messages is not None:
             span.set_attribute(attrs.GEN_AI_OUTPUT_MESSAGES, _to_json(usage.output_messages))
-        self._awaiting_settlement = usage.cost_usd is None and usage.cost_pending
+        pending = usage.cost_usd is None and usage.cost_pending
         self._metrics.record_call(self._metric_attributes(), duration_s=self._clock() - self._started,
                                   response_model=usage.response_model,
                                   input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
         if usage.cost_usd is not None:
             self._metrics.record_cost(self._metric_attributes(), usage.cost_usd)
-        span.end()
+        if pending:
+            with self._lock:
+                self._usage = usage
+                self._answered_ns = time.time_ns()
+                self._awaiting_settlement = True
+            return
+        self._end_span()
 
     @_never_raises
     def fail(self, exc: BaseException, *, error_type: str | None = None,
@@ -242,12 +268,13 @@ class ChatInvocation:
         chosen = (getattr(self.span, "attributes", None) or {}).get(attrs.ERROR_TYPE)
         self._metrics.record_call(self._metric_attributes(), duration_s=self._clock() - self._started,
                                   error_type=str(chosen or error_type or type(exc).__qualname__))
-        self.span.end()
+        self._end_span()
 
     @_never_raises
     def settle(self, tracer: Tracer, *, cost_usd: float | None, upstream_cost_usd: float | None,
                lookup_attempts: int, error: str | None) -> None:
-        """Emit the settlement span for a pending cost (see ``Telemetry.settle_cost``)."""
+        """Settle a pending cost (see ``Telemetry.settle_cost``): on the chat span, which then
+        ends, when it is still open; on the ``settle_cost`` span when it is not."""
         with self._lock:
             if not self._awaiting_settlement:
                 _logger.warning("telemetry: ignoring cost settlement for %s: its cost is not "
@@ -255,23 +282,28 @@ class ChatInvocation:
                                 self.response_id or "a call")
                 return
             self._awaiting_settlement = False
-        attributes = self._settlement_attributes(lookup_attempts)
-        known = cost_usd is not None
-        if known:
-            attributes.update({attrs.GEN_AI_USAGE_COST: cost_usd, attrs.LLM_COST_TOTAL: cost_usd,
-                               attrs.COST_SOURCE: attrs.COST_SOURCE_GENERATION})
-        if upstream_cost_usd is not None:
-            attributes[attrs.COST_UPSTREAM_USD] = upstream_cost_usd
-        # Explicit parent: settlement happens on a look-up thread with no useful current context.
-        parent = trace.set_span_in_context(trace.NonRecordingSpan(self.span_context))
-        span = tracer.start_span(f"settle_cost {self.response_id or self.request_model}",
-                                 context=parent, kind=SpanKind.INTERNAL, attributes=attributes)
-        if not known:
-            span.set_attribute(attrs.ERROR_TYPE, SETTLEMENT_ERROR_TYPE)
-            span.set_status(Status(StatusCode.ERROR, _truncate(error or "cost unknown")))
-        span.end()
+            span_open, self._span_open = self._span_open, False
+        lookup = self._lookup_attributes(lookup_attempts)
+        if span_open:
+            self.span.set_attributes(_settled_chat_attributes(cost_usd, upstream_cost_usd,
+                                                              self._usage))
+        else:
+            lookup.update(_late_settlement_attributes(cost_usd, upstream_cost_usd))
+        self._lookup_span(tracer, lookup, known=cost_usd is not None, error=error)
+        if span_open:
+            self.span.end(end_time=self._answered_ns)
         if cost_usd is not None:
             self._metrics.record_cost(self._metric_attributes(), cost_usd)
+
+    @_never_raises
+    def end_unsettled(self) -> None:
+        """End a span still waiting for its cost, without it (``tech_writer.cost.pending`` stays
+        true), so that it is exported before the exporters stop."""
+        with self._lock:
+            if not (self._awaiting_settlement and self._span_open):
+                return
+            self._span_open = False
+        self.span.end(end_time=self._answered_ns)
 
     def _claim_end(self) -> bool:
         with self._lock:
@@ -280,6 +312,24 @@ class ChatInvocation:
                 return False
             self._ended = True
             return True
+
+    def _end_span(self) -> None:
+        with self._lock:
+            span_open, self._span_open = self._span_open, False
+        if span_open:
+            self.span.end()
+
+    def _lookup_span(self, tracer: Tracer, attributes: dict[str, AttributeValue], *, known: bool,
+                     error: str | None) -> None:
+        """The ``settle_cost`` child span: the record of the ``/generation`` look-up."""
+        # Explicit parent: settlement happens on a look-up thread with no useful current context.
+        parent = trace.set_span_in_context(trace.NonRecordingSpan(self.span_context))
+        span = tracer.start_span(f"settle_cost {self.response_id or self.request_model}",
+                                 context=parent, kind=SpanKind.INTERNAL, attributes=attributes)
+        if not known:
+            span.set_attribute(attrs.ERROR_TYPE, SETTLEMENT_ERROR_TYPE)
+            span.set_status(Status(StatusCode.ERROR, _truncate(error or "cost unknown")))
+        span.end()
 
     def _metric_attributes(self) -> dict[str, AttributeValue]:
         base: dict[str, AttributeValue] = {
@@ -291,9 +341,8 @@ class ChatInvocation:
             base[attrs.PHASE] = self.phase
         return base
 
-    def _settlement_attributes(self, lookup_attempts: int) -> dict[str, AttributeValue]:
+    def _lookup_attributes(self, lookup_attempts: int) -> dict[str, AttributeValue]:
         attributes: dict[str, AttributeValue] = {
-            attrs.COST_SETTLEMENT: True,
             attrs.GEN_AI_REQUEST_MODEL: self.request_model,
             attrs.GEN_AI_PROVIDER_NAME: self.provider,
             attrs.COST_LOOKUP_ATTEMPTS: lookup_attempts,
@@ -323,18 +372,77 @@ def _usage_attributes(usage: ChatUsage) -> dict[str, AttributeValue]:
         if count:
             attributes[key] = count
     if usage.cost_usd is not None:
-        attributes[attrs.GEN_AI_USAGE_COST] = usage.cost_usd
-        attributes[attrs.LLM_COST_TOTAL] = usage.cost_usd
+        attributes.update(_cost_attributes(usage.cost_usd, usage))
         if usage.cost_source:
             attributes[attrs.COST_SOURCE] = usage.cost_source
-    elif usage.cost_pending:
-        attributes[attrs.COST_PENDING] = True
+    else:
+        # Unknown (or not known yet): MLflow would otherwise price the call from its own table.
+        attributes[attrs.MLFLOW_LLM_COST] = MLFLOW_COST_UNKNOWN
+        if usage.cost_pending:
+            attributes[attrs.COST_PENDING] = True
     if usage.upstream_cost_usd is not None:
         attributes[attrs.COST_UPSTREAM_USD] = usage.upstream_cost_usd
     if usage.is_byok:
         attributes[attrs.COST_IS_BYOK] = True
     if usage.simulated:
         attributes[attrs.COST_SIMULATED] = True
+    return attributes
+
+
+# What a call of unknown cost carries as ``mlflow.llm.cost``: with the attribute present MLflow
+# does not price the call from its own table, and an object without costs adds nothing to the
+# trace's cost. (``null`` or a bare string would make MLflow's span ingestion fail.)
+MLFLOW_COST_UNKNOWN = "{}"
+
+
+def _cost_attributes(cost_usd: float, usage: ChatUsage | None) -> dict[str, AttributeValue]:
+    """The billed cost under every name a backend reads it by (docs/telemetry-backends.md),
+    with the input and output shares derived from the list prices when there are any."""
+    attributes: dict[str, AttributeValue] = {attrs.GEN_AI_USAGE_COST: cost_usd,
+                                             attrs.LLM_COST_TOTAL: cost_usd}
+    split = None
+    if usage is not None:
+        split = split_billed_cost(cost_usd, usage.prices, input_tokens=usage.input_tokens,
+                                  output_tokens=usage.output_tokens,
+                                  cached_tokens=usage.cached_tokens,
+                                  cache_write_tokens=usage.cache_write_tokens)
+    mlflow_cost: dict[str, float] = {}
+    if split is not None:
+        attributes[attrs.LLM_COST_PROMPT] = split.input_usd
+        attributes[attrs.LLM_COST_COMPLETION] = split.output_usd
+        mlflow_cost = {attrs.MLFLOW_COST_INPUT: split.input_usd,
+                       attrs.MLFLOW_COST_OUTPUT: split.output_usd}
+    if math.isfinite(cost_usd):
+        mlflow_cost[attrs.MLFLOW_COST_TOTAL] = cost_usd
+        attributes[attrs.MLFLOW_LLM_COST] = json.dumps(mlflow_cost)
+    else:
+        attributes[attrs.MLFLOW_LLM_COST] = MLFLOW_COST_UNKNOWN
+    return attributes
+
+
+def _settled_chat_attributes(cost_usd: float | None, upstream_cost_usd: float | None,
+                             usage: ChatUsage | None) -> dict[str, AttributeValue]:
+    """What a settlement adds to the chat span still open for it (a cost that stays unknown
+    leaves the span's unknown-cost marker as it is)."""
+    attributes: dict[str, AttributeValue] = {attrs.COST_PENDING: False}
+    if cost_usd is not None:
+        attributes.update(_cost_attributes(cost_usd, usage))
+        attributes[attrs.COST_SOURCE] = attrs.COST_SOURCE_GENERATION
+    if upstream_cost_usd is not None:
+        attributes[attrs.COST_UPSTREAM_USD] = upstream_cost_usd
+    return attributes
+
+
+def _late_settlement_attributes(cost_usd: float | None, upstream_cost_usd: float | None
+                                ) -> dict[str, AttributeValue]:
+    """A settlement for a chat span already ended: the cost goes on the ``settle_cost`` span,
+    which the cost processor reads (backends that read the chat span do not see it)."""
+    attributes: dict[str, AttributeValue] = {attrs.COST_SETTLEMENT: True}
+    if cost_usd is not None:
+        attributes.update({attrs.GEN_AI_USAGE_COST: cost_usd, attrs.LLM_COST_TOTAL: cost_usd,
+                           attrs.COST_SOURCE: attrs.COST_SOURCE_GENERATION})
+    if upstream_cost_usd is not None:
+        attributes[attrs.COST_UPSTREAM_USD] = upstream_cost_usd
     return attributes
 
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from openai import OpenAI
 
     from tech_writer.demo import FakeOpenRouter
-    from telemetry import ChatInvocation, Telemetry
+    from telemetry import ChatInvocation, Telemetry, TokenPrices
 
 __all__ = [
     "APP_NAME", "APP_URL", "MAX_SESSION_ID_CHARS", "PHASES", "ClientSettings", "LLMClient", "UsageStats",
@@ -185,6 +185,7 @@ class LLMClient:
             self.budget = Budget(settings.max_cost_usd, self.model_pricing)
         self._pricing: ModelPricing | None = None
         self._pricing_fetched = False
+        self._pricing_lock = threading.Lock()  # calls answered side by side fetch it once
 
     @staticmethod
     def _start_demo_server() -> FakeOpenRouter:
@@ -356,11 +357,14 @@ class LLMClient:
         return self._stop.is_set()
 
     def model_pricing(self) -> ModelPricing | None:
-        """The model's list prices from ``/models`` (fetched once), for estimates only."""
-        if not self._pricing_fetched:
-            self._pricing = fetch_model_pricing(self.base_url, self.model, api_key=self._api_key)
-            self._pricing_fetched = True
-        return self._pricing
+        """The model's list prices from ``/models`` (fetched once): for estimates, and for the
+        input/output split of billed costs on exported spans; never for a cost itself."""
+        with self._pricing_lock:
+            if not self._pricing_fetched:
+                self._pricing = fetch_model_pricing(self.base_url, self.model,
+                                                    api_key=self._api_key)
+                self._pricing_fetched = True
+            return self._pricing
 
     def close(self) -> None:
         if self._lookups is not None:
@@ -436,7 +440,23 @@ class LLMClient:
             is_byok=usage.is_byok,
             simulated=self.simulated,
             output_messages=[reply],
+            prices=self._split_prices(usage.cost_usd is not None or pending),
         ))
+
+    def _split_prices(self, has_cost: bool) -> TokenPrices | None:
+        """List prices for the span's input/output split of a billed cost (MLflow and Phoenix
+        show the two shares): only when spans leave the process, fetched once per client."""
+        if not (has_cost and self.telemetry.exporting):
+            return None
+        pricing = self.model_pricing()
+        if pricing is None:
+            return None
+        from telemetry import TokenPrices
+
+        return TokenPrices(pricing.prompt_usd_per_token, pricing.completion_usd_per_token,
+                           cache_read_usd_per_token=pricing.cache_read_usd_per_token,
+                           cache_write_usd_per_token=pricing.cache_write_usd_per_token,
+                           request_usd=pricing.request_usd)
 
     def _settler(self, chat: ChatInvocation, usage: UsageStats,
                  key: int) -> Callable[[GenerationCost], None]:

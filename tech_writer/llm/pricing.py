@@ -1,7 +1,8 @@
 """Model prices from OpenRouter's ``GET /models``, and conservative call-cost estimates.
 
-Prices are only used *before* spending (``--max-cost`` and ``--dry-run``): what a run actually
-cost always comes from OpenRouter's billing (``usage.cost``), never from tokens × list price.
+Prices are only used *before* spending (``--max-cost`` and ``--dry-run``), and to split a billed
+cost into input and output shares for the backends that show them: what a run actually cost
+always comes from OpenRouter's billing (``usage.cost``), never from tokens × list price.
 ``/models`` lists prices as strings in USD **per token** (not per million): they are used as is.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +40,9 @@ class ModelPricing:
     completion_usd_per_token: float
     request_usd: float = 0.0
     context_length: int | None = None
+    # Cached and cache-write input tokens, when the model lists prices for them.
+    cache_read_usd_per_token: float | None = None
+    cache_write_usd_per_token: float | None = None
 
     def estimate(self, prompt_tokens: float, completion_tokens: float) -> float:
         return (prompt_tokens * self.prompt_usd_per_token
@@ -77,7 +82,20 @@ def _parse(model: str, entry: Mapping[str, Any]) -> ModelPricing | None:
         return None
     context = entry.get("context_length")
     return ModelPricing(model, prompt, completion, request,
-                        context if isinstance(context, int) else None)
+                        context if isinstance(context, int) else None,
+                        cache_read_usd_per_token=_optional_price(pricing.get("input_cache_read")),
+                        cache_write_usd_per_token=_optional_price(pricing.get("input_cache_write")))
+
+
+def _optional_price(value: object) -> float | None:
+    """A listed price, or None when it is absent or not a number."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    try:
+        price = float(value)
+    except ValueError:
+        return None
+    return price if math.isfinite(price) and price >= 0 else None
 
 
 def estimate_prompt_tokens(messages: Sequence[Mapping[str, Any]],

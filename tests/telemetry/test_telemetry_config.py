@@ -17,7 +17,8 @@ SECRET = "sk-backend-0123456789abcdef"
 def test_public_names_are_pinned() -> None:
     assert sorted(telemetry.__all__) == [
         "ChatInvocation", "ChatUsage", "ContentCapture", "CostSpanProcessor", "CostSummary",
-        "Telemetry", "TelemetryConfig", "ToolInvocation", "UsageTotals", "load_config",
+        "Telemetry", "TelemetryConfig", "TokenPrices", "ToolInvocation", "UsageTotals",
+        "load_config",
     ]
 
 

@@ -82,14 +82,19 @@ def test_one_trace_whose_spans_and_metrics_agree_with_the_bill(sample_repo, prom
             assert chat.attributes[attrs.GEN_AI_USAGE_COST] == billed.cost_usd
             assert chat.attributes[attrs.LLM_COST_TOTAL] == billed.cost_usd
             assert chat.attributes[attrs.COST_SOURCE] == "inline"
-    # Cost spans (inline on chat spans, or on settlement spans) add up to the JSON total.
+    # Every chat span carries its billed cost, inline or looked up (its span waited for it);
+    # they add up to the JSON total.
     costed = [s for s in spans if attrs.GEN_AI_USAGE_COST in s.attributes]
-    assert len(costed) == len(ledger)
+    assert sorted(s.span_id for s in costed) == sorted(s.span_id for s in chats)
     assert math.fsum(s.attributes[attrs.GEN_AI_USAGE_COST] for s in costed) == pytest.approx(
         total, abs=1e-9)
+    for chat in chats:
+        billed = ledger[chat.attributes[attrs.GEN_AI_RESPONSE_ID]]
+        assert chat.attributes[attrs.GEN_AI_USAGE_COST] == billed.cost_usd
+        assert json.loads(chat.attributes[attrs.MLFLOW_LLM_COST])["total_cost"] == billed.cost_usd
     if not inline_cost:
-        assert all(s.attributes.get(attrs.COST_SETTLEMENT) for s in costed)
         assert all(s.attributes[attrs.COST_SOURCE] == "generation" for s in costed)
+        assert all(s.attributes[attrs.COST_PENDING] is False for s in costed)
     # The 429 shows as a retry event on the first chat span.
     events = [e for s in chats for e in s.events if e.name == attrs.RETRY_EVENT]
     assert any(e.attributes.get(attrs.RETRY_STATUS_CODE) == 429 for e in events)
