@@ -238,6 +238,7 @@ class LLMClient:
               ) -> tuple[dict[str, Any], UsageStats]:
         stream = bool(kwargs.pop("stream", self.stream))
         request = self._request(messages, tools, kwargs)
+        prices = self._split_prices()  # before the span: no call's duration includes /models
         chat = self.telemetry.start_chat(
             self.model, self._telemetry_provider, server_address=self._server_address,
             server_port=self._server_port, input_messages=list(messages),
@@ -252,7 +253,7 @@ class LLMClient:
             extra = {attrs.COST_MAYBE_BILLED: True} if maybe_billed else None
             chat.fail(exc, error_type=getattr(exc, "error_type", None), attributes=extra)
             raise
-        return self._answered(key, chat, completion, started)
+        return self._answered(key, chat, completion, started, prices)
 
     def _request(self, messages: Sequence[Mapping[str, Any]],
                  tools: Sequence[Mapping[str, Any]] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -270,8 +271,8 @@ class LLMClient:
             request["extra_body"] = {**request.get("extra_body", {}), **openrouter_fields}
         return request
 
-    def _answered(self, key: int, chat: ChatInvocation, completion: Completion,
-                  started: float) -> tuple[dict[str, Any], UsageStats]:
+    def _answered(self, key: int, chat: ChatInvocation, completion: Completion, started: float,
+                  prices: TokenPrices | None) -> tuple[dict[str, Any], UsageStats]:
         """Account for an answered call: its usage, its span, and its cost now or once looked up."""
         usage = UsageStats.from_usage(completion.usage, completion.generation_id,
                                       read_cost=self.track_cost)
@@ -284,7 +285,7 @@ class LLMClient:
             reply["reasoning"] = completion.reasoning
         if completion.reasoning_details is not None:
             reply["reasoning_details"] = completion.reasoning_details
-        self._stop_span(chat, completion, usage, pending, reply)
+        self._stop_span(chat, completion, usage, pending, reply, prices)
         log.debug("LLM call %s: %d prompt + %d completion tokens, cost %s (%s) in %.2fs",
                   completion.generation_id, usage.prompt_tokens, usage.completion_tokens,
                   "pending" if pending else _money(usage.cost_usd), usage.cost_source or "-",
@@ -421,7 +422,7 @@ class LLMClient:
         return prepared
 
     def _stop_span(self, chat: ChatInvocation, completion: Completion, usage: UsageStats,
-                   pending: bool, reply: dict[str, Any]) -> None:
+                   pending: bool, reply: dict[str, Any], prices: TokenPrices | None) -> None:
         from telemetry import ChatUsage
 
         chat.stop(ChatUsage(
@@ -440,13 +441,14 @@ class LLMClient:
             is_byok=usage.is_byok,
             simulated=self.simulated,
             output_messages=[reply],
-            prices=self._split_prices(usage.cost_usd is not None or pending),
+            prices=prices,
         ))
 
-    def _split_prices(self, has_cost: bool) -> TokenPrices | None:
-        """List prices for the span's input/output split of a billed cost (MLflow and Phoenix
-        show the two shares): only when spans leave the process, fetched once per client."""
-        if not (has_cost and self.telemetry.exporting):
+    def _split_prices(self) -> TokenPrices | None:
+        """List prices for the spans' input/output split of a billed cost (MLflow and Phoenix
+        show the two shares): only when costs are tracked and spans leave the process; fetched
+        once per client."""
+        if not (self.track_cost and self.config.openrouter_dialect and self.telemetry.exporting):
             return None
         pricing = self.model_pricing()
         if pricing is None:
