@@ -149,13 +149,16 @@ class CostSpanProcessor(SpanProcessor):
         """The totals so far; an answered call still waiting for its cost counts as pending."""
         with self._lock:
             total, phases = self._total, self._phases
-            waiting = [(span.attributes or {}, span) for span in self._open_chats.values()
-                       if (span.attributes or {}).get(attrs.COST_PENDING) is True]
+            # An answered call whose span waits for its cost carries tech_writer.cost.pending
+            # (true, or false while its settlement is being written onto it).
+            waiting = [attributes for attributes in
+                       (span.attributes or {} for span in self._open_chats.values())
+                       if attrs.COST_PENDING in attributes]
             if waiting:  # counted in copies: the span is counted for good when it ends
                 total = total.copy()
                 phases = {name: tally.copy() for name, tally in phases.items()}
-                for attributes, span in waiting:
-                    update = _chat_update(attributes, span)
+                for attributes in waiting:
+                    update = _waiting_update(attributes)
                     total.apply(update)
                     phases.setdefault(_phase_of(attributes), _Tally()).apply(update)
             return CostSummary(total=total.freeze(),
@@ -255,8 +258,7 @@ def _chat_update(attributes: Mapping[str, Any], span: ReadableSpan) -> _Update:
         unknown = int(maybe_billed) + _maybe_billed_attempts(attributes)
         return _Update(failed=1, without_cost=unknown)
     update = _Update(calls=1, upstream=_usd(attributes.get(attrs.COST_UPSTREAM_USD)),
-                     without_cost=_maybe_billed_attempts(attributes))
-    update.tokens = {name: _count_of(attributes.get(key)) for key, name in _TOKEN_FIELDS.items()}
+                     without_cost=_maybe_billed_attempts(attributes), tokens=_tokens_of(attributes))
     update.cost = _usd(attributes.get(attrs.GEN_AI_USAGE_COST))
     if update.cost is not None:
         update.with_cost = 1
@@ -265,6 +267,18 @@ def _chat_update(attributes: Mapping[str, Any], span: ReadableSpan) -> _Update:
     else:
         update.without_cost += 1
     return update
+
+
+def _waiting_update(attributes: Mapping[str, Any]) -> _Update:
+    """An answered call whose span is still open for its cost: pending, whatever a settlement
+    being written onto it says (that counts when the span ends)."""
+    return _Update(calls=1, pending=1, tokens=_tokens_of(attributes),
+                   without_cost=_maybe_billed_attempts(attributes),
+                   upstream=_usd(attributes.get(attrs.COST_UPSTREAM_USD)))
+
+
+def _tokens_of(attributes: Mapping[str, Any]) -> dict[str, int]:
+    return {name: _count_of(attributes.get(key)) for key, name in _TOKEN_FIELDS.items()}
 
 
 def _maybe_billed_attempts(attributes: Mapping[str, Any]) -> int:

@@ -244,3 +244,16 @@ def test_the_client_splits_with_the_models_list_prices(exporter: InMemorySpanExp
     assert cost["input_cost"] == pytest.approx(input_list, rel=1e-9)
     assert cost["output_cost"] == pytest.approx(output_list, rel=1e-9)
     tel.shutdown()
+
+
+def test_a_call_whose_settlement_is_being_written_counts_once_as_pending(tel: Telemetry) -> None:
+    chat = tel.start_chat(MODEL, "openrouter")
+    chat.stop(usage(cost_pending=True))
+    # What settle_cost() writes onto the open span just before it ends it: a summary taken in
+    # between still sees one pending call, not a call with cost and not no call.
+    chat.span.set_attributes({attrs.COST_PENDING: False, attrs.GEN_AI_USAGE_COST: 0.5})
+    total = tel.cost.summary().total
+    assert (total.calls, total.calls_pending, total.cost_usd) == (1, 1, 0.0)
+    chat.span.end()
+    total = tel.cost.summary().total
+    assert (total.calls, total.calls_with_cost, total.cost_usd) == (1, 1, 0.5)
