@@ -57,11 +57,14 @@ TOKEN_TYPE_OUTPUT = _gen_ai.GenAiTokenTypeValues.OUTPUT.value  # "output"
 GEN_AI_USAGE_COST = "gen_ai.usage.cost"  # USD; OpenLIT writes it, Langfuse/lmnr read it
 LLM_COST_TOTAL = "llm.cost.total"  # USD; OpenInference name, read by Phoenix
 COST_SOURCE = "tech_writer.cost.source"  # "inline" (in the completion) | "generation" (looked up)
-COST_PENDING = "tech_writer.cost.pending"  # True on a chat span whose cost is settled later
+# On a chat span whose cost is looked up after the answer: True until the look-up settles (the
+# span waits for it), False once it has; still True if telemetry shut down first.
+COST_PENDING = "tech_writer.cost.pending"
 COST_UPSTREAM_USD = "tech_writer.cost.upstream_usd"  # BYOK: billed by the provider directly
 COST_IS_BYOK = "tech_writer.cost.is_byok"
 COST_SIMULATED = "tech_writer.cost.simulated"  # True when the costs come from the demo model
-COST_SETTLEMENT = "tech_writer.cost.settlement"  # True on the span that settles a pending cost
+# True on a settle_cost span carrying a late cost whose chat span had already been ended.
+COST_SETTLEMENT = "tech_writer.cost.settlement"
 COST_LOOKUP_ATTEMPTS = "tech_writer.cost.lookup_attempts"
 # True on a failed chat span whose request had been sent when it was cut off (Ctrl-C, abort):
 # the provider may have billed it, so the run's total is a lower bound.
