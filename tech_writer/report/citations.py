@@ -34,6 +34,8 @@ __all__ = [
     "CitationCheck",
     "CitationReport",
     "format_citation",
+    "cited_lines",
+    "code_regions",
     "format_feedback",
     "parse_citations",
     "verify_citations",
@@ -157,6 +159,19 @@ def _range_problem(citation: Citation, line_count: int, complete: bool = True) -
     return None
 
 
+def cited_lines(citation: Citation, repo: Repository) -> list[str] | None:
+    """The lines a citation points at, as the file is on disk now; None when the citation does
+    not verify (the same check as :func:`verify_citations`)."""
+    probe = repo.probe(citation.path)
+    if probe.problem or _range_problem(citation, probe.line_count or 0, probe.complete):
+        return None
+    try:
+        lines = repo.read_text(citation.path).lines
+    except (OSError, ValueError):
+        return None
+    return lines[citation.start - 1 : citation.end]
+
+
 def format_feedback(report: CitationReport) -> str:
     """A message for the model listing each invalid citation once, with what would be valid.
 
@@ -199,6 +214,12 @@ def _hint(check: CitationCheck) -> str:
 
 
 # --- code regions ---------------------------------------------------------------------------
+def code_regions(markdown: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """``(fenced blocks, inline code spans)`` as ``(start, end)`` offsets: the markdown that is code,
+    where nothing is a citation (evaluation skips the same regions when it splits claims)."""
+    return _fenced_blocks(markdown), _code_spans(markdown)
+
+
 def _blank_code(markdown: str) -> str:
     """The markdown with fenced blocks and inline code spans replaced by spaces (newlines kept),
     so offsets still line up with the original text."""
