@@ -114,6 +114,20 @@ RETRY_WAIT_S = "tech_writer.llm.retry.wait_s"
 TOOL_RESULT_BYTES = "tech_writer.tool.result.bytes"
 TOOL_RESULT_TRUNCATED = "tech_writer.tool.result.truncated"
 
+# --- Evaluation (tech-writer eval / compare) ------------------------------------------------
+# One event per score, as the GenAI conventions define it; the package names the attributes but
+# has no constant for the event name.
+GEN_AI_EVALUATION_RESULT = "gen_ai.evaluation.result"
+GEN_AI_EVALUATION_NAME = _gen_ai.GEN_AI_EVALUATION_NAME
+GEN_AI_EVALUATION_SCORE_VALUE = _gen_ai.GEN_AI_EVALUATION_SCORE_VALUE
+GEN_AI_EVALUATION_SCORE_LABEL = _gen_ai.GEN_AI_EVALUATION_SCORE_LABEL
+GEN_AI_EVALUATION_EXPLANATION = _gen_ai.GEN_AI_EVALUATION_EXPLANATION
+PHASE_EVALUATE = "evaluate"  # the phase of the judge's calls, costed apart from the report's
+EVAL_JUDGE_MODEL = "tech_writer.eval.judge.model"
+EVAL_REPORT_MODEL = "tech_writer.eval.report.model"  # the model that wrote the report judged
+COMPARE_ID = "tech_writer.compare.id"  # shared by every trace of one `tech-writer compare`
+COMPARE_RUN = "tech_writer.compare.run"  # "<model>#<n>": which run of the comparison
+
 # --- Metric instruments ---------------------------------------------------------------------
 METRIC_TOKEN_USAGE = _gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE  # "gen_ai.client.token.usage"
 METRIC_OPERATION_DURATION = _gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION

@@ -68,6 +68,10 @@ DEFAULT_PRICING: Pricing = {
     # The demo model is priced (cheaply) rather than free so that demo runs exercise the whole
     # cost pipeline with non-zero numbers; the CLI labels those costs as simulated.
     "demo/scripted": ModelPrice(1e-7, 4e-7, 1e-8, 1.25e-7, 128_000),
+    # The two demo models of `tech-writer compare`: the careful one is priced like a frontier
+    # model, the sloppy one like a small cheap one, so the comparison has a trade-off to show.
+    "demo/careful": ModelPrice(1.25e-6, 1e-5, 1.25e-7, 0.0, 400_000),
+    "demo/sloppy": ModelPrice(1.5e-7, 6e-7, 7.5e-8, 0.0, 128_000),
     FALLBACK_MODEL_KEY: ModelPrice(1e-6, 2e-6, 1e-7, 1.25e-6, 128_000),
 }
 

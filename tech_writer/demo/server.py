@@ -84,11 +84,11 @@ class FakeOpenRouter:
         credit_usd: float | None = None,
     ) -> None:
         if model is None:
-            from .model import (
-                DemoModel,  # imported late: the model package is the heavier half
-            )
+            # imported late: the model package is the heavier half. The catalog is the DemoModel
+            # plus demo/sloppy and the scripted judge, chosen per request.
+            from .catalog import DemoCatalog
 
-            model = DemoModel()
+            model = DemoCatalog()
         if api_key == "":
             raise ValueError("api_key must be None (accept any key) or a non-empty string")
         counts = {
