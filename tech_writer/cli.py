@@ -93,6 +93,9 @@ def _fail(message: str, code: int) -> NoReturn:
               help="Do not track cost (tracking is on by default for openrouter and demo).")
 @click.option("--eval-json", "eval_json", is_flag=True,
               help='Print one JSON document on stdout: {"report", "citations", "cost"}.')
+@click.option("--eval", "evaluate_report", is_flag=True,
+              help='Score the report just written (see tech-writer eval); with --eval-json the '
+                   'scores go under "eval", else a summary goes to stderr.')
 @click.option("--stream", is_flag=True,
               help="Stream completions (usage arrives in the last chunk).")
 @click.option("--max-exploration", type=click.IntRange(min=1), default=30, show_default=True,
@@ -140,6 +143,9 @@ def cli(**options: Any) -> None:
       tech-writer --prompt examples/architecture.md --repo . --provider demo
       tech-writer --prompt examples/onboarding.md --repo https://github.com/pallets/click \\
           --provider openrouter --model anthropic/claude-sonnet-4 -o onboarding.md
+
+    \b
+    Also: tech-writer eval --help (score a report), tech-writer compare --help (several models).
     """
     from tech_writer.logsetup import configure_logging
 
@@ -164,7 +170,7 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
          stream: bool, max_exploration: int, max_sections: int, persist_cache: bool,
          cache_path: Path | None, cache_dir: Path | None, quiet: bool, request_timeout: float,
          max_retries: int, cost_lookup_timeout: float, log_level: str, concurrency: int,
-         max_cost: float | None, dry_run: bool, resume: bool) -> int:
+         max_cost: float | None, dry_run: bool, resume: bool, evaluate_report: bool = False) -> int:
     from tech_writer.pipeline.progress import Progress
 
     prompt = _read_prompt(prompt_file)
@@ -181,7 +187,7 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
     from tech_writer.pipeline.run import RunFailed, format_cost_line, run_pipeline
 
     try:
-        report, _store, cost = run_pipeline(
+        report, store, cost = run_pipeline(
             prompt, repo_path, model=model, provider=provider,
             api_key=openrouter_key if provider == "openrouter" else None, base_url=base_url,
             track_cost=track_cost, max_exploration=max_exploration, max_sections=max_sections,
@@ -192,7 +198,8 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
             lookup=LookupPolicy(max_wait_s=cost_lookup_timeout))
     except RunFailed as failed:
         return _report_failure(failed, repo_path, track_cost, output, eval_json)
-    delivered = _deliver(report, repo_path, cost, track_cost, output, eval_json)
+    evaluation = _evaluate(report, repo_path, prompt, store, output, eval_json) if evaluate_report else None
+    delivered = _deliver(report, repo_path, cost, track_cost, output, eval_json, evaluation=evaluation)
     _cost_line(cost, track_cost, format_cost_line)
     return 0 if delivered else EXIT_FAILED
 
@@ -288,7 +295,7 @@ def _local_repo(repo_arg: str, cache_dir: Path | None) -> Path:
 
 def _deliver(report: str | None, repo_path: Path, cost: dict[str, Any] | None, track_cost: bool,
              output: Path | None, eval_json: bool, error: str | None = None,
-             budget_exhausted: bool = False) -> bool:
+             budget_exhausted: bool = False, evaluation: dict[str, Any] | None = None) -> bool:
     """Write/print the report (and the JSON); ``False`` if the output file could not be
     written (the report then went to stdout)."""
     from tech_writer.report.citations import verify_citations
@@ -313,10 +320,35 @@ def _deliver(report: str | None, repo_path: Path, cost: dict[str, Any] | None, t
             document["simulated"] = True
         if error is not None:
             document["error"] = error
+        if evaluation is not None:
+            document["eval"] = evaluation
         click.echo(json.dumps(document, indent=2))
     elif report is not None and (output is None or write_failed):
         click.echo(report, nl=False)
     return not write_failed
+
+
+def _evaluate(report: str, repo_path: Path, prompt: str, store: Any, output: Path | None,
+              eval_json: bool) -> dict[str, Any]:
+    """--eval: the deterministic scores of the report just written (tech_writer.cli_eval)."""
+    from tech_writer.cli_eval import format_eval_summary
+    from tech_writer.pipeline.evaluate import evaluate
+
+    evaluation = evaluate(report, repo_path, prompt=prompt,
+                          files_read=[info.path for info in store.files()],
+                          exclude=_inside_repo(output, repo_path))
+    if not eval_json:
+        click.echo(format_eval_summary(evaluation), err=True, nl=False)
+    return evaluation
+
+
+def _inside_repo(output: Path | None, repo_path: Path) -> frozenset[str]:
+    if output is None:
+        return frozenset()
+    try:
+        return frozenset({output.resolve().relative_to(repo_path.resolve()).as_posix()})
+    except ValueError:
+        return frozenset()
 
 
 def _cost_line(cost: dict[str, Any] | None, track_cost: bool, formatter: Any) -> None:
@@ -336,6 +368,11 @@ def _cost_line(cost: dict[str, Any] | None, track_cost: bool, formatter: Any) ->
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] in ("eval", "compare"):  # the subcommands
+        from tech_writer.cli_eval import SUBCOMMANDS
+
+        SUBCOMMANDS[sys.argv[1]].main(sys.argv[2:], prog_name=f"tech-writer {sys.argv[1]}")
+        return
     cli()  # exits via sys.exit with the run's code
 
 
