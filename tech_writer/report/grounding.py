@@ -41,7 +41,6 @@ MAX_SYMBOL_FILES = 5000
 MAX_WORD_BYTES = 64 * 1024 * 1024
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
-_CALL_SUFFIX = re.compile(r"\(.*\)$", re.DOTALL)
 _PATH = re.compile(r"\.?/?[\w.\-]+(?:/[\w.\-]+)*/?")
 _NOT_NAMES = frozenset(keyword.kwlist) | frozenset(dir(builtins)) | {"self", "cls", "true", "false", "null"}
 
@@ -65,9 +64,10 @@ class Entity:
 def parse_entity(code: str, extensions: frozenset[str]) -> Entity | None:
     """The name in one inline-code span, or None when it is not a name (a command, a flag, ...)."""
     text = code.strip()
-    if not text or any(ch.isspace() for ch in text):
+    call = _DOTTED.match(text)
+    bare = text[:call.end()] if call and text[call.end():call.end() + 1] == "(" and text.endswith(")") else text
+    if not bare or any(ch.isspace() for ch in bare):
         return None
-    bare = _CALL_SUFFIX.sub("", text) if _DOTTED.match(text) else text
     if "/" in bare and _PATH.fullmatch(bare) and not bare.startswith("//"):
         name = bare.removeprefix("./").strip("/")
         return Entity("path", name, text) if name and ".." not in name.split("/") else None
