@@ -83,7 +83,7 @@ def _blank(markdown: str, regions: list[tuple[int, int]]) -> str:
     for start, end in regions:
         for index in range(start, end):
             if chars[index] != "\n":
-                chars[index] = "x"  # a letter: code is text, never a sentence boundary
+                chars[index] = "X"  # a capital: code never ends a sentence, but may start one
     return "".join(chars)
 
 
