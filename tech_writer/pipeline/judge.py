@@ -175,15 +175,9 @@ class Judge:
             answer = self._ask(CITATION_SCHEMA, _CITATION_SYSTEM, _verdicts_schema(), {
                 "items": [{"id": p.id, "claim": p.claim.text, "citation": p.citation.text,
                            "lines": p.lines} for p in batch]}, result)
-            by_id = {p.id: p for p in batch}
-            answered = set()
-            for item in (answer or {}).get("verdicts", []) if isinstance(answer, dict) else []:
-                pair = by_id.get(item.get("id")) if isinstance(item, dict) else None
-                if pair is None or pair.id in answered or item.get("verdict") not in VERDICTS:
-                    continue
-                answered.add(pair.id)
-                result.verdicts.append(_verdict(pair, item["verdict"], str(item.get("reasoning", ""))))
-            result.unjudged += len(batch) - len(answered)
+            verdicts = _read_verdicts(answer, batch)
+            result.verdicts += verdicts
+            result.unjudged += len(batch) - len(verdicts)
         result.verdicts.sort(key=lambda v: v["id"])
 
     # --- faithfulness and completeness ---------------------------------------------------
@@ -227,6 +221,21 @@ class Judge:
             result.errors.append(f"{name}: the judge's answer was not JSON")
             log.warning("judge: %s answer was not JSON; its items stay unjudged", name)
         return parsed
+
+
+def _read_verdicts(answer: Any, batch: list[Pair]) -> list[dict[str, Any]]:
+    """The verdicts of an answer that name a pair of the batch, once each, with a known label."""
+    by_id = {pair.id: pair for pair in batch}
+    items = answer.get("verdicts") if isinstance(answer, dict) else None
+    verdicts: dict[int, dict[str, Any]] = {}
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or item.get("verdict") not in VERDICTS:
+            continue
+        pair_id = item.get("id")
+        pair = by_id.get(pair_id) if isinstance(pair_id, int) else None
+        if pair is not None and pair.id not in verdicts:
+            verdicts[pair.id] = _verdict(pair, item["verdict"], str(item.get("reasoning", "")))
+    return list(verdicts.values())
 
 
 def _verdict(pair: Pair, verdict: str, reasoning: str) -> dict[str, Any]:
