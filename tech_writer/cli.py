@@ -330,25 +330,17 @@ def _deliver(report: str | None, repo_path: Path, cost: dict[str, Any] | None, t
 
 def _evaluate(report: str, repo_path: Path, prompt: str, store: Any, output: Path | None,
               eval_json: bool) -> dict[str, Any]:
-    """--eval: the deterministic scores of the report just written (tech_writer.cli_eval)."""
-    from tech_writer.cli_eval import format_eval_summary
+    """--eval: the deterministic scores of the report just written (see tech-writer eval)."""
+    from tech_writer.commands.common import inside_repo
+    from tech_writer.commands.evaluate import format_eval_summary
     from tech_writer.pipeline.evaluate import evaluate
 
     evaluation = evaluate(report, repo_path, prompt=prompt,
                           files_read=[info.path for info in store.files()],
-                          exclude=_inside_repo(output, repo_path))
+                          exclude=inside_repo(output, repo_path))
     if not eval_json:
         click.echo(format_eval_summary(evaluation), err=True, nl=False)
     return evaluation
-
-
-def _inside_repo(output: Path | None, repo_path: Path) -> frozenset[str]:
-    if output is None:
-        return frozenset()
-    try:
-        return frozenset({output.resolve().relative_to(repo_path.resolve()).as_posix()})
-    except ValueError:
-        return frozenset()
 
 
 def _cost_line(cost: dict[str, Any] | None, track_cost: bool, formatter: Any) -> None:
@@ -368,10 +360,10 @@ def _cost_line(cost: dict[str, Any] | None, track_cost: bool, formatter: Any) ->
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] in ("eval", "compare"):  # the subcommands
-        from tech_writer.cli_eval import SUBCOMMANDS
+    from tech_writer.commands import SUBCOMMAND_NAMES, subcommand
 
-        SUBCOMMANDS[sys.argv[1]].main(sys.argv[2:], prog_name=f"tech-writer {sys.argv[1]}")
+    if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMAND_NAMES:
+        subcommand(sys.argv[1]).main(sys.argv[2:], prog_name=f"tech-writer {sys.argv[1]}")
         return
     cli()  # exits via sys.exit with the run's code
 

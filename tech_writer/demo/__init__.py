@@ -8,17 +8,12 @@ endpoints. It is the project's test double and the engine of ``--provider demo``
 from __future__ import annotations
 
 from ._types import ModelTurn, ScriptedModel, ToolCall
-from .catalog import CAREFUL_MODEL, DEMO_MODELS, SLOPPY_MODEL, DemoCatalog
 from .faults import Fault, FaultPlan, default_error_body
 from .model import CITATION_MODES, OUTLINE_MODES, DemoModel, QueueModel, ScriptExhausted
 from .pricing import DEFAULT_PRICING, ModelPrice, Pricing
 from .server import BilledCall, FakeOpenRouter, RecordedRequest
 
 __all__ = [
-    "CAREFUL_MODEL",
-    "DEMO_MODELS",
-    "SLOPPY_MODEL",
-    "DemoCatalog",
     "CITATION_MODES",
     "DEFAULT_PRICING",
     "OUTLINE_MODES",

@@ -168,7 +168,7 @@ def test_ctrl_c_keeps_the_finished_runs(sample_repo, prompt_file, tmp_path):
 
 def test_without_matplotlib_compare_says_so_once_and_still_writes_table_and_json(
         sample_repo, prompt_file, tmp_path, monkeypatch, capsys):
-    from tech_writer.cli_eval import compare_command
+    from tech_writer.commands.compare import compare_command
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
     out = tmp_path / "cmp"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from tech_writer.demo import DemoCatalog, ModelTurn
+from tech_writer.demo import ModelTurn
 from tech_writer.demo._conversation import FileView
 from tech_writer.demo._judge import CITATION_SCHEMA, COMPLETENESS_SCHEMA, FAITHFULNESS_SCHEMA, support
 from tech_writer.demo._sloppy import SHIFT, degrade_section
+from tech_writer.demo.catalog import DemoCatalog
 
 SECTION = ("Storage. What follows is drawn from `store.py`.\n\n"
            "- `Store` keeps items in SQLite [store.py:3-5]\n"

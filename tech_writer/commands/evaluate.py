@@ -1,0 +1,112 @@
+"""``tech-writer eval``: score a report (deterministic metrics always, an LLM judge on request)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tech_writer.cli import EXIT_CODES_HELP, _local_repo, _OneLineErrors, _read_prompt
+from tech_writer.commands.common import CONTEXT, guarded, inside_repo, judge_options, judge_settings
+from tech_writer.errors import UsageError
+from tech_writer.llm.providers import PROVIDER_NAMES
+
+__all__ = ["eval_command", "format_eval_summary"]
+
+
+@click.command("eval", cls=_OneLineErrors, context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
+@click.option("--report", "report_file", required=True, metavar="REPORT.md",
+              help="The report to score (written by tech_writer or anything else).")
+@click.option("--repo", default=".", show_default=True, metavar="PATH_OR_GIT_URL",
+              help="The repository the report is about.")
+@click.option("--prompt", "prompt_file", default=None, metavar="FILE",
+              help="The request the report answers (needed for the judge's completeness score).")
+@click.option("--provider", type=click.Choice(PROVIDER_NAMES), default="openai", show_default=True,
+              help="The judge's provider.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where git URLs are cloned.")
+@judge_options
+def eval_command(**options: Any) -> None:
+    """Score a report: citation validity and coverage, entity grounding (always, no model); with
+    --judge, an LLM judge's citation precision, faithfulness and completeness (costed apart).
+
+    \b
+    Example:
+      tech-writer eval --report report.md --repo . --prompt examples/architecture.md \\
+          --provider demo --judge demo/judge
+    """
+    guarded(_eval, options)
+
+
+def _eval(*, report_file: str, repo: str, prompt_file: str | None, provider: str, as_json: bool,
+          cache_dir: Path | None, judge_model: str | None, judge_provider: str | None,
+          judge_sample: int, judge_seed: int, openrouter_key: str | None, base_url: str | None,
+          log_level: str) -> int:
+    from tech_writer.pipeline.evaluate import evaluate
+
+    report_path = Path(report_file)
+    if not report_path.is_file():
+        raise UsageError(f"--report {report_file}: no such file")
+    data = report_path.read_bytes()
+    if b"\0" in data[:8192]:
+        raise UsageError(f"--report {report_file}: a binary file, not a Markdown report")
+    markdown = data.decode("utf-8", errors="replace")
+    prompt = _read_prompt(prompt_file) if prompt_file else None
+    judge = judge_settings(judge_model, judge_provider, provider, judge_sample, judge_seed,
+                            openrouter_key, base_url)
+    repo_path = _local_repo(repo, cache_dir)
+    document = evaluate(markdown, repo_path, prompt=prompt, judge=judge,
+                        exclude=inside_repo(report_path, repo_path))
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo(format_eval_summary(document), nl=False)
+    if document["judge_cost_usd"] is not None:
+        click.echo(f"judge cost: ${document['judge_cost_usd']:.4f} (not part of the report's cost)"
+                   + (" (simulated: demo provider)" if judge and judge.provider == "demo" else ""),
+                   err=True)
+    return 0
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def format_eval_summary(document: dict[str, Any]) -> str:
+    """The human-readable eval: one line per score, then the names the repository lacks."""
+    metrics = document["metrics"]
+    citations, claims, entities = metrics["citations"], metrics["claims"], metrics["entities"]
+    lines = [
+        f"citation validity     {_pct(metrics['citation_validity'])} "
+        f"({citations['valid']}/{citations['total']} citations resolve)",
+        f"citation coverage     {_pct(metrics['citation_coverage'])} "
+        f"({claims['cited']}/{claims['total']} claims cited)",
+        f"names that exist      {_pct(metrics['entity_existence'])} "
+        f"({entities['found']}/{entities['total']})",
+        f"names in cited lines  {_pct(metrics['entity_in_cited_span'])} "
+        f"({entities['in_cited_span']}/{entities['total']})",
+    ]
+    exploration = metrics["exploration"]
+    if exploration["efficiency"] is not None:
+        lines.append(f"files read            {_pct(exploration['efficiency'])} "
+                     f"({exploration['files_read']}/{exploration['files_listed']})")
+    judge = document.get("judge")
+    if judge:
+        verdicts = judge["verdicts"]
+        lines.append(f"citation precision    {_pct(judge['citation_precision'])} "
+                     f"({verdicts['supported']} supported, {verdicts['partial']} partial, "
+                     f"{verdicts['unsupported']} unsupported; judge {judge['model']})")
+        if judge["faithfulness"] is not None:
+            lines.append(f"faithfulness          {judge['faithfulness']:.2f}/3 (mean of "
+                         f"{len(judge['sections'])} sections)")
+        if judge["completeness"] and judge["completeness"]["score"] is not None:
+            lines.append(f"completeness          {judge['completeness']['score']}/3")
+        lines += [f"judge: {error}" for error in judge["errors"]]
+    for item in citations["invalid_list"]:
+        lines.append(f"invalid citation: {item['citation']} ({item['reason']})")
+    for name in entities["missing"]:
+        lines.append(f"not in the repository: {name}")
+    return "\n".join(lines) + "\n"
