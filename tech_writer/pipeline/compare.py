@@ -75,6 +75,7 @@ class RunRecord:
     eval: dict[str, Any] | None
     error: str | None = None
     exit_code: int = 0
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def cost_usd(self) -> float | None:
@@ -99,6 +100,7 @@ class RunRecord:
     def as_dict(self) -> dict[str, Any]:
         return {"model": self.model, "run": self.run, "report": self.report_file,
                 "outcome": self.outcome, "seconds": round(self.seconds, 3),
+                "phase_seconds": self.phase_seconds,
                 "cost_usd": self.cost_usd, "score": self.score, "error": self.error,
                 "judge_cost_usd": self.eval.get("judge_cost_usd") if self.eval else None,
                 "cost": self.cost, "eval": self.eval}
@@ -222,8 +224,11 @@ def _one_run(request: CompareRequest, model: str, run: int, remaining: float | N
              reports_dir: Path, compare_id: str, environ: Mapping[str, str] | None,
              telemetry_factory: Callable[[], Telemetry] | None) -> RunRecord:
     from telemetry import Telemetry
+    from telemetry.phase_clock import PhaseClock
 
     telemetry = telemetry_factory() if telemetry_factory else Telemetry.from_env(environ)
+    clock = PhaseClock()
+    telemetry.tracer_provider.add_span_processor(clock)
     tag = {attrs.COMPARE_ID: compare_id, attrs.COMPARE_RUN: f"{model}#{run}",
            attrs.EVAL_REPORT_MODEL: model}
     started = time.monotonic()
@@ -255,7 +260,8 @@ def _one_run(request: CompareRequest, model: str, run: int, remaining: float | N
                                       trace_attributes=tag, environ=environ)
     finally:
         telemetry.shutdown()
-    return RunRecord(model, run, report_file, outcome, seconds, cost, evaluation, error, exit_code)
+    return RunRecord(model, run, report_file, outcome, seconds, cost, evaluation, error, exit_code,
+                     clock.seconds())
 
 
 def _judge_within(judge: JudgeSettings | None, remaining: float | None,

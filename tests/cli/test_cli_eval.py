@@ -146,6 +146,11 @@ def test_compare_max_cost_caps_the_whole_comparison(sample_repo, prompt_file, tm
     assert capped.exit_code == 3 and capped.stopped == "--max-cost reached"
     assert capped.report_cost_usd() <= one_run * 1.5
     assert capped.records[0].outcome == "done"
+    phases = capped.records[0].phase_seconds
+    assert set(phases) == {"exploration", "outline", "sections", "evaluate"}
+    run_phases = phases["exploration"] + phases["outline"] + phases["sections"]
+    assert 0 < run_phases <= capped.records[0].seconds  # the run's time; evaluate comes after it
+    assert phases["evaluate"] > 0
 
 
 def test_ctrl_c_keeps_the_finished_runs(sample_repo, prompt_file, tmp_path):
