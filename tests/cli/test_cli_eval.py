@@ -150,7 +150,7 @@ def test_compare_max_cost_caps_the_whole_comparison(sample_repo, prompt_file, tm
     assert set(phases) == {"exploration", "outline", "sections", "evaluate"}
     run_phases = phases["exploration"] + phases["outline"] + phases["sections"]
     assert 0 < run_phases <= capped.records[0].seconds  # the run's time; evaluate comes after it
-    assert phases["evaluate"] > 0
+    assert phases["evaluate"] >= 0  # no judge here: only the events, microseconds
 
 
 def test_ctrl_c_keeps_the_finished_runs(sample_repo, prompt_file, tmp_path):
