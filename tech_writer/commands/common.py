@@ -12,7 +12,7 @@ import click
 
 from tech_writer.cli import _fail, _terminate
 from tech_writer.errors import TechWriterError, interruption
-from tech_writer.llm.providers import PROVIDER_NAMES, get_provider, validate_model
+from tech_writer.llm.providers import PROVIDER_NAMES, get_provider, resolve_api_key, validate_model
 from tech_writer.secrets import known_secrets
 
 __all__ = ["CONTEXT", "guarded", "inside_repo", "judge_options", "judge_settings"]
@@ -51,7 +51,9 @@ def judge_settings(judge_model: str | None, judge_provider: str | None, provider
     if judge_model is None:
         return None
     chosen = judge_provider or provider
-    validate_model(get_provider(chosen), judge_model)
+    config = get_provider(chosen)
+    validate_model(config, judge_model)
+    resolve_api_key(config, openrouter_key if chosen == "openrouter" else None)  # no key: fail now
     return JudgeSettings(judge_model, chosen, api_key=openrouter_key if chosen == "openrouter" else None,
                          base_url=base_url if chosen == provider else None, sample=sample, seed=seed)
 

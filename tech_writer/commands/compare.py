@@ -11,7 +11,7 @@ import click
 from tech_writer.cli import EXIT_CODES_HELP, _local_repo, _OneLineErrors, _positive_dollars, _read_prompt
 from tech_writer.commands.common import CONTEXT, guarded, judge_options, judge_settings
 from tech_writer.errors import UsageError
-from tech_writer.llm.providers import PROVIDER_NAMES, get_provider, validate_model
+from tech_writer.llm.providers import PROVIDER_NAMES, get_provider, resolve_api_key, validate_model
 
 __all__ = ["compare_command"]
 
@@ -64,6 +64,8 @@ def _compare(*, prompt_file: str, repo: str, models: str, provider: str, runs: i
     config = get_provider(provider)
     for name in names:
         validate_model(config, name)
+    # Before the first run, not after it: a missing key would otherwise stop the comparison late.
+    resolve_api_key(config, openrouter_key if provider == "openrouter" else None)
     if max_cost is not None and not config.openrouter_dialect:
         raise UsageError("--max-cost needs cost tracking: use --provider openrouter (or demo)")
     judge = judge_settings(judge_model, judge_provider, provider, judge_sample, judge_seed,

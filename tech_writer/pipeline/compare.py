@@ -18,6 +18,7 @@ median score, ties by median cost.
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 import time
@@ -27,7 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tech_writer.errors import EXIT_BUDGET, EXIT_FAILED, EXIT_SIGINT, UsageError, interruption
+from tech_writer.errors import (
+    EXIT_BUDGET,
+    EXIT_FAILED,
+    EXIT_SIGINT,
+    TechWriterError,
+    UsageError,
+    interruption,
+)
 from tech_writer.pipeline.evaluate import JudgeSettings, evaluate
 from tech_writer.pipeline.progress import Progress
 from tech_writer.pipeline.run import RunFailed, run_pipeline
@@ -132,10 +140,10 @@ class CompareResult:
     files: dict[str, str] = field(default_factory=dict)
 
     def judge_cost_usd(self) -> float:
-        return sum(r.eval.get("judge_cost_usd") or 0.0 for r in self.records if r.eval)
+        return math.fsum(r.eval.get("judge_cost_usd") or 0.0 for r in self.records if r.eval)
 
     def report_cost_usd(self) -> float:
-        return sum(r.cost_usd or 0.0 for r in self.records)
+        return math.fsum(r.cost_usd or 0.0 for r in self.records)
 
     def ranking(self, models: Sequence[str]) -> list[dict[str, Any]]:
         rows = []
@@ -164,8 +172,8 @@ class CompareResult:
     def as_dict(self, models: Sequence[str]) -> dict[str, Any]:
         return {"compare_id": self.compare_id, "score_formula": SCORE_FORMULA,
                 "judged": self.judged, "stopped": self.stopped,
-                "report_cost_usd": round(self.report_cost_usd(), 6),
-                "judge_cost_usd": round(self.judge_cost_usd(), 6),
+                "report_cost_usd": self.report_cost_usd(),
+                "judge_cost_usd": self.judge_cost_usd(),
                 "ranking": self.ranking(models), "runs": [r.as_dict() for r in self.records]}
 
 
@@ -255,9 +263,12 @@ def _one_run(request: CompareRequest, model: str, run: int, remaining: float | N
             evaluation = None
             if report is not None and outcome != "interrupted":
                 judge = _judge_within(request.judge, remaining, cost)
-                evaluation = evaluate(report, request.repo_path, prompt=request.prompt,
-                                      judge=judge, files_read=files_read, telemetry=telemetry,
-                                      trace_attributes=tag, environ=environ)
+                try:
+                    evaluation = evaluate(report, request.repo_path, prompt=request.prompt,
+                                          judge=judge, files_read=files_read, telemetry=telemetry,
+                                          trace_attributes=tag, environ=environ)
+                except TechWriterError as exc:  # the run is kept; its evaluation is missing
+                    error = f"evaluation failed: {exc.message}"
     finally:
         telemetry.shutdown()
     return RunRecord(model, run, report_file, outcome, seconds, cost, evaluation, error, exit_code,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -196,3 +197,31 @@ def test_the_chart_is_an_svg_with_a_point_per_run(sample_repo, prompt_file, tmp_
     assert result.returncode == 0, result.stderr
     svg = (out / "compare.svg").read_text()
     assert svg.startswith("<?xml") and "demo/careful" in svg and "demo/sloppy" in svg
+
+
+def test_compare_against_the_fake_openrouter_accounts_for_every_billed_call(sample_repo, prompt_file,
+                                                                            tmp_path):
+    from cli_helpers import KEY
+
+    from tech_writer.demo import FakeOpenRouter
+
+    out = tmp_path / "cmp"
+    with FakeOpenRouter(api_key=KEY) as server:
+        result = run_cli("compare", "--provider", "openrouter", "--base-url", server.base_url,
+                         "--models", "openai/gpt-4o-mini,anthropic/claude-sonnet-4",
+                         "--judge", "openai/gpt-4o-mini", "--max-sections", "1", "--prompt",
+                         prompt_file, "--repo", sample_repo, "-q", "-o", out,
+                         env={"OPENROUTER_API_KEY": KEY})
+        billed = sum(call.cost_usd for call in server.ledger)
+        judge_requests = [r for r in server.requests if isinstance(r.json, dict)
+                          and str(((r.json.get("response_format") or {}).get("json_schema") or {})
+                                  .get("name", "")).startswith("tech_writer_")]
+    assert result.returncode == 0, result.stderr
+    assert KEY not in result.stdout + result.stderr
+    document = json.loads((out / "compare.json").read_text())
+    # The reports' cost and the judge's are kept apart, and together they are the whole bill.
+    total = math.fsum([document["report_cost_usd"], document["judge_cost_usd"]])
+    assert total == pytest.approx(billed, abs=1e-12)
+    assert document["judge_cost_usd"] > 0 and judge_requests
+    assert sum(r["eval"]["judge_cost"]["calls"] for r in document["runs"]) == len(judge_requests)
+    assert all(r["cost"]["phases"].get("evaluate", {"calls": 0})["calls"] == 0 for r in document["runs"])
