@@ -24,7 +24,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from tech_writer.errors import (
     EXIT_BUDGET,
     EXIT_FAILED,
     EXIT_SIGINT,
+    EXIT_SIGTERM,
     TechWriterError,
     UsageError,
     interruption,
@@ -206,12 +207,12 @@ def run_compare(request: CompareRequest, *, progress: Progress | None = None,
         try:
             record = _one_run(request, model, run, remaining, reports_dir, result.compare_id,
                               environ, telemetry_factory)
-        except KeyboardInterrupt as exc:  # after the run, while evaluating: keep what finished
+        except KeyboardInterrupt as exc:  # between runs: keep what finished
             result.stopped, result.exit_code = interruption(exc)
             break
         result.records.append(record)
         progress.say(_progress_line(position, len(plan), record))
-        if record.outcome == "interrupted":
+        if record.outcome == "interrupted" or record.exit_code in (EXIT_SIGINT, EXIT_SIGTERM):
             result.stopped, result.exit_code = record.error or "interrupted", record.exit_code or EXIT_SIGINT
             break
         if record.outcome == "budget_exhausted":
@@ -262,27 +263,27 @@ def _one_run(request: CompareRequest, model: str, run: int, remaining: float | N
             report_file = _save(report, reports_dir, model, run)
             evaluation = None
             if report is not None and outcome != "interrupted":
-                judge = _judge_within(request.judge, remaining, cost)
+                judge = _judge_within(request.judge, remaining)
                 try:
                     evaluation = evaluate(report, request.repo_path, prompt=request.prompt,
                                           judge=judge, files_read=files_read, telemetry=telemetry,
                                           trace_attributes=tag, environ=environ)
                 except TechWriterError as exc:  # the run is kept; its evaluation is missing
                     error = f"evaluation failed: {exc.message}"
+                except KeyboardInterrupt as exc:  # the run is kept; the comparison stops
+                    error, exit_code = interruption(exc)
+                    error = f"{error} while evaluating"
     finally:
         telemetry.shutdown()
     return RunRecord(model, run, report_file, outcome, seconds, cost, evaluation, error, exit_code,
                      clock.seconds())
 
 
-def _judge_within(judge: JudgeSettings | None, remaining: float | None,
-                  cost: dict[str, Any] | None) -> JudgeSettings | None:
+def _judge_within(judge: JudgeSettings | None, remaining: float | None) -> JudgeSettings | None:
     """The judge shares the run's telemetry, whose spend already includes the run's own calls:
     its budget is what was left before the run."""
     if judge is None or remaining is None:
         return judge
-    from dataclasses import replace
-
     return replace(judge, max_cost_usd=max(remaining, 1e-9))
 
 

@@ -105,7 +105,7 @@ def test_compare_ranks_careful_above_sloppy_for_reasons_the_metrics_show(sample_
     with OtlpReceiver() as receiver:
         result = run_cli("compare", "--provider", "demo", "--models", "demo/careful,demo/sloppy",
                          "--prompt", prompt_file, "--repo", sample_repo, "--judge", "demo/judge",
-                         "--runs", "2", "--max-sections", "2", "-o", out,
+                         "--runs", "2", "--max-sections", "1", "-o", out,
                          env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint})
         spans = receiver.spans()
     assert result.returncode == 0, result.stderr
@@ -170,6 +170,21 @@ def test_ctrl_c_keeps_the_finished_runs(sample_repo, prompt_file, tmp_path):
     (done,) = result.records
     assert done.model == "demo/careful" and done.eval and done.eval["judge"]
     assert (tmp_path / "cmp" / done.report_file).is_file()
+
+
+def test_ctrl_c_while_evaluating_keeps_that_run_and_stops(sample_repo, prompt_file, tmp_path,
+                                                        monkeypatch):
+    import tech_writer.pipeline.compare as compare
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare, "evaluate", interrupted)
+    result = run_compare(compare_request(sample_repo, prompt_file, tmp_path / "cmp"), environ={})
+    assert result.exit_code == 130 and len(result.records) == 1
+    (run,) = result.records
+    assert run.eval is None and run.cost_usd and "while evaluating" in (run.error or "")
+    assert (tmp_path / "cmp" / (run.report_file or "")).is_file()
 
 
 def test_without_matplotlib_compare_says_so_once_and_still_writes_table_and_json(
