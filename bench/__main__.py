@@ -30,6 +30,7 @@ GROUPS = {
     "cost_lookup": "bench.cost_lookup",
     "tokens": "bench.token_efficiency",
     "telemetry": "bench.telemetry_overhead",
+    "peers": "bench.telemetry_peers",
     "concurrency": "bench.concurrency",
     "search": "bench.search_speed",
 }

@@ -3,7 +3,8 @@
 :class:`WideOutlineModel` answers like :class:`~tech_writer.demo.DemoModel` but outlines as many
 sections as asked for (the demo model stops at four), so a report really has eight independent
 sections to write. :class:`RecordingModel` keeps every request and answer, in order, so a run can
-be replayed through another loop.
+be replayed through another loop. :class:`ReadFileTurnModel` answers every request with the same
+turn (text and one tool call), for the peer comparison.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from tech_writer.demo import DemoModel, ModelTurn, ScriptedModel
+from tech_writer.demo import DemoModel, ModelTurn, ScriptedModel, ToolCall
 
-__all__ = ["Exchange", "RecordingModel", "WideOutlineModel", "wants_outline"]
+__all__ = ["Exchange", "ReadFileTurnModel", "RecordingModel", "WideOutlineModel", "wants_outline"]
 
 
 def wants_outline(request: dict[str, Any]) -> bool:
@@ -87,3 +88,14 @@ class RecordingModel:
     def exchanges(self) -> list[Exchange]:
         with self._lock:
             return list(self._exchanges)
+
+
+class ReadFileTurnModel:
+    """Answers every request alike: a sentence and one ``read_file`` call, the typical turn of
+    an exploration (so tech_writer's loop makes one tool span per call)."""
+
+    TURN = ModelTurn(content="Reading the tracking module first.",
+                     tool_calls=[ToolCall("read_file", {"path": "src/parcel/tracking.py"})])
+
+    def respond(self, request: dict[str, Any]) -> ModelTurn:
+        return self.TURN

@@ -1,0 +1,230 @@
+"""One client process of the peer comparison: the same OpenRouter calls, timed in CPU.
+
+Run by :mod:`bench.telemetry_peers` in a peer's own venv (or in tech_writer's, for ours) as
+``python client.py --peer NAME --mode MODE --base-url URL ...``; it prints one JSON object on
+stdout. It imports only the standard library, ``openai`` and ``opentelemetry`` (plus the peer, and
+tech_writer for ``--peer tech_writer``): a peer's venv holds nothing of this project.
+
+Every process wires the same exporters: spans go through a ``SimpleSpanProcessor`` to the SDK's
+in-memory exporter (synchronous, so the export is charged to the call that made the span), metrics
+to an in-memory reader; both are set as the global providers too, for peers that take them from
+there. Modes:
+
+* ``bare``: the openai SDK's ``chat.completions.create``, nothing instrumented (every peer's
+  baseline, and tech_writer's for the whole-client line).
+* ``instrumented``: the same loop with the peer instrumenting the SDK (its defaults otherwise);
+  for tech_writer: ``LLMClient.chat`` with its ``Telemetry`` (chat span, metrics, cost processor),
+  inside a run and a phase span, plus one ``execute_tool`` span per tool call answered.
+* ``off`` (tech_writer only): that same loop with ``Telemetry`` on OpenTelemetry's no-op tracer
+  and meter: what tech_writer's instrumentation adds is ``instrumented`` minus ``off``.
+
+CPU is ``time.process_time()`` of this process around blocks of calls, after warm-up calls (first
+imports, connection set-up, the instrumentation's lazy initialisation); a full garbage collection
+precedes each block. The spans of the last call are printed for the "what each peer records" table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+MODES = ("bare", "instrumented", "off")
+OURS = "tech_writer"
+# What each peer is, as this script switches it on: the import and the call (see _instrument).
+PEER_DISTRIBUTIONS = {
+    OURS: "tech-writer",
+    "openai-v2": "opentelemetry-instrumentation-openai-v2",
+    "openllmetry": "opentelemetry-instrumentation-openai",
+    "openinference": "openinference-instrumentation-openai",
+    "openlit": "openlit",
+}
+_SYSTEM_PROMPT = (
+    "You are a technical writer exploring a code repository to document it. Read files before "
+    "you describe them, cite every claim as [path:start-end], and prefer the entry points, the "
+    "configuration and the tests. ") * 24  # about 1,100 tokens: room for 800 cached ones
+_USER_PROMPT = "Explore the repository and find how a parcel is tracked from order to delivery."
+_TOOLS: list[dict[str, Any]] = [{
+    "type": "function",
+    "function": {
+        "name": "read_file",
+        "description": "Read a file of the repository (numbered lines).",
+        "parameters": {"type": "object", "properties": {"path": {"type": "string"}},
+                       "required": ["path"]},
+    },
+}]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--peer", required=True, choices=sorted(PEER_DISTRIBUTIONS))
+    parser.add_argument("--mode", required=True, choices=MODES)
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--calls", type=int, default=50, help="calls per timed block")
+    parser.add_argument("--blocks", type=int, default=4)
+    args = parser.parse_args(argv)
+    if args.mode == "off" and args.peer != OURS:
+        parser.error("--mode off is tech_writer's own baseline")
+    result = measure(args.peer, args.mode, base_url=args.base_url, model=args.model,
+                     warmup=args.warmup, calls=args.calls, blocks=args.blocks)
+    print(json.dumps(result))
+    return 0
+
+
+def measure(peer: str, mode: str, *, base_url: str, model: str, warmup: int, calls: int,
+            blocks: int) -> dict[str, Any]:
+    """Run ``warmup`` untimed calls, then ``blocks`` timed blocks of ``calls``; the result holds
+    CPU seconds per call of each block and the spans the last call produced."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    if mode == "instrumented" and peer != OURS:
+        trace.set_tracer_provider(tracer_provider)
+        metrics.set_meter_provider(meter_provider)
+        _instrument(peer, tracer_provider, meter_provider)
+    if peer == OURS and mode != "bare":
+        call, close = _tech_writer_loop(base_url, model, exporter,
+                                        instrumented=mode == "instrumented")
+    else:
+        call, close = _sdk_loop(base_url, model)
+    try:
+        for _ in range(warmup):
+            call()
+        cpu_per_call, wall_per_call = [], []
+        exporter.clear()
+        for _ in range(blocks):
+            gc.collect()
+            cpu, wall = time.process_time(), time.perf_counter()
+            for _ in range(calls):
+                call()
+            cpu_per_call.append((time.process_time() - cpu) / calls)
+            wall_per_call.append((time.perf_counter() - wall) / calls)
+        spans_per_call = len(exporter.get_finished_spans()) / (calls * blocks)
+        exporter.clear()
+        call()  # the call whose spans are shown
+        spans = [_span_json(span) for span in exporter.get_finished_spans()]
+    finally:
+        close()
+    return {"peer": peer, "mode": mode, "versions": _versions(peer),
+            "python": sys.version.split()[0], "cpu_per_call_s": cpu_per_call,
+            "wall_per_call_s": wall_per_call, "spans_per_call": spans_per_call, "spans": spans}
+
+
+def _instrument(peer: str, tracer_provider: Any, meter_provider: Any) -> None:
+    """Switch the peer on the way its README says, with these providers where it takes them."""
+    if peer == "openlit":
+        openlit = importlib.import_module("openlit")
+        # openlit.init() takes no provider: it reuses the global SDK TracerProvider set above.
+        # Offline it cannot fetch its price list; it then records cost 0.
+        openlit.init(application_name="bench", environment="bench", disable_batch=True)
+        return
+    module = {"openai-v2": "opentelemetry.instrumentation.openai_v2",
+              "openllmetry": "opentelemetry.instrumentation.openai",
+              "openinference": "openinference.instrumentation.openai"}[peer]
+    instrumentor = importlib.import_module(module).OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+
+def _messages() -> list[dict[str, Any]]:
+    return [{"role": "system", "content": _SYSTEM_PROMPT}, {"role": "user", "content": _USER_PROMPT}]
+
+
+def _sdk_loop(base_url: str, model: str) -> tuple[Callable[[], object], Callable[[], None]]:
+    import openai
+
+    client = openai.OpenAI(base_url=base_url, api_key=os.environ.get("BENCH_API_KEY", "bench"),
+                           max_retries=0)
+    messages = _messages()
+
+    def call() -> object:
+        return client.chat.completions.create(model=model, messages=messages,  # type: ignore[arg-type]
+                                              tools=_TOOLS)  # type: ignore[arg-type]
+
+    return call, client.close
+
+
+def _tech_writer_loop(base_url: str, model: str, exporter: InMemorySpanExporter, *,
+                      instrumented: bool) -> tuple[Callable[[], object], Callable[[], None]]:
+    """LLMClient.chat and a tool span per tool call, as the pipeline's tool loop makes them,
+    inside a run span and a phase span (opened once: they are per run, not per call)."""
+    from contextlib import ExitStack
+
+    from opentelemetry.metrics import NoOpMeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.trace import NoOpTracerProvider
+
+    from tech_writer.llm import LLMClient
+    from telemetry import CostSpanProcessor, Telemetry
+
+    if instrumented:
+        # The same in-memory exporter behind a SimpleSpanProcessor, after the cost processor,
+        # with the sampler and resource of a real run.
+        telemetry = Telemetry.for_testing(exporter, InMemoryMetricReader())
+    else:
+        telemetry = Telemetry(NoOpTracerProvider(), NoOpMeterProvider(),  # type: ignore[arg-type]
+                              CostSpanProcessor())
+    client = LLMClient(model, "openrouter", api_key=os.environ.get("BENCH_API_KEY", "bench"),
+                       base_url=base_url, telemetry=telemetry)
+    scopes = ExitStack()
+    scopes.enter_context(telemetry.run_span())
+    scopes.enter_context(telemetry.phase_span("exploration"))
+    messages = _messages()
+
+    def call() -> object:
+        reply, usage = client.chat(messages, _TOOLS)
+        for tool_call in reply.get("tool_calls") or []:
+            function = tool_call["function"]
+            with telemetry.tool_span(function["name"], tool_call["id"],
+                                     arguments=function["arguments"]) as tool:
+                tool.set_result("1 | print('hello')\n")
+        return usage
+
+    def close() -> None:
+        scopes.close()
+        client.close()
+        if instrumented:
+            # The run's cost summary, as the CLI prints it: part of what the cost processor costs.
+            telemetry.cost.summary()
+
+    return call, close
+
+
+def _span_json(span: Any) -> dict[str, Any]:
+    attributes: Mapping[str, Any] = span.attributes or {}
+    return {"name": span.name,
+            "attributes": {key: list(value) if isinstance(value, tuple) else value
+                           for key, value in attributes.items()}}
+
+
+def _versions(peer: str) -> dict[str, str]:
+    versions = {}
+    for distribution in ("openai", "opentelemetry-sdk", PEER_DISTRIBUTIONS[peer]):
+        try:
+            versions[distribution] = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+if __name__ == "__main__":
+    sys.exit(main())
