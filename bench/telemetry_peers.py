@@ -50,7 +50,7 @@ CPU_TARGET = 1.0
 MODEL = "anthropic/claude-sonnet-4"
 CACHED_TOKENS, REASONING_TOKENS = 800, 120
 PEERS_ENV = "TECH_WRITER_BENCH_PEERS"  # "off": tech_writer's rows only, no venv built or run
-OURS_LABEL = "tech_writer telemetry (LLMClient + tool span; vs no-op tracer)"
+OURS_LABEL = "tech_writer telemetry (LLMClient + tool span, vs no-op tracer)"
 _CLIENT = Path(client_module.__file__)
 _CHECKOUT = Path(__file__).resolve().parents[1]
 _CLIENT_TIMEOUT_S = 300.0
@@ -66,8 +66,8 @@ class _Sizes:
 
 def run(quick: bool) -> list[Figure]:
     sizes = _Sizes(1, 2, 5, 1) if quick else _Sizes(3, 20, 50, 4)
-    skip = ("not run in --quick mode" if quick
-            else f"{PEERS_ENV}=off" if os.environ.get(PEERS_ENV) == "off" else None)
+    skip = ("not run: --quick" if quick
+            else f"not run: {PEERS_ENV}=off" if os.environ.get(PEERS_ENV) == "off" else None)
     venvs = [_venv(peer, skip) for peer in PEERS]
     from tech_writer.demo import FakeOpenRouter
 
@@ -88,46 +88,51 @@ def _venv(peer: Any, skip: str | None) -> PeerVenv:
     venv = prepare_venv(peer, cache_root())
     if venv.built_now:
         print(f"   built the venv of {peer.name} in {venv.python}", flush=True)
+    if venv.python is None:
+        return PeerVenv(peer, None, f"not installed: {venv.reason}")
     return venv
 
 
 def _one_round(server: FakeOpenRouter, sizes: _Sizes, ours: PeerResult, whole: PeerResult,
                peers: list[PeerResult], venvs: list[PeerVenv], *, reverse: bool) -> None:
-    """Every process once; the order flips every other round."""
-    jobs: list[tuple[str, str, Path]] = [("tech_writer", mode, Path(sys.executable))
-                                         for mode in ("bare", "off", "instrumented")]
+    """Every process once; the order flips every other round. tech_writer's three loops share
+    one process (nothing global to switch); a peer's bare and instrumented loops are two."""
+    jobs: list[tuple[str, str, Path]] = [("tech_writer", "bare,off,instrumented",
+                                          Path(sys.executable))]
     for venv in venvs:
         if venv.python is not None:
             jobs += [(venv.peer.name, mode, venv.python) for mode in ("bare", "instrumented")]
     results: dict[tuple[str, str], dict[str, Any]] = {}
-    for peer, mode, python in (jobs[::-1] if reverse else jobs):
-        results[(peer, mode)] = _run_client(server, sizes, peer, mode, python)
-    ours_run = results[("tech_writer", "instrumented")]
-    ours.add_round(ours_run["cpu_per_call_s"], results[("tech_writer", "off")]["cpu_per_call_s"])
-    whole.add_round(ours_run["cpu_per_call_s"], results[("tech_writer", "bare")]["cpu_per_call_s"])
-    _record(ours, ours_run)
+    for peer, modes, python in (jobs[::-1] if reverse else jobs):
+        results[(peer, modes)] = _run_client(server, sizes, peer, modes, python)
+    own = results[("tech_writer", "bare,off,instrumented")]
+    cpu = {mode: own["modes"][mode]["cpu_per_call_s"] for mode in ("bare", "off", "instrumented")}
+    ours.add_round(cpu["instrumented"], cpu["off"])
+    whole.add_round(cpu["instrumented"], cpu["bare"])
+    _record(ours, own)
     for result in peers:
         if result.reason is not None:
             continue
         instrumented, bare = results[(result.name, "instrumented")], results[(result.name, "bare")]
         if "error" in instrumented or "error" in bare:
-            result.reason = instrumented.get("error") or bare.get("error")
+            result.reason = "not installed: " + (instrumented.get("error") or bare.get("error"))
             continue
-        result.add_round(instrumented["cpu_per_call_s"], bare["cpu_per_call_s"])
+        result.add_round(instrumented["modes"]["instrumented"]["cpu_per_call_s"],
+                         bare["modes"]["bare"]["cpu_per_call_s"])
         result.versions = instrumented["versions"]
         _record(result, instrumented)
 
 
 def _record(result: PeerResult, run: dict[str, Any]) -> None:
-    result.spans_per_call = run["spans_per_call"]
+    result.spans_per_call = run["modes"][run["shown_mode"]]["spans_per_call"]
     result.recorded = recorded_from_spans(run["spans"])
     result.billed = run["billed"]
 
 
-def _run_client(server: FakeOpenRouter, sizes: _Sizes, peer: str, mode: str, python: Path
+def _run_client(server: FakeOpenRouter, sizes: _Sizes, peer: str, modes: str, python: Path
                 ) -> dict[str, Any]:
     """One client process; its result, with the bill of its last call, or ``{"error": why}``."""
-    command = [str(python), "-I", str(_CLIENT), "--peer", peer, "--mode", mode,
+    command = [str(python), "-I", str(_CLIENT), "--peer", peer, "--modes", modes,
                "--base-url", server.base_url, "--model", MODEL, "--warmup", str(sizes.warmup),
                "--calls", str(sizes.calls), "--blocks", str(sizes.blocks)]
     environ = {key: value for key, value in os.environ.items()
@@ -139,7 +144,7 @@ def _run_client(server: FakeOpenRouter, sizes: _Sizes, peer: str, mode: str, pyt
     last_line = completed.stdout.strip().splitlines()[-1:] or [""]
     if completed.returncode != 0 or not last_line[0].startswith("{"):
         if peer == "tech_writer":  # our own loop must work: that is a bug, not a missing peer
-            raise RuntimeError(f"tech_writer's client ({mode}) failed: {completed.stderr[-2000:]}")
+            raise RuntimeError(f"tech_writer's client failed: {completed.stderr[-2000:]}")
         return {"error": "fails: " + _last_error_line(completed.stderr)}
     result: dict[str, Any] = json.loads(last_line[0])
     call = server.ledger[-1]  # processes run one at a time: the last bill is its last call's

@@ -1,8 +1,8 @@
 """One client process of the peer comparison: the same OpenRouter calls, timed in CPU.
 
 Run by :mod:`bench.telemetry_peers` in a peer's own venv (or in tech_writer's, for ours) as
-``python client.py --peer NAME --mode MODE --base-url URL ...``; it prints one JSON object on
-stdout. It imports only the standard library, ``openai`` and ``opentelemetry`` (plus the peer, and
+``python client.py --peer NAME --modes MODE[,MODE...] --base-url URL ...``; it prints one JSON
+object on stdout. It imports only the standard library, ``openai`` and ``opentelemetry`` (plus the peer, and
 tech_writer for ``--peer tech_writer``): a peer's venv holds nothing of this project.
 
 Every process wires the same exporters: spans go through a ``SimpleSpanProcessor`` to the SDK's
@@ -17,6 +17,9 @@ there. Modes:
   inside a run and a phase span, plus one ``execute_tool`` span per tool call answered.
 * ``off`` (tech_writer only): that same loop with ``Telemetry`` on OpenTelemetry's no-op tracer
   and meter: what tech_writer's instrumentation adds is ``instrumented`` minus ``off``.
+
+A peer instruments the SDK for the whole process, so a peer process runs one mode; tech_writer's
+three modes touch nothing global and run side by side in one process, their blocks interleaved.
 
 CPU is ``time.process_time()`` of this process around blocks of calls, after warm-up calls (first
 imports, connection set-up, the instrumentation's lazy initialisation); a full garbage collection
@@ -33,6 +36,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -68,25 +72,71 @@ _TOOLS: list[dict[str, Any]] = [{
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--peer", required=True, choices=sorted(PEER_DISTRIBUTIONS))
-    parser.add_argument("--mode", required=True, choices=MODES)
+    parser.add_argument("--modes", required=True,
+                        help=f"comma-separated, of {', '.join(MODES)}; a peer takes one, since "
+                             "its instrumentation is process-wide; tech_writer's run side by side")
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--calls", type=int, default=50, help="calls per timed block")
     parser.add_argument("--blocks", type=int, default=4)
     args = parser.parse_args(argv)
-    if args.mode == "off" and args.peer != OURS:
-        parser.error("--mode off is tech_writer's own baseline")
-    result = measure(args.peer, args.mode, base_url=args.base_url, model=args.model,
+    modes = args.modes.split(",")
+    if not modes or any(mode not in MODES for mode in modes) or len(set(modes)) != len(modes):
+        parser.error(f"--modes: distinct names of {', '.join(MODES)}")
+    if args.peer != OURS and (len(modes) != 1 or "off" in modes):
+        parser.error("a peer runs one mode per process: bare or instrumented")
+    result = measure(args.peer, modes, base_url=args.base_url, model=args.model,
                      warmup=args.warmup, calls=args.calls, blocks=args.blocks)
     print(json.dumps(result))
     return 0
 
 
-def measure(peer: str, mode: str, *, base_url: str, model: str, warmup: int, calls: int,
-            blocks: int) -> dict[str, Any]:
-    """Run ``warmup`` untimed calls, then ``blocks`` timed blocks of ``calls``; the result holds
-    CPU seconds per call of each block and the spans the last call produced."""
+@dataclass
+class _Loop:
+    call: Callable[[], object]
+    close: Callable[[], None]
+    exporter: InMemorySpanExporter
+
+
+def measure(peer: str, modes: Sequence[str], *, base_url: str, model: str, warmup: int,
+            calls: int, blocks: int) -> dict[str, Any]:
+    """``warmup`` untimed calls per mode, then ``blocks`` rounds of one timed block of ``calls``
+    per mode (the order flipping each round); per mode: CPU seconds per call of each block, spans
+    per call. The last call, made by the last mode (``instrumented`` if present), is the one whose
+    spans are returned."""
+    shown = "instrumented" if "instrumented" in modes else modes[-1]
+    loops = {mode: _loop(peer, mode, base_url, model) for mode in modes}
+    results: dict[str, dict[str, Any]] = {mode: {"cpu_per_call_s": [], "wall_per_call_s": []}
+                                          for mode in modes}
+    try:
+        for loop in loops.values():
+            for _ in range(warmup):
+                loop.call()
+            loop.exporter.clear()
+        for block in range(blocks):
+            for mode in (modes if block % 2 == 0 else modes[::-1]):
+                gc.collect()
+                call = loops[mode].call
+                cpu, wall = time.process_time(), time.perf_counter()
+                for _ in range(calls):
+                    call()
+                results[mode]["cpu_per_call_s"].append((time.process_time() - cpu) / calls)
+                results[mode]["wall_per_call_s"].append((time.perf_counter() - wall) / calls)
+        for mode, loop in loops.items():
+            results[mode]["spans_per_call"] = len(loop.exporter.get_finished_spans()) / (calls * blocks)
+        exporter = loops[shown].exporter
+        exporter.clear()
+        loops[shown].call()
+        spans = [_span_json(span) for span in exporter.get_finished_spans()]
+    finally:
+        for loop in loops.values():
+            loop.close()
+    return {"peer": peer, "versions": _versions(peer), "python": sys.version.split()[0],
+            "modes": results, "shown_mode": shown, "spans": spans}
+
+
+def _loop(peer: str, mode: str, base_url: str, model: str) -> _Loop:
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -95,39 +145,19 @@ def measure(peer: str, mode: str, *, base_url: str, model: str, warmup: int, cal
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     exporter = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    if mode == "instrumented" and peer != OURS:
-        trace.set_tracer_provider(tracer_provider)
-        metrics.set_meter_provider(meter_provider)
-        _instrument(peer, tracer_provider, meter_provider)
     if peer == OURS and mode != "bare":
         call, close = _tech_writer_loop(base_url, model, exporter,
                                         instrumented=mode == "instrumented")
-    else:
-        call, close = _sdk_loop(base_url, model)
-    try:
-        for _ in range(warmup):
-            call()
-        cpu_per_call, wall_per_call = [], []
-        exporter.clear()
-        for _ in range(blocks):
-            gc.collect()
-            cpu, wall = time.process_time(), time.perf_counter()
-            for _ in range(calls):
-                call()
-            cpu_per_call.append((time.process_time() - cpu) / calls)
-            wall_per_call.append((time.perf_counter() - wall) / calls)
-        spans_per_call = len(exporter.get_finished_spans()) / (calls * blocks)
-        exporter.clear()
-        call()  # the call whose spans are shown
-        spans = [_span_json(span) for span in exporter.get_finished_spans()]
-    finally:
-        close()
-    return {"peer": peer, "mode": mode, "versions": _versions(peer),
-            "python": sys.version.split()[0], "cpu_per_call_s": cpu_per_call,
-            "wall_per_call_s": wall_per_call, "spans_per_call": spans_per_call, "spans": spans}
+        return _Loop(call, close, exporter)
+    if mode == "instrumented":
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+        meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+        trace.set_tracer_provider(tracer_provider)
+        metrics.set_meter_provider(meter_provider)
+        _instrument(peer, tracer_provider, meter_provider)
+    call, close = _sdk_loop(base_url, model)
+    return _Loop(call, close, exporter)
 
 
 def _instrument(peer: str, tracer_provider: Any, meter_provider: Any) -> None:

@@ -20,7 +20,8 @@ __all__ = ["PeerResult", "lightest", "markdown_table", "ours_holds", "per_call_t
 
 @dataclass
 class PeerResult:
-    """One instrumentation's measurements; ``reason`` set means it could not be measured."""
+    """One instrumentation's measurements; ``reason`` set ("not installed: ...", "not run: ...")
+    means it could not be measured, and is what its table rows show."""
 
     name: str
     label: str
@@ -70,7 +71,7 @@ def per_call_table(rows: Sequence[PeerResult]) -> str:
     lines = []
     for row in rows:
         if not row.measured:
-            lines.append([row.label, "", "", "", f"not installed: {row.reason}", "", ""])
+            lines.append([row.label, "", "", "", str(row.reason), "", ""])
             continue
         lines.append([
             row.label, _versions(row.versions), _us(statistics.median(row.baseline_s)),
@@ -87,8 +88,7 @@ def recorded_table(rows: Sequence[PeerResult]) -> str:
     lines = []
     for row in rows:
         if row.recorded is None or row.billed is None:
-            reason = row.reason or "no spans"
-            lines.append([row.label, f"not installed: {reason}", *[""] * (len(headers) - 2)])
+            lines.append([row.label, row.reason or "no spans", *[""] * (len(headers) - 2)])
             continue
         recorded, billed = row.recorded, row.billed
         cells = [_cell(recorded, billed, name) for name in FIELDS]
