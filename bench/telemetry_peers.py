@@ -38,7 +38,7 @@ from bench.peers import client as client_module
 from bench.peers.compare import PeerResult, lightest, ours_holds, per_call_table, recorded_table
 from bench.peers.pins import PEERS
 from bench.peers.recorded import FIELDS, Billed, recorded_from_spans
-from bench.peers.venvs import PeerVenv, cache_root, find_venv, prepare_venv
+from bench.peers.venvs import PeerVenv, cache_root, prepare_venv
 from bench.pipeline import BENCH_API_KEY
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def _one_round(server: FakeOpenRouter, sizes: _Sizes, ours: PeerResult, whole: P
             continue
         instrumented, bare = results[(result.name, "instrumented")], results[(result.name, "bare")]
         if "error" in instrumented or "error" in bare:
-            result.reason = "not installed: " + (instrumented.get("error") or bare.get("error"))
+            result.reason = f"not installed: {instrumented.get('error') or bare.get('error')}"
             continue
         result.add_round(instrumented["modes"]["instrumented"]["cpu_per_call_s"],
                          bare["modes"]["bare"]["cpu_per_call_s"])

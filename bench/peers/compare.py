@@ -102,10 +102,13 @@ def recorded_table(rows: Sequence[PeerResult]) -> str:
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A GitHub-flavoured Markdown table, columns padded so it also reads as plain text."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    if any(len(row) != len(headers) for row in rows):
+        raise ValueError("every row needs one cell per header")
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(cell).ljust(width) for cell, width in zip(cells, widths)) + " |"
+        padded = (str(cell).ljust(width) for cell, width in zip(cells, widths, strict=True))
+        return "| " + " | ".join(padded) + " |"
 
     return "\n".join([line(headers), line(["-" * width for width in widths]),
                       *(line(row) for row in rows)])
