@@ -65,8 +65,10 @@ def run_groups(groups: Sequence[str], *, quick: bool) -> dict[str, Any]:
     """Run the groups in order, printing each figure as it comes; return the JSON document."""
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
+    load_before = _load_average()
     print(f"tech_writer benchmarks ({'quick' if quick else 'full'}): {', '.join(groups)} "
-          f"on {os.cpu_count()} CPU(s), Python {platform.python_version()}", flush=True)
+          f"on {os.cpu_count()} CPU(s), Python {platform.python_version()}, load average "
+          f"{load_before}", flush=True)
     figures: list[Figure] = []
     group_info: dict[str, dict[str, Any]] = {}
     for name in groups:
@@ -93,13 +95,23 @@ def run_groups(groups: Sequence[str], *, quick: bool) -> dict[str, Any]:
         "quick": quick,
         "started_at": started_at.isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - started, 3),
+        # A loaded machine (other processes on the same cores) makes every figure noisier.
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+                    "platform": platform.platform(), "load_average_before": load_before,
+                    "load_average_after": _load_average()},
         "groups": group_info,
         "figures": [figure.to_json() for figure in figures],
         "failed": failed,
         "passed": not failed,
     }
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average (None where the platform has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:

@@ -47,7 +47,7 @@ _SLOW_FAKE_S = 0.005
 _BUDGET_S = 15.0
 _MIN_ROUNDS, _MAX_ROUNDS = 9, 41
 # Rounds of the 0.3 s-per-call figure: its runs last seconds, mostly waiting, so noise is small.
-_SLOW_ROUNDS = 3
+_SLOW_ROUNDS = 4
 
 
 @dataclass
@@ -62,15 +62,15 @@ class _Trial:
 
 
 def run(quick: bool) -> list[Figure]:
-    zero_latency, round_trip = _zero_latency_trial(quick)
+    zero_latency, round_trip = _zero_latency_trial(quick)  # first: it warms the imports up
     return [_fixed_cost(zero_latency), _slow_run_overhead(quick),
             _zero_latency_overhead(zero_latency, round_trip), _span_overhead(quick)]
 
 
 def _on_off_trial(server: FakeOpenRouter, repo: Path, sink: OtlpSink, sections: int,
                   rounds: int | Callable[[float], int]) -> _Trial:
-    """``rounds`` interleaved rounds after one warm-up pair; when it is a function, of the
-    seconds of a second (timed, unmeasured) pair."""
+    """``rounds`` interleaved rounds; when it is a function (the first trial of the process), it
+    gets the seconds of an unmeasured pair run after a warm-up pair, and says how many."""
     exporting = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
                  "OTEL_SERVICE_NAME": "tech_writer-bench"}
     # Each run builds, uses and shuts down its own Telemetry exactly as run_pipeline does when it
@@ -100,11 +100,14 @@ def _on_off_trial(server: FakeOpenRouter, repo: Path, sink: OtlpSink, sections: 
     def export_off() -> float:
         return run_with({}, parts["off"])
 
-    # One run of each first: importing the SDK and the exporters happens once per process, not
-    # once per run, and would otherwise be charged to whichever runs first.
-    timed(export_on)
-    timed(export_off)
-    count = rounds if isinstance(rounds, int) else rounds(timed(export_on) + timed(export_off))
+    if isinstance(rounds, int):
+        count = rounds
+    else:
+        # One run of each first: importing the SDK and the exporters happens once per process,
+        # not once per run, and would otherwise be charged to whichever runs first.
+        timed(export_on)
+        timed(export_off)
+        count = rounds(timed(export_on) + timed(export_off))
     parts["on"], parts["off"] = _parts(), _parts()  # the warm-up runs are not measured
     exports_before, calls_before = sink.requests(TRACES_PATH), len(server.ledger)
     samples = interleaved(count, {"on": export_on, "off": export_off})
@@ -142,7 +145,7 @@ def _fixed_cost(trial: _Trial) -> Figure:
 def _slow_run_overhead(quick: bool) -> Figure:
     from tech_writer.demo import FakeOpenRouter
 
-    sections = 1 if quick else 4
+    sections = 1 if quick else 8
     latency = 0.02 if quick else SLOW_S_PER_CALL
     with tempfile.TemporaryDirectory(prefix="bench-telemetry-slow-") as tmp, OtlpSink() as sink, \
             FakeOpenRouter(WideOutlineModel(sections), latency_s=latency) as server:

@@ -64,7 +64,7 @@ def _peer_spans(attributes: dict[str, object], extra_spans: int = 0) -> list[dic
     for index in range(extra_spans):
         with tracer.start_as_current_span(f"POST {index}", attributes={"http.status_code": 200}):
             pass
-    with tracer.start_as_current_span("ChatCompletion", attributes=attributes):  # type: ignore[arg-type]
+    with tracer.start_as_current_span("ChatCompletion", attributes=attributes):
         pass
     provider.shutdown()
     return _spans(exporter)
