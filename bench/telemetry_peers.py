@@ -4,9 +4,10 @@ The same OpenRouter call (``anthropic/claude-sonnet-4``, 800 cached and 120 reas
 ``usage.cost`` inline; the answer one sentence and one tool call) is made 50 calls per block, after
 warm-up calls, by one client process per instrumentation and mode, all against one fake server
 (:class:`tech_writer.demo.FakeOpenRouter`, in this process). Each peer runs in its own venv (see
-:mod:`bench.peers.pins`) and is compared with the bare SDK loop in that same venv; tech_writer's
-LLMClient loop (chat span, tool span, metrics, cost processor) is compared with the same loop on
-the no-op tracer and meter. Rounds interleave every process.
+:mod:`bench.peers.pins`) and is compared with the bare SDK loop in the same process, switched off
+and on between blocks (:mod:`bench.peers.client`); tech_writer's LLMClient loop (chat span, tool
+span, metrics, cost processor) is compared with the same loop on the no-op tracer and meter.
+Rounds repeat every process, in alternating order.
 
 * ``peers.cpu_per_call``: CPU per call tech_writer's telemetry adds vs what the lightest peer adds.
   Target: no more (ratio <= 1), while recording every field right (cost = billed ``usage.cost``)
@@ -95,13 +96,12 @@ def _venv(peer: Any, skip: str | None) -> PeerVenv:
 
 def _one_round(server: FakeOpenRouter, sizes: _Sizes, ours: PeerResult, whole: PeerResult,
                peers: list[PeerResult], venvs: list[PeerVenv], *, reverse: bool) -> None:
-    """Every process once; the order flips every other round. tech_writer's three loops share
-    one process (nothing global to switch); a peer's bare and instrumented loops are two."""
+    """Every process once, the order flipping every other round; each process runs all its modes
+    (tech_writer: bare SDK, no-op telemetry, telemetry; a peer: bare, instrumented)."""
     jobs: list[tuple[str, str, Path]] = [("tech_writer", "bare,off,instrumented",
                                           Path(sys.executable))]
-    for venv in venvs:
-        if venv.python is not None:
-            jobs += [(venv.peer.name, mode, venv.python) for mode in ("bare", "instrumented")]
+    jobs += [(venv.peer.name, "bare,instrumented", venv.python) for venv in venvs
+             if venv.python is not None]
     results: dict[tuple[str, str], dict[str, Any]] = {}
     for peer, modes, python in (jobs[::-1] if reverse else jobs):
         results[(peer, modes)] = _run_client(server, sizes, peer, modes, python)
@@ -113,14 +113,17 @@ def _one_round(server: FakeOpenRouter, sizes: _Sizes, ours: PeerResult, whole: P
     for result in peers:
         if result.reason is not None:
             continue
-        instrumented, bare = results[(result.name, "instrumented")], results[(result.name, "bare")]
-        if "error" in instrumented or "error" in bare:
-            result.reason = f"not installed: {instrumented.get('error') or bare.get('error')}"
+        run = results[(result.name, "bare,instrumented")]
+        if "error" in run:
+            result.reason = f"not installed: {run['error']}"
             continue
-        result.add_round(instrumented["modes"]["instrumented"]["cpu_per_call_s"],
-                         bare["modes"]["bare"]["cpu_per_call_s"])
-        result.versions = instrumented["versions"]
-        _record(result, instrumented)
+        modes = run["modes"]
+        if modes["bare"]["spans_per_call"]:  # the peer was not really off: no baseline
+            result.reason = "not measured: spans recorded while switched off"
+            continue
+        result.add_round(modes["instrumented"]["cpu_per_call_s"], modes["bare"]["cpu_per_call_s"])
+        result.versions = run["versions"]
+        _record(result, run)
 
 
 def _record(result: PeerResult, run: dict[str, Any]) -> None:

@@ -18,8 +18,10 @@ there. Modes:
 * ``off`` (tech_writer only): that same loop with ``Telemetry`` on OpenTelemetry's no-op tracer
   and meter: what tech_writer's instrumentation adds is ``instrumented`` minus ``off``.
 
-A peer instruments the SDK for the whole process, so a peer process runs one mode; tech_writer's
-three modes touch nothing global and run side by side in one process, their blocks interleaved.
+Each process runs all its modes, their timed blocks interleaved: tech_writer's three touch
+nothing global and run side by side; a peer patches the SDK for the whole process, so it is
+switched off and on between blocks where that works (OpenLLMetry and openlit run all their bare
+blocks first).
 
 CPU is ``time.process_time()`` of this process around blocks of calls, after warm-up calls (first
 imports, connection set-up, the instrumentation's lazy initialisation); a full garbage collection
@@ -73,8 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--peer", required=True, choices=sorted(PEER_DISTRIBUTIONS))
     parser.add_argument("--modes", required=True,
-                        help=f"comma-separated, of {', '.join(MODES)}; a peer takes one, since "
-                             "its instrumentation is process-wide; tech_writer's run side by side")
+                        help=f"comma-separated, of {', '.join(MODES)} (off: tech_writer only)")
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--warmup", type=int, default=20)
@@ -84,8 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     modes = args.modes.split(",")
     if not modes or any(mode not in MODES for mode in modes) or len(set(modes)) != len(modes):
         parser.error(f"--modes: distinct names of {', '.join(MODES)}")
-    if args.peer != OURS and (len(modes) != 1 or "off" in modes):
-        parser.error("a peer runs one mode per process: bare or instrumented")
+    if args.peer != OURS and "off" in modes:
+        parser.error("--modes off is tech_writer's own baseline; a peer's is bare")
     result = measure(args.peer, modes, base_url=args.base_url, model=args.model,
                      warmup=args.warmup, calls=args.calls, blocks=args.blocks)
     print(json.dumps(result))
@@ -94,49 +95,87 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 @dataclass
 class _Loop:
+    """One mode's call; ``enter`` switches the process into that mode before its blocks."""
+
     call: Callable[[], object]
-    close: Callable[[], None]
     exporter: InMemorySpanExporter
+    enter: Callable[[], None] = lambda: None
 
 
 def measure(peer: str, modes: Sequence[str], *, base_url: str, model: str, warmup: int,
             calls: int, blocks: int) -> dict[str, Any]:
-    """``warmup`` untimed calls per mode, then ``blocks`` rounds of one timed block of ``calls``
-    per mode (the order flipping each round); per mode: CPU seconds per call of each block, spans
-    per call. The last call, made by the last mode (``instrumented`` if present), is the one whose
-    spans are returned."""
+    """Per mode, ``warmup`` untimed calls before its first block, then ``blocks`` timed blocks of
+    ``calls`` (see :func:`schedule` for the order); per mode: CPU seconds per call of each block,
+    spans per call. The last call, made by the last mode (``instrumented`` if present), is the
+    one whose spans are returned."""
     shown = "instrumented" if "instrumented" in modes else modes[-1]
-    loops = {mode: _loop(peer, mode, base_url, model) for mode in modes}
-    results: dict[str, dict[str, Any]] = {mode: {"cpu_per_call_s": [], "wall_per_call_s": []}
-                                          for mode in modes}
+    loops, closes, reversible = (_our_loops(modes, base_url, model) if peer == OURS
+                                 else _peer_loops(peer, base_url, model))
+    results: dict[str, dict[str, Any]] = {mode: {"cpu_per_call_s": [], "wall_per_call_s": [],
+                                                 "spans": 0} for mode in modes}
+    warmed: set[str] = set()
     try:
-        for loop in loops.values():
-            for _ in range(warmup):
-                loop.call()
+        for mode in schedule(modes, blocks, reversible=reversible):
+            loop = loops[mode]
+            loop.enter()
+            if mode not in warmed:
+                warmed.add(mode)
+                for _ in range(warmup):
+                    loop.call()
             loop.exporter.clear()
-        for block in range(blocks):
-            for mode in (modes if block % 2 == 0 else modes[::-1]):
-                gc.collect()
-                call = loops[mode].call
-                cpu, wall = time.process_time(), time.perf_counter()
-                for _ in range(calls):
-                    call()
-                results[mode]["cpu_per_call_s"].append((time.process_time() - cpu) / calls)
-                results[mode]["wall_per_call_s"].append((time.perf_counter() - wall) / calls)
-        for mode, loop in loops.items():
-            results[mode]["spans_per_call"] = len(loop.exporter.get_finished_spans()) / (calls * blocks)
-        exporter = loops[shown].exporter
-        exporter.clear()
+            gc.collect()
+            call = loop.call
+            cpu, wall = time.process_time(), time.perf_counter()
+            for _ in range(calls):
+                call()
+            results[mode]["cpu_per_call_s"].append((time.process_time() - cpu) / calls)
+            results[mode]["wall_per_call_s"].append((time.perf_counter() - wall) / calls)
+            results[mode]["spans"] += len(loop.exporter.get_finished_spans())
+        for mode in modes:
+            results[mode]["spans_per_call"] = results[mode].pop("spans") / (calls * blocks)
+        loops[shown].enter()
+        loops[shown].exporter.clear()
         loops[shown].call()
-        spans = [_span_json(span) for span in exporter.get_finished_spans()]
+        spans = [_span_json(span) for span in loops[shown].exporter.get_finished_spans()]
     finally:
-        for loop in loops.values():
-            loop.close()
+        for close in closes:
+            close()
     return {"peer": peer, "versions": _versions(peer), "python": sys.version.split()[0],
             "modes": results, "shown_mode": shown, "spans": spans}
 
 
-def _loop(peer: str, mode: str, base_url: str, model: str) -> _Loop:
+def schedule(modes: Sequence[str], blocks: int, *, reversible: bool) -> list[str]:
+    """The order of the timed blocks: round after round, one block per mode, the order flipping
+    each round (A B B A A B ...); when the instrumentation cannot be switched off again
+    (``reversible=False``), every block of one mode before the next mode's."""
+    if not reversible:
+        return [mode for mode in modes for _ in range(blocks)]
+    return [mode for block in range(blocks) for mode in (modes if block % 2 == 0 else modes[::-1])]
+
+
+def _our_loops(modes: Sequence[str], base_url: str, model: str
+               ) -> tuple[dict[str, _Loop], list[Callable[[], None]], bool]:
+    """tech_writer's modes touch nothing global: each has its own client, side by side."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    loops, closes = {}, []
+    for mode in modes:
+        exporter = InMemorySpanExporter()
+        if mode == "bare":
+            call, close = _sdk_loop(base_url, model)
+        else:
+            call, close = _tech_writer_loop(base_url, model, exporter,
+                                            instrumented=mode == "instrumented")
+        loops[mode] = _Loop(call, exporter)
+        closes.append(close)
+    return loops, closes, True
+
+
+def _peer_loops(peer: str, base_url: str, model: str
+                ) -> tuple[dict[str, _Loop], list[Callable[[], None]], bool]:
+    """One SDK client; the peer patches the SDK for the whole process, so the two modes are the
+    peer switched off and on (``uninstrument()`` / ``instrument()``), block by block, where
+    that works (:data:`_REVERSIBLE`); otherwise its blocks come after all the bare ones."""
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -145,34 +184,54 @@ def _loop(peer: str, mode: str, base_url: str, model: str) -> _Loop:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     exporter = InMemorySpanExporter()
-    if peer == OURS and mode != "bare":
-        call, close = _tech_writer_loop(base_url, model, exporter,
-                                        instrumented=mode == "instrumented")
-        return _Loop(call, close, exporter)
-    if mode == "instrumented":
-        tracer_provider = TracerProvider()
-        tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-        meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
-        trace.set_tracer_provider(tracer_provider)
-        metrics.set_meter_provider(meter_provider)
-        _instrument(peer, tracer_provider, meter_provider)
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(meter_provider)
+    switch = _Switch(peer, tracer_provider, meter_provider)
     call, close = _sdk_loop(base_url, model)
-    return _Loop(call, close, exporter)
+    loops = {"bare": _Loop(call, exporter, lambda: switch.set(False)),
+             "instrumented": _Loop(call, exporter, lambda: switch.set(True))}
+    return loops, [close], switch.reversible
 
 
-def _instrument(peer: str, tracer_provider: Any, meter_provider: Any) -> None:
-    """Switch the peer on the way its README says, with these providers where it takes them."""
-    if peer == "openlit":
-        openlit = importlib.import_module("openlit")
-        # openlit.init() takes no provider: it reuses the global SDK TracerProvider set above.
-        # Offline it cannot fetch its price list; it then records cost 0.
-        openlit.init(application_name="bench", environment="bench", disable_batch=True)
-        return
-    module = {"openai-v2": "opentelemetry.instrumentation.openai_v2",
-              "openllmetry": "opentelemetry.instrumentation.openai",
-              "openinference": "openinference.instrumentation.openai"}[peer]
-    instrumentor = importlib.import_module(module).OpenAIInstrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+# Peers whose uninstrument() really restores the SDK, so that instrument() can follow again.
+# OpenLLMetry 0.62.4 leaves a wrapper behind (spans while "off", two per call once on again);
+# openlit has no uninstrument.
+_REVERSIBLE = frozenset({"openai-v2", "openinference"})
+
+
+class _Switch:
+    """Turns the peer on the way its README says, with these providers where it takes them."""
+
+    def __init__(self, peer: str, tracer_provider: Any, meter_provider: Any) -> None:
+        self.peer = peer
+        self.reversible = peer in _REVERSIBLE
+        self._providers = {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
+        self._on = False
+        self._instrumentor: Any = None
+        if peer != "openlit":
+            module = {"openai-v2": "opentelemetry.instrumentation.openai_v2",
+                      "openllmetry": "opentelemetry.instrumentation.openai",
+                      "openinference": "openinference.instrumentation.openai"}[peer]
+            self._instrumentor = importlib.import_module(module).OpenAIInstrumentor()
+
+    def set(self, on: bool) -> None:
+        if on == self._on:
+            return
+        if not on and not self.reversible:
+            raise RuntimeError(f"{self.peer} cannot be switched off once on")
+        if self._instrumentor is None:
+            # openlit.init() takes no provider: it reuses the global SDK TracerProvider set
+            # above. Offline it cannot fetch its price list; it then records cost 0.
+            importlib.import_module("openlit").init(application_name="bench",
+                                                    environment="bench", disable_batch=True)
+        elif on:
+            self._instrumentor.instrument(**self._providers)
+        else:
+            self._instrumentor.uninstrument()
+        self._on = on
 
 
 def _messages() -> list[dict[str, Any]]:
