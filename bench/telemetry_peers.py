@@ -66,7 +66,7 @@ class _Sizes:
 
 
 def run(quick: bool) -> list[Figure]:
-    sizes = _Sizes(1, 2, 5, 1) if quick else _Sizes(3, 20, 50, 4)
+    sizes = _Sizes(1, 2, 5, 1) if quick else _Sizes(2, 10, 50, 3)
     skip = ("not run: --quick" if quick
             else f"not run: {PEERS_ENV}=off" if os.environ.get(PEERS_ENV) == "off" else None)
     venvs = [_venv(peer, skip) for peer in PEERS]
@@ -164,10 +164,11 @@ def _last_error_line(stderr: str) -> str:
 def _figures(ours: PeerResult, whole: PeerResult, peers: list[PeerResult], sizes: _Sizes
              ) -> list[Figure]:
     rows = [ours, *peers]
-    setting = (f"{sizes.rounds} interleaved round(s) of one process per instrumentation and "
-               f"mode; each: {sizes.warmup} warm-up calls, then {sizes.blocks} block(s) of "
-               f"{sizes.calls} calls timed with time.process_time (client process only); "
-               f"medians over all blocks")
+    setting = (f"{sizes.rounds} round(s) of one process per instrumentation, each mode: "
+               f"{sizes.warmup} warm-up calls, then {sizes.blocks} block(s) of {sizes.calls} calls "
+               f"timed with time.process_time (client process only), the modes' blocks "
+               f"alternating; added: the median of instrumented minus baseline over the pairs of "
+               f"blocks of all rounds")
     tables = f"{setting}\n{per_call_table(rows)}\n\nwhat each records for the same call:\n" \
              f"{recorded_table(rows)}"
     cpu_name = "peers.cpu_per_call (tech_writer vs lightest peer)"

@@ -1,7 +1,9 @@
 """The peer comparison's arithmetic and its two tables (pure: no process, no network).
 
-Per-call CPU *added* by an instrumentation is the median CPU per call of its instrumented blocks
-minus the median of its baseline blocks, both measured in the same venv in interleaved rounds.
+Per-call CPU *added* by an instrumentation is the median, over all rounds, of the difference
+between each instrumented block and the baseline block paired with it (the blocks alternate in one
+process: see :func:`bench.peers.client.schedule`): pairing cancels the slow drifts of a shared
+machine that a difference of two overall medians would keep.
 tech_writer's baseline is the same LLMClient loop on OpenTelemetry's no-op tracer and meter; a
 peer's is the bare openai SDK loop.
 """
@@ -28,7 +30,8 @@ class PeerResult:
     reason: str | None = None
     instrumented_s: list[float] = field(default_factory=list)  # CPU per call, one per block
     baseline_s: list[float] = field(default_factory=list)
-    rounds_added_s: list[float] = field(default_factory=list)  # one difference per round
+    paired_added_s: list[float] = field(default_factory=list)  # one per pair of blocks
+    rounds_added_s: list[float] = field(default_factory=list)  # the median of each round's
     spans_per_call: float = 0.0
     versions: Mapping[str, str] = field(default_factory=dict)
     recorded: Recorded | None = None
@@ -40,12 +43,17 @@ class PeerResult:
 
     @property
     def added_s(self) -> float:
-        return statistics.median(self.instrumented_s) - statistics.median(self.baseline_s)
+        return statistics.median(self.paired_added_s)
 
     def add_round(self, instrumented: Sequence[float], baseline: Sequence[float]) -> None:
+        """One process's blocks, in order: block ``i`` of each list ran side by side."""
+        if len(instrumented) != len(baseline) or not instrumented:
+            raise ValueError("a round needs as many instrumented blocks as baseline blocks")
+        added = [value - base for value, base in zip(instrumented, baseline, strict=True)]
         self.instrumented_s += instrumented
         self.baseline_s += baseline
-        self.rounds_added_s.append(statistics.median(instrumented) - statistics.median(baseline))
+        self.paired_added_s += added
+        self.rounds_added_s.append(statistics.median(added))
 
 
 def lightest(peers: Sequence[PeerResult]) -> PeerResult | None:

@@ -128,6 +128,15 @@ def test_added_cpu_is_the_difference_of_medians_and_the_lightest_peer_wins():
     assert lightest([missing]) is None and not missing.measured
 
 
+def test_added_cpu_pairs_blocks_so_a_drift_common_to_both_cancels():
+    # The machine slows down through the round; each pair of blocks ran side by side.
+    drifting = _result("drifting", [0.0025, 0.0045, 0.0065], [0.0020, 0.0040, 0.0060])
+    assert drifting.paired_added_s == [pytest.approx(0.0005)] * 3
+    assert drifting.added_s == pytest.approx(0.0005)
+    with pytest.raises(ValueError):
+        drifting.add_round([0.001, 0.002], [0.001])
+
+
 def test_ours_holds_only_with_every_field_right_and_no_peer_ahead():
     ours = _result("ours", [0.002], [0.001])
     peer = _result("peer", [0.002], [0.001], _peer_spans({"gen_ai.usage.input_tokens": 1337}))
@@ -208,9 +217,16 @@ def test_our_client_loop_measures_three_modes_side_by_side():
     assert recorded.correct_fields(billed) == len(FIELDS) and recorded.tool_spans == 1
 
 
-def test_a_peer_process_refuses_two_modes():
+def test_a_peer_has_no_off_mode():
     completed = subprocess.run(
-        [sys.executable, client.__file__, "--peer", "openlit", "--modes", "bare,instrumented",
+        [sys.executable, client.__file__, "--peer", "openlit", "--modes", "bare,off",
          "--base-url", "http://127.0.0.1:9", "--model", "m"],
         capture_output=True, text=True, timeout=60, check=False)
-    assert completed.returncode == 2 and "one mode per process" in completed.stderr
+    assert completed.returncode == 2 and "tech_writer's own baseline" in completed.stderr
+
+
+def test_blocks_interleave_unless_the_instrumentation_cannot_be_switched_off():
+    assert client.schedule(["bare", "instrumented"], 3, reversible=True) == [
+        "bare", "instrumented", "instrumented", "bare", "bare", "instrumented"]
+    assert client.schedule(["bare", "instrumented"], 2, reversible=False) == [
+        "bare", "bare", "instrumented", "instrumented"]
