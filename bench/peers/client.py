@@ -2,13 +2,13 @@
 
 Run by :mod:`bench.telemetry_peers` in a peer's own venv (or in tech_writer's, for ours) as
 ``python client.py --peer NAME --modes MODE[,MODE...] --base-url URL ...``; it prints one JSON
-object on stdout. It imports only the standard library, ``openai`` and ``opentelemetry`` (plus the peer, and
-tech_writer for ``--peer tech_writer``): a peer's venv holds nothing of this project.
+object on stdout. It imports only the standard library, ``openai`` and ``opentelemetry`` (plus
+the peer, and tech_writer for ``--peer tech_writer``): a peer's venv holds nothing of this project.
 
 Every process wires the same exporters: spans go through a ``SimpleSpanProcessor`` to the SDK's
 in-memory exporter (synchronous, so the export is charged to the call that made the span), metrics
-to an in-memory reader; both are set as the global providers too, for peers that take them from
-there. Modes:
+to an in-memory reader; for a peer both are also the global providers, for peers that take them
+from there. Modes:
 
 * ``bare``: the openai SDK's ``chat.completions.create``, nothing instrumented (every peer's
   baseline, and tech_writer's for the whole-client line).
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 MODES = ("bare", "instrumented", "off")
 OURS = "tech_writer"
-# What each peer is, as this script switches it on: the import and the call (see _instrument).
+# The distribution each peer's version is read from (the switch itself: _Switch).
 PEER_DISTRIBUTIONS = {
     OURS: "tech-writer",
     "openai-v2": "opentelemetry-instrumentation-openai-v2",
