@@ -10,6 +10,11 @@ under ``/api/v1`` like OpenRouter and under ``/v1`` like OpenAI):
 * ``GET /models`` — the pricing table, prices as decimal strings in USD per token.
 * ``GET /key`` — the key's credit limit and usage.
 
+Every answer validates against the models of OpenRouter's own SDK (see :mod:`._wire`).
+``reasoning=True`` makes it a reasoning model: each answer carries ``reasoning`` and signed
+``reasoning_details``, and a request whose history drops or alters the blocks of a tool call
+is refused with the upstream's 400 (see :mod:`._reasoning`).
+
 Errors use OpenRouter's body ``{"error": {"code", "message", "metadata"?}}``. Failures are
 scripted through :attr:`FakeOpenRouter.faults` (see :mod:`tech_writer.demo.faults`).
 
@@ -27,6 +32,7 @@ import hmac
 import itertools
 import json
 import logging
+import math
 import secrets
 import threading
 import time
@@ -37,6 +43,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import _wire
 from ._http import LoopbackServer, RequestHandler
+from ._reasoning import ReasoningSigner, reasoning_text
 from ._records import REDACTED_AUTHORIZATION, BilledCall, RecordedRequest
 from ._types import ModelTurn, ScriptedModel
 from .faults import Fault, FaultPlan, default_error_body
@@ -82,6 +89,7 @@ class FakeOpenRouter:
         reasoning_tokens: int = 0,
         latency_s: float = 0.0,
         credit_usd: float | None = None,
+        reasoning: bool = False,
     ) -> None:
         if model is None:
             # imported late: the model package is the heavier half. The catalog is the DemoModel
@@ -113,6 +121,7 @@ class FakeOpenRouter:
         self._reasoning_tokens = reasoning_tokens
         self._latency_s = latency_s
         self._credit_usd = credit_usd
+        self._reasoning = ReasoningSigner() if reasoning else None
         self.faults = FaultPlan()
 
         self._lock = threading.Lock()
@@ -282,7 +291,12 @@ class FakeOpenRouter:
         elif route == "/generation":
             self._generation(handler, query)
         else:
-            handler.send_json(200, _wire.key_body(self._credit_usd, self.billed_total_usd()))
+            handler.send_json(200, self._key_body())
+
+    def _key_body(self) -> dict[str, Any]:
+        with self._lock:
+            byok_usd = math.fsum(call.upstream_cost_usd or 0.0 for call in self._ledger)
+        return _wire.key_body(self._credit_usd, self.billed_total_usd(), byok_usd)
 
     def _authorized(self, handler: RequestHandler) -> bool:
         scheme, _, token = handler.headers.get("Authorization", "").partition(" ")
@@ -316,6 +330,11 @@ class FakeOpenRouter:
                 400, {"error": {"code": 400, "message": f"{model} is not a valid model ID"}}
             )
             return
+        if self._reasoning is not None:
+            refusal = self._reasoning.problem(body["messages"])
+            if refusal is not None:  # the upstream refuses before anything is billed
+                handler.send_json(400, refusal)
+                return
         streamed = bool(body.get("stream"))
         started = time.monotonic()
         fault = self.faults.take("chat")
@@ -344,16 +363,19 @@ class FakeOpenRouter:
             raise _ScriptedModelError(f"respond() returned {type(turn).__name__}, not ModelTurn")
         return turn
 
-    def _charge(self, body: dict[str, Any], turn: ModelTurn) -> Charge:
+    def _charge(self, body: dict[str, Any], turn: ModelTurn, thinking: str | None) -> Charge:
         price = price_for(self._pricing, body["model"])
         assert price is not None  # checked before the model was asked
+        reasoning_tokens = self._reasoning_tokens
+        if thinking and not reasoning_tokens:  # a reasoning model bills its thinking as output
+            reasoning_tokens = count_completion_tokens(thinking)
         return compute_charge(
             price,
             prompt_tokens=count_prompt_tokens(body),
-            completion_tokens=count_completion_tokens(turn.billed_text(), self._reasoning_tokens),
+            completion_tokens=count_completion_tokens(turn.billed_text(), reasoning_tokens),
             cached_tokens=self._cached_tokens,
             cache_write_tokens=self._cache_write_tokens,
-            reasoning_tokens=self._reasoning_tokens,
+            reasoning_tokens=reasoning_tokens,
             byok=self._byok,
         )
 
@@ -366,7 +388,10 @@ class FakeOpenRouter:
         latency_ms: int,
     ) -> None:
         model = body["model"]
-        charge = self._charge(body, turn)
+        # An empty answer (a scripted fault) comes without thinking, as from a provider that failed.
+        thinking = reasoning_text(turn) if self._reasoning is not None and (
+            turn.content or turn.tool_calls) else None
+        charge = self._charge(body, turn, thinking)
         with self._lock:  # the credit check and the billing must be one step under concurrency
             if (self._credit_usd is not None
                     and float(self._billed) + charge.cost_usd > self._credit_usd):
@@ -390,18 +415,30 @@ class FakeOpenRouter:
                 finish_reason=turn.effective_finish_reason(),
                 is_byok=self._byok,
                 latency_ms=latency_ms,
+                created=time.time(),
+                http_referer=handler.headers.get("HTTP-Referer"),
+                user_agent=handler.headers.get("User-Agent"),
+                session_id=body.get("session_id") if isinstance(body.get("session_id"), str)
+                else None,
             )
             # Billed once the answer is committed: an aborted stream is still charged in full.
             self._ledger.append(record)
             self._billed += Fraction(record.cost_usd)
             self._by_generation_id[generation_id] = record
+        reasoning = None
+        if thinking is not None:
+            assert self._reasoning is not None
+            reasoning = _wire.Reasoning(
+                thinking, self._reasoning.details(generation_id, thinking, call_ids))
         envelope = self._envelope(generation_id, model)
         usage = _wire.usage_body(charge, inline_cost=self._inline_cost, byok=self._byok)
         headers = {"X-Generation-Id": generation_id}
         if streamed:
-            handler.send_chunked(200, _wire.stream_frames(envelope, turn, call_ids, usage), headers)
+            frames = _wire.stream_frames(envelope, turn, call_ids, usage, reasoning)
+            handler.send_chunked(200, frames, headers)
         else:
-            handler.send_json(200, _wire.completion_body(envelope, turn, call_ids, usage), headers)
+            answer = _wire.completion_body(envelope, turn, call_ids, usage, reasoning)
+            handler.send_json(200, answer, headers)
 
     def _new_generation_id(self) -> str:
         return f"gen-{self._id_tag}-{next(self._generation_counter)}"
