@@ -218,10 +218,12 @@ def stream_frames(
 def _provider_error(status: int, error_body: dict[str, Any]) -> dict[str, Any]:
     """The ``error`` object of a failure reported inside a 200 response."""
     error = dict(error_body.get("error") or {"code": status, "message": f"HTTP {status}"})
-    metadata = dict(error.get("metadata") or {})
-    metadata.setdefault("error_type", "server")
-    metadata.setdefault("provider_code", str(status))  # a string in OpenRouter's schema
-    error["metadata"] = metadata
+    scripted = error.get("metadata") or {}
+    # Exactly the schema's two fields here (an HTTP error body's metadata may say more).
+    error["metadata"] = {
+        "error_type": scripted.get("error_type", "server"),
+        "provider_code": str(scripted.get("provider_code", status)),  # a string in the schema
+    }
     return error
 
 
