@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from ._records import BilledCall
+from ._shapes import Shape, reshape_chunk, reshape_completion
 from ._types import ModelTurn
 from .pricing import FALLBACK_MODEL_KEY, Charge, ModelPrice, Pricing
 
@@ -122,6 +123,7 @@ def completion_body(
     call_ids: Sequence[str],
     usage: dict[str, Any],
     reasoning: Reasoning | None = None,
+    shape: Shape = "usual",
 ) -> dict[str, Any]:
     message: dict[str, Any] = {
         "role": "assistant",
@@ -141,16 +143,19 @@ def completion_body(
         "native_finish_reason": finish_reason,
         "logprobs": None,
     }
-    return {
+    body = {
         **envelope,
         "object": "chat.completion",
         "system_fingerprint": None,
         "choices": [choice],
         "usage": usage,
     }
+    return reshape_completion(body, shape)
 
 
-def _chunk(envelope: Envelope, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+def _chunk_payload(
+    envelope: Envelope, delta: dict[str, Any], finish_reason: str | None = None
+) -> dict[str, Any]:
     choice = {
         "index": 0,
         "delta": delta,
@@ -158,7 +163,11 @@ def _chunk(envelope: Envelope, delta: dict[str, Any], finish_reason: str | None 
         "native_finish_reason": finish_reason,
         "logprobs": None,
     }
-    return _sse({**envelope, "object": "chat.completion.chunk", "choices": [choice]})
+    return {**envelope, "object": "chat.completion.chunk", "choices": [choice]}
+
+
+def _chunk(envelope: Envelope, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+    return _sse(_chunk_payload(envelope, delta, finish_reason))
 
 
 def _reasoning_deltas(reasoning: Reasoning) -> list[dict[str, Any]]:
@@ -186,15 +195,13 @@ def stream_frames(
     call_ids: Sequence[str],
     usage: dict[str, Any],
     reasoning: Reasoning | None = None,
+    shape: Shape = "usual",
 ) -> list[bytes]:
     """Every frame of a successful stream, keep-alive comments included, ending with [DONE]."""
-    frames = [SSE_KEEPALIVE, _chunk(envelope, {"role": "assistant", "content": ""}), SSE_KEEPALIVE]
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
     if reasoning is not None:
-        frames += [_chunk(envelope, delta) for delta in _reasoning_deltas(reasoning)]
-    frames += [
-        _chunk(envelope, {"content": piece})
-        for piece in _pieces(turn.content or "", _CONTENT_PIECES)
-    ]
+        deltas += _reasoning_deltas(reasoning)
+    deltas += [{"content": piece} for piece in _pieces(turn.content or "", _CONTENT_PIECES)]
     for index, (call, call_id) in enumerate(zip(turn.tool_calls, call_ids, strict=True)):
         opening = {
             "index": index,
@@ -202,17 +209,16 @@ def stream_frames(
             "type": "function",
             "function": {"name": call.name, "arguments": ""},
         }
-        frames.append(_chunk(envelope, {"tool_calls": [opening]}))
+        deltas.append({"tool_calls": [opening]})
         for piece in _pieces(call.arguments_json(), _ARGUMENT_PIECES):
-            argument_delta = {"index": index, "function": {"arguments": piece}}
-            frames.append(_chunk(envelope, {"tool_calls": [argument_delta]}))
-    frames.append(_chunk(envelope, {}, turn.effective_finish_reason()))
+            deltas.append({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+    payloads = [_chunk_payload(envelope, delta) for delta in deltas]
+    payloads.append(_chunk_payload(envelope, {}, turn.effective_finish_reason()))
     # OpenRouter sends usage once, in a final chunk whose choices list is empty.
-    frames.append(
-        _sse({**envelope, "object": "chat.completion.chunk", "choices": [], "usage": usage})
-    )
-    frames.append(SSE_DONE)
-    return frames
+    payloads.append({**envelope, "object": "chat.completion.chunk", "choices": [], "usage": usage})
+    frames = [_sse(reshape_chunk(payload, shape)) for payload in payloads]
+    # Keep-alive comments around the first chunk, as OpenRouter sends while the model starts.
+    return [SSE_KEEPALIVE, frames[0], SSE_KEEPALIVE, *frames[1:], SSE_DONE]
 
 
 def _provider_error(status: int, error_body: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,9 @@ under ``/api/v1`` like OpenRouter and under ``/v1`` like OpenAI):
 Every answer validates against the models of OpenRouter's own SDK (see :mod:`._wire`).
 ``reasoning=True`` makes it a reasoning model: each answer carries ``reasoning`` and signed
 ``reasoning_details``, and a request whose history drops or alters the blocks of a tool call
-is refused with the upstream's 400 (see :mod:`._reasoning`).
+is refused with the upstream's 400 (see :mod:`._reasoning`). ``shape="maximal"`` adds every
+optional field OpenRouter may send, ``shape="minimal"`` leaves out all it may omit (see
+:mod:`._shapes`): the tokens and the cost stay the same.
 
 Errors use OpenRouter's body ``{"error": {"code", "message", "metadata"?}}``. Failures are
 scripted through :attr:`FakeOpenRouter.faults` (see :mod:`tech_writer.demo.faults`).
@@ -44,6 +46,7 @@ from urllib.parse import parse_qsl, urlsplit
 from . import _wire
 from ._http import LoopbackServer, RequestHandler
 from ._reasoning import ReasoningSigner, reasoning_text
+from ._shapes import SHAPES, Shape
 from ._records import REDACTED_AUTHORIZATION, BilledCall, RecordedRequest
 from ._types import ModelTurn, ScriptedModel
 from .faults import Fault, FaultPlan, default_error_body
@@ -90,6 +93,7 @@ class FakeOpenRouter:
         latency_s: float = 0.0,
         credit_usd: float | None = None,
         reasoning: bool = False,
+        shape: Shape = "usual",
     ) -> None:
         if model is None:
             # imported late: the model package is the heavier half. The catalog is the DemoModel
@@ -97,6 +101,8 @@ class FakeOpenRouter:
             from .catalog import DemoCatalog
 
             model = DemoCatalog()
+        if shape not in SHAPES:
+            raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
         if api_key == "":
             raise ValueError("api_key must be None (accept any key) or a non-empty string")
         counts = {
@@ -122,6 +128,7 @@ class FakeOpenRouter:
         self._latency_s = latency_s
         self._credit_usd = credit_usd
         self._reasoning = ReasoningSigner() if reasoning else None
+        self._shape: Shape = shape
         self.faults = FaultPlan()
 
         self._lock = threading.Lock()
@@ -434,10 +441,10 @@ class FakeOpenRouter:
         usage = _wire.usage_body(charge, inline_cost=self._inline_cost, byok=self._byok)
         headers = {"X-Generation-Id": generation_id}
         if streamed:
-            frames = _wire.stream_frames(envelope, turn, call_ids, usage, reasoning)
+            frames = _wire.stream_frames(envelope, turn, call_ids, usage, reasoning, self._shape)
             handler.send_chunked(200, frames, headers)
         else:
-            answer = _wire.completion_body(envelope, turn, call_ids, usage, reasoning)
+            answer = _wire.completion_body(envelope, turn, call_ids, usage, reasoning, self._shape)
             handler.send_json(200, answer, headers)
 
     def _new_generation_id(self) -> str:

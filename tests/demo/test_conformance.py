@@ -21,7 +21,7 @@ openrouter = pytest.importorskip(
     "openrouter", reason="OpenRouter's SDK is not installed (pip install -e '.[test]')")
 
 from openrouter import OpenRouter, components, errors, operations  # noqa: E402
-from openrouter.types.basemodel import Unset  # noqa: E402
+from openrouter.types.basemodel import UNSET, Unset  # noqa: E402
 from openrouter.utils import RetryConfig  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
@@ -46,6 +46,7 @@ _KNOWN_EXTRAS = {
     "ChatResult": {"provider", "error"},  # error: a failure reported inside a 200
     "ChatStreamChunk": {"provider"},
     "ChatChoice": {"native_finish_reason"},
+    "ChatAssistantMessage": {"annotations"},  # web search citations
     "ChatStreamChoice": {"native_finish_reason"},
     "ModelArchitecture": {"tokenizer", "instruct_type"},
     "GetCurrentKeyData": set(),
@@ -197,6 +198,20 @@ def test_every_stream_chunk_conforms(server: FakeOpenRouter, extra: dict[str, An
     chunks = list(sdk(server).chat.send(model=MODEL, messages=MESSAGES, stream=True, **extra))
     assert chunks[-1].usage is not None and chunks[-1].usage.cost == server.ledger[-1].cost_usd
     assert any(c.choices and c.choices[0].finish_reason for c in chunks)
+
+
+@pytest.mark.parametrize("shape", ["maximal", "minimal"])
+@pytest.mark.parametrize("reasoning", [False, True], ids=["", "reasoning"])
+def test_maximal_and_minimal_answers_conform(shape: str, reasoning: bool) -> None:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, shape=shape, reasoning=reasoning) as fake:
+        for extra in ({}, {"tools": TOOLS}):
+            result = strictly(components.ChatResult, post(fake, messages=MESSAGES, **extra).json())
+            for payload in sse_payloads(post(fake, messages=MESSAGES, stream=True, **extra)):
+                strictly(components.ChatStreamChunk, payload)
+            assert result.usage.cost == fake.ledger[-2].cost_usd
+    message = result.choices[0].message
+    assert (result.choices[0].logprobs not in (None, UNSET)) is (shape == "maximal")
+    assert bool(message.reasoning_details) is (shape == "maximal" or reasoning)
 
 
 def test_byok_and_cache_usage_conform() -> None:
