@@ -80,9 +80,9 @@ class ReasoningSigner:
             if not isinstance(message, Mapping) or message.get("role") != "assistant":
                 continue
             calls = [c for c in message.get("tool_calls") or [] if isinstance(c, Mapping)]
+            ids = [c.get("id") for c in calls if isinstance(c.get("id"), str)]
             with self._lock:
-                expected = next((self._issued[c.get("id")] for c in calls
-                                 if c.get("id") in self._issued), None)
+                expected = next((self._issued[i] for i in ids if i in self._issued), None)
             if expected is None:
                 continue  # not calls this server made in reasoning mode
             sent = message.get("reasoning_details")

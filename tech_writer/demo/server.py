@@ -46,8 +46,8 @@ from urllib.parse import parse_qsl, urlsplit
 from . import _wire
 from ._http import LoopbackServer, RequestHandler
 from ._reasoning import ReasoningSigner, reasoning_text
-from ._shapes import SHAPES, Shape
 from ._records import REDACTED_AUTHORIZATION, BilledCall, RecordedRequest
+from ._shapes import SHAPES, Shape
 from ._types import ModelTurn, ScriptedModel
 from .faults import Fault, FaultPlan, default_error_body
 from .pricing import (
