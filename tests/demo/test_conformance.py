@@ -27,6 +27,7 @@ from pydantic import BaseModel  # noqa: E402
 
 from tech_writer.demo import FakeOpenRouter, Fault, ModelTurn, ToolCall  # noqa: E402
 from tech_writer.demo.faults import default_error_body  # noqa: E402
+from tech_writer.demo.pricing import DEFAULT_PRICING  # noqa: E402
 
 KEY = "sk-or-conformance-key"
 MODEL = "anthropic/claude-sonnet-4"
@@ -327,6 +328,29 @@ def test_generation_404_and_faults_conform(server: FakeOpenRouter) -> None:
         response = get(server, "generation", id="gen-unknown")
         assert response.status_code == status
         strictly(getattr(errors, f"{_CHAT_ERRORS[status].__name__}Data"), response.json())
+
+
+class Broken:
+    def respond(self, request: dict[str, Any]) -> ModelTurn:
+        raise RuntimeError("the scripted model failed")
+
+
+def test_the_fakes_own_refusals_conform(server: FakeOpenRouter) -> None:
+    """Bad requests, unknown routes and a failing scripted model: OpenRouter's error body too."""
+    only_one = {MODEL: DEFAULT_PRICING[MODEL]}  # no "*" fallback price: other ids are unknown
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, pricing=only_one) as strict_fake:
+        with pytest.raises(errors.BadRequestResponseError) as caught:
+            sdk(strict_fake).chat.send(model="no/such-model", messages=MESSAGES)
+    strictly(errors.BadRequestResponseErrorData, json.loads(caught.value.body or ""))
+    refusals = [post(server, messages=[]), get(server, "no-such-route"),
+                get(server, "generation")]  # no id
+    assert [r.status_code for r in refusals] == [400, 404, 400]
+    for response in refusals:
+        strictly(errors.BadRequestResponseErrorData, response.json())
+    with FakeOpenRouter(Broken(), api_key=KEY) as broken:
+        with pytest.raises(errors.InternalServerResponseError) as failed:
+            sdk(broken).chat.send(model=MODEL, messages=MESSAGES)
+    strictly(errors.InternalServerResponseErrorData, json.loads(failed.value.body or ""))
 
 
 def test_credit_limit_402_conforms() -> None:
