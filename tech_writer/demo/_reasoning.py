@@ -22,12 +22,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._types import ModelTurn
+from ._wire import PROVIDER_NAME
 
 __all__ = ["REASONING_FORMAT", "ReasoningSigner", "reasoning_text"]
 
 REASONING_FORMAT = "anthropic-claude-v1"
 _ENCRYPTED_FORMAT = "google-gemini-v1"
-_PROVIDER_NAME = "FakeProvider"
 # The upstream's words, as Gemini and Anthropic put them (the client shows them to the user).
 _MISSING = ("Function call is missing a thought_signature in functionCall parts. This is required "
             "for tools to work correctly, and missing thought_signature may lead to degraded "
@@ -108,4 +108,4 @@ def _provider_400(upstream_message: str) -> dict[str, Any]:
     raw = json.dumps({"error": {"code": 400, "message": upstream_message,
                                 "status": "INVALID_ARGUMENT"}})
     return {"error": {"code": 400, "message": "Provider returned error",
-                      "metadata": {"raw": raw, "provider_name": _PROVIDER_NAME}}}
+                      "metadata": {"raw": raw, "provider_name": PROVIDER_NAME}}}
