@@ -20,7 +20,12 @@ from tech_writer.errors import RequestRejectedError
 from tech_writer.llm.client import LLMClient
 from tech_writer.llm.cost_lookup import LookupPolicy
 from tech_writer.llm.retry import RetryPolicy
-from tech_writer.pipeline.history import HistoryPolicy, compact_history, history_chars
+from tech_writer.pipeline.history import (
+    HistoryPolicy,
+    compact_history,
+    history_chars,
+    trim_for_context,
+)
 from tech_writer.pipeline.toolloop import assistant_message
 from telemetry import Telemetry
 from telemetry import attributes as attrs
@@ -188,8 +193,10 @@ def test_history_counts_reasoning_blocks_and_never_drops_them() -> None:
                            keep_recent_tool_results=1)
     elided = compact_history(messages, policy)
     assert elided == 5  # every tool result but the last: the blocks alone exceed the low mark
+    assert trim_for_context(messages) == 1  # after "context length exceeded": the last result
     assistants = [m for m in messages if m["role"] == "assistant"]
     assert len(assistants) == 6 and all(m["reasoning_details"] == blocks for m in assistants)
+    assert all(m["reasoning"] == "thinking" for m in assistants)
 
 
 @pytest.mark.parametrize("capture", [False, True], ids=["no-content", "content"])
