@@ -34,7 +34,6 @@ import hmac
 import itertools
 import json
 import logging
-import math
 import secrets
 import threading
 import time
@@ -136,6 +135,7 @@ class FakeOpenRouter:
         # The ledger's total, exact: float() of it is what math.fsum of the ledger gives, without
         # summing a ledger that grows with every call (the benchmarks make thousands).
         self._billed = Fraction(0)
+        self._upstream_billed = Fraction(0)  # BYOK: what the providers billed the user directly
         self._by_generation_id: dict[str, BilledCall] = {}
         self._generation_404s_served: defaultdict[str, int] = defaultdict(int)
         self._requests: list[RecordedRequest] = []
@@ -302,8 +302,8 @@ class FakeOpenRouter:
 
     def _key_body(self) -> dict[str, Any]:
         with self._lock:
-            byok_usd = math.fsum(call.upstream_cost_usd or 0.0 for call in self._ledger)
-        return _wire.key_body(self._credit_usd, self.billed_total_usd(), byok_usd)
+            billed, upstream = float(self._billed), float(self._upstream_billed)
+        return _wire.key_body(self._credit_usd, billed, upstream)
 
     def _authorized(self, handler: RequestHandler) -> bool:
         scheme, _, token = handler.headers.get("Authorization", "").partition(" ")
@@ -431,6 +431,7 @@ class FakeOpenRouter:
             # Billed once the answer is committed: an aborted stream is still charged in full.
             self._ledger.append(record)
             self._billed += Fraction(record.cost_usd)
+            self._upstream_billed += Fraction(record.upstream_cost_usd or 0)
             self._by_generation_id[generation_id] = record
         reasoning = None
         if thinking is not None:

@@ -222,11 +222,14 @@ def test_byok_and_cache_usage_conform() -> None:
         usage = strictly(components.ChatUsage, body["usage"])
         record = strictly(components.GenerationResponse,
                           get(fake, "generation", id=body["id"]).json())
+        with pytest.warns(DeprecationWarning):  # /key's rate_limit: deprecated, still required
+            key = strictly(operations.GetCurrentKeyResponse, get(fake, "key").json()).data
     assert usage.is_byok is True and usage.cost_details.upstream_inference_cost > usage.cost
     assert usage.prompt_tokens_details.cached_tokens == 5
     assert usage.completion_tokens_details.reasoning_tokens == 4
     assert record.data.is_byok is True
     assert record.data.upstream_inference_cost == usage.cost_details.upstream_inference_cost
+    assert key.usage == usage.cost and key.byok_usage == usage.cost_details.upstream_inference_cost
 
 
 # --- reasoning model ------------------------------------------------------------------------
