@@ -471,10 +471,11 @@ class LLMClient:
                 usage.cost_usd = result.cost_usd
                 usage.cost_source = "generation"
                 usage.cache_discount = result.cache_discount or 0.0
-                if result.upstream_cost_usd is not None and usage.is_byok:
+                if result.upstream_cost_usd is not None and usage.is_byok:  # see from_usage
                     usage.upstream_cost_usd = result.upstream_cost_usd
+            upstream = result.upstream_cost_usd if usage.is_byok else None
             self.telemetry.settle_cost(chat, cost_usd=result.cost_usd,
-                                       upstream_cost_usd=usage.upstream_cost_usd,
+                                       upstream_cost_usd=upstream,
                                        lookup_attempts=result.attempts, error=result.error)
             if self.budget is not None:
                 self.budget.release(key)
