@@ -1,81 +1,91 @@
-"""The exploration phase of the demo model: plan areas, look around, read the telling files,
-summarise.
+"""The exploration phase of the demo model: plan areas by aspect, rank the files the way a careful
+reader would, read the ones that matter, and hand over notes.
 
 Each turn re-derives what to do from the conversation (the model is stateless):
 
-* asked to plan (``plan_exploration`` forced), it splits the files of the layout it was shown
-  into an overview area (README, manifest) and up to three areas of source files, two files each;
-  a repository with fewer than three telling files gets one area;
-* exploring an area (the request names ``Your area:`` and ``Start from:`` paths), it asks in one
-  turn to read those files and for the symbols of the first source file among them (parallel
-  tool calls, as the system prompt asks), then calls finish_exploration;
-* exploring the whole repository: get_structure (unless the layout was given), list_files,
-  read_file on the most informative listed files, get_symbols on a source file, search_text for
-  a name it saw, then finish_exploration.
+* asked to plan (``plan_exploration`` forced), it splits the work by aspect, from the layout it
+  was shown: the root README and packaging metadata (:data:`OVERVIEW_AREA`), where execution
+  starts (:data:`ENTRY_AREA`) and the core source directories (:data:`CORE_AREA`); a repository
+  with fewer than three telling files gets one area for everything;
+* exploring, it works in stages, each one a single turn of parallel tool calls (one call a turn
+  when ``parallel_tool_calls`` is off): a survey (list_files, the root README and manifests,
+  searches for ``if __name__ == "__main__"`` / ``func main()``), then ``get_imports`` on a sample
+  of source files spread over the directories (which modules does the rest of the code use?),
+  then ``get_symbols`` and a read of the opening lines of the top-ranked files; then
+  ``finish_exploration``. The ranking is :func:`._ranking.rank`.
 
-The summary's last line is ``Files read: a.py (120 lines), README.md (40 lines)``. Tools not
-offered are skipped, paths come only from tool results and the layout, and a call whose result
-was an error is not retried.
+Every stage's calls are chosen from the results of earlier stages only, so a stage's plan does not
+move while its results arrive. The notes list the key files most important first, one line each::
+
+    - path (120 lines) [entry, core] runs the console script `x`; imported by 3 file(s): a.py:4
+
+and end with ``Files read: a.py (120 lines), README.md (40 lines)``. Tools not offered are
+skipped, paths come only from tool results and the layout, and a failed call is not retried.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from ._code_facts import defined_names
-from ._conversation import Conversation, FileView, RecordedCall, parse_read_result
+from ._conversation import Conversation, FileView, message_text
 from ._facts import extract_facts, project_identity
 from ._files import ENTRY_STEMS, file_role, is_readme, language_of
+from ._ranking import (
+    MAIN_MARKERS,
+    FileRank,
+    imported_by,
+    is_noise,
+    is_root,
+    listed_paths,
+    rank,
+)
 from ._types import ModelTurn, ToolCall
 
 __all__ = [
+    "CORE_AREA",
+    "ENTRY_AREA",
     "FILES_READ_PREFIX",
     "FINISH_TOOL",
+    "KEY_FILES_HEADER",
+    "OVERVIEW_AREA",
     "ExplorationOptions",
     "exploration_turn",
+    "layout_paths",
+    "plan_areas",
     "understanding",
 ]
 
 FINISH_TOOL = "finish_exploration"
 PLAN_TOOL = "plan_exploration"
+FILES_READ_PREFIX = "Files read:"
+KEY_FILES_HEADER = "Key files, most important first:"
+OVERVIEW_AREA = "Overview and packaging"
+ENTRY_AREA = "Entry points"
+CORE_AREA = "Core modules"
+_WHOLE = "whole"
+_STAGE_PREFIX = "Exploring, stage:"
+_STAGE = re.compile(rf"^{re.escape(_STAGE_PREFIX)} (\w+)\.", re.MULTILINE)
 _LAYOUT_HEADER = "Repository layout (get_structure):"
+_REPOSITORY_LINE = re.compile(r"^Repository:\s*(.+?)\s*$", re.MULTILINE)
 _AREA = re.compile(r"^Your area:\s*(.+?)\s*$", re.MULTILINE)
 _START_FROM = re.compile(r"^Start from:\s*(.*?)\s*$", re.MULTILINE)
 _LAYOUT_DIR = re.compile(r"^(?P<name>.+?)/ \(\d+ files?\)$")
-_MAX_SOURCE_AREAS = 3
-_FILES_PER_AREA = 2
-FILES_READ_PREFIX = "Files read:"
-_TINY_FILE_LINES = 5  # a read this short (an empty __init__.py, say) earns a replacement read
-_EXTRA_READS = 2  # how many replacement reads at most
-_NOISE_DIRS = frozenset(
-    {
-        "docs",
-        "doc",
-        "examples",
-        "example",
-        "scripts",
-        "benchmarks",
-        "bench",
-        "vendor",
-        "third_party",
-        "node_modules",
-        "build",
-        "dist",
-        "migrations",
-        "fixtures",
-        ".github",
-    }
-)
+_SURVEY_LINES = 150  # how much of a README or manifest the survey reads
+_DEEP_LINES = 40  # how much of a ranked source file: its docstring, imports, first definitions
+_IMPORT_SAMPLE = 30  # files whose imports are asked for: enough to see who uses what
+_MAX_CORE_DIRS = 3
+_MAX_ENTRY_PATHS = 4
+_MAX_TURNS = 12  # a stage that keeps producing calls (it should not) still ends
 _LAYOUT_ENTRIES = 8
-_SEARCH_HIT = re.compile(r"^(.+?):(\d+):")
+_KEY_FILES = 12
 
 
 @dataclass(frozen=True)
 class ExplorationOptions:
-    max_files: int = 4
+    max_files: int = 8  # source files read closely per explorer
     parallel_tool_calls: bool = False
 
 
@@ -84,16 +94,13 @@ def exploration_turn(conv: Conversation, options: ExplorationOptions) -> ModelTu
         return ModelTurn(content=understanding(conv))
     if _asked_to_plan(conv):
         return ModelTurn(tool_calls=[ToolCall(PLAN_TOOL, {"areas": plan_areas(conv)})])
-    if conv.forced_tool() != FINISH_TOOL:
-        assigned = _area(conv)
-        if assigned:  # an area explorer asks for everything at once
-            calls = _area_calls(conv, options, assigned[1])
-            if calls:
-                return ModelTurn(tool_calls=calls)
-        else:
-            calls = _next_calls(conv, options)
-            if calls:
-                return ModelTurn(tool_calls=calls if options.parallel_tool_calls else calls[:1])
+    if conv.forced_tool() != FINISH_TOOL and conv.assistant_turns() < _MAX_TURNS:
+        stage, calls = _next_calls(conv, options)
+        if calls:
+            # The stage is named in the message: tool results may be elided from the history
+            # later (the pipeline keeps long conversations affordable), the model's words stay.
+            return ModelTurn(content=f"{_STAGE_PREFIX} {stage}.",
+                             tool_calls=calls if options.parallel_tool_calls else calls[:1])
     return ModelTurn(
         tool_calls=[ToolCall(FINISH_TOOL, {_finish_parameter(conv): understanding(conv)})]
     )
@@ -107,7 +114,7 @@ def _finish_parameter(conv: Conversation) -> str:
     return str(next(iter(properties)))
 
 
-# --- planning and areas -----------------------------------------------------------------------
+# --- planning -----------------------------------------------------------------------------------
 def _asked_to_plan(conv: Conversation) -> bool:
     """Planning is forced through tool_choice, or asked for in words on a first turn (a provider
     may drop tool_choice)."""
@@ -119,7 +126,7 @@ def _asked_to_plan(conv: Conversation) -> bool:
 
 def layout_paths(conv: Conversation) -> list[str]:
     """File paths from the ``get_structure`` layout quoted in the request (directories expanded
-    by indentation; "[... more]" notes skipped)."""
+    by indentation; "[... more]" and "… and N more files" notes skipped)."""
     for text in conv.user_texts():
         if _LAYOUT_HEADER not in text:
             continue
@@ -128,7 +135,7 @@ def layout_paths(conv: Conversation) -> list[str]:
         stack: list[tuple[int, str]] = []  # (indent, directory) of the open directories
         for line in block.splitlines():
             stripped = line.strip()
-            if not stripped or stripped.startswith("["):
+            if not stripped or stripped.startswith(("[", "…")):
                 continue
             indent = len(line) - len(line.lstrip(" "))
             while stack and stack[-1][0] >= indent:
@@ -143,185 +150,252 @@ def layout_paths(conv: Conversation) -> list[str]:
     return []
 
 
+def _root_documents(paths: list[str]) -> list[str]:
+    """The root README (the shortest name: README.md before README.ja.md) and root manifests."""
+    readmes = sorted((p for p in paths if is_root(p) and is_readme(p)), key=lambda p: (len(p), p))
+    manifests = sorted(p for p in paths if is_root(p) and file_role(p) == "manifest")
+    return readmes[:1] + manifests[:2]
+
+
+def _entry_candidates(paths: list[str]) -> list[str]:
+    def looks_like_entry(path: str) -> bool:
+        pure = PurePosixPath(path)
+        return (file_role(path) == "source" and not is_noise(path)
+                and (pure.stem in ENTRY_STEMS[:4] or "cmd" in pure.parts[:-1]
+                     or "bin" in pure.parts[:-1]))
+
+    found = [p for p in paths if looks_like_entry(p)]
+    return sorted(found, key=lambda p: (p.count("/"), ENTRY_STEMS.index(PurePosixPath(p).stem)
+                                        if PurePosixPath(p).stem in ENTRY_STEMS else 9, p))
+
+
+def _core_directories(paths: list[str]) -> list[str]:
+    """Top-level directories holding the most (non-test) source files; "." for root sources."""
+    counts: Counter[str] = Counter()
+    for path in paths:
+        if file_role(path) == "source" and not is_noise(path):
+            counts[PurePosixPath(path).parts[0] if "/" in path else "."] += 1
+    ranked = sorted(counts, key=lambda d: (-counts[d], d))
+    return ranked[:_MAX_CORE_DIRS]
+
+
 def plan_areas(conv: Conversation) -> list[dict[str, object]]:
-    """An overview area (README, manifest) and up to three areas of two source files each."""
-    ranked = rank_files(layout_paths(conv))
-    overview = [p for p in ranked if file_role(p) in ("readme", "manifest")][:2]
-    sources = [p for p in ranked if file_role(p) == "source" and not _is_noise(p)]
-    sources = sources[:_MAX_SOURCE_AREAS * _FILES_PER_AREA]
-    if len(overview) + len(sources) < 3:
+    """Areas by aspect: overview and packaging, entry points, core modules."""
+    paths = layout_paths(conv)
+    documents = _root_documents(paths)
+    sources = [p for p in paths if file_role(p) == "source" and not is_noise(p)]
+    if len(documents) + len(sources) < 3:
         return [{"title": "The whole repository", "focus": "everything the report needs",
-                 "paths": overview + sources}]
+                 "paths": documents + sources}]
     areas: list[dict[str, object]] = []
-    if overview:
-        areas.append({"title": "Overview and configuration",
-                      "focus": "what the project is for, how it is built and configured",
-                      "paths": overview})
-    for start in range(0, len(sources), _FILES_PER_AREA):
-        chunk = sources[start:start + _FILES_PER_AREA]
-        names = ", ".join(PurePosixPath(path).name for path in chunk)
-        directory = str(PurePosixPath(chunk[0]).parent)
-        where = "" if directory == "." else f"{directory}/"
-        areas.append({"title": f"Code: {where}{names}",
-                      "focus": "what these modules define and how they fit together",
-                      "paths": chunk})
+    if documents:
+        areas.append({"title": OVERVIEW_AREA,
+                      "focus": "what the project is for, how it is packaged, installed and run",
+                      "paths": documents})
+    areas.append({"title": ENTRY_AREA,
+                  "focus": "where execution starts: console scripts, __main__ modules, "
+                           "if __name__ == \"__main__\" blocks, main functions",
+                  "paths": _entry_candidates(paths)[:_MAX_ENTRY_PATHS]})
+    areas.append({"title": CORE_AREA,
+                  "focus": "the modules the rest of the code imports most, and the largest "
+                           "public classes and functions",
+                  "paths": _core_directories(paths) or ["."]})
     return areas
 
 
-def _is_noise(path: str) -> bool:
-    return any(part in _NOISE_DIRS for part in PurePosixPath(path).parts[:-1])
-
-
 def _area(conv: Conversation) -> tuple[str, list[str]] | None:
-    """(title, start paths) when the request assigns an area other than the whole repository."""
+    """(title, start paths) when the request assigns an area."""
     for text in conv.user_texts():
         area, start = _AREA.search(text), _START_FROM.search(text)
-        if area is None or start is None or start[1].startswith("("):
+        if area is None:
             continue
-        paths = [p.strip() for p in start[1].split(",") if p.strip()]
-        return (area[1], paths) if paths else None
+        listed = "" if start is None or start[1].startswith("(") else start[1]
+        return area[1], [p.strip() for p in listed.split(",") if p.strip()]
     return None
 
 
-def _area_calls(conv: Conversation, options: ExplorationOptions,
-                start_paths: list[str]) -> list[ToolCall]:
-    """One turn: read the area's files (directories: their files in the layout) and get the
-    symbols of its first source file, all at once; then there is nothing left to call."""
-    if conv.calls_to("read_file") or conv.calls_to("get_symbols"):
-        return []  # its one turn of reads is done
-    known = layout_paths(conv)
-    files: list[str] = []
-    for path in start_paths:
-        inside = [p for p in known if p.startswith(path.rstrip("/") + "/")]
-        files += rank_files(inside) if inside else [path]
-    files = list(dict.fromkeys(files))[:options.max_files]
-    calls = [ToolCall("read_file", {"path": path}) for path in files] if conv.offers(
-        "read_file") else []
-    sources = [path for path in files if file_role(path) == "source"]
-    if sources and conv.offers("get_symbols"):
-        calls.append(ToolCall("get_symbols", {"path": sources[0]}))
+def _kind(conv: Conversation) -> str:
+    assigned = _area(conv)
+    if assigned is not None and assigned[0] in (OVERVIEW_AREA, ENTRY_AREA, CORE_AREA):
+        return assigned[0]
+    return _WHOLE
+
+
+def repository_name(conv: Conversation) -> str | None:
+    for text in conv.user_texts():
+        match = _REPOSITORY_LINE.search(text)
+        if match:
+            return match[1]
+    return None
+
+
+# --- the stages ---------------------------------------------------------------------------------
+def _next_calls(conv: Conversation, options: ExplorationOptions) -> tuple[str, list[ToolCall]]:
+    """The first stage with calls still to make, and those calls. With parallel tool calls a
+    stage is one turn, done once named; one call a turn, it is done when nothing is pending."""
+    kind = _kind(conv)
+    done = _stages_done(conv)
+    for name, stage in (("survey", _survey), ("imports", _imports_stage), ("deep", _deep_stage)):
+        if name in done and options.parallel_tool_calls:
+            continue
+        wanted = [call for call in stage(conv, kind, options) if conv.offers(call.name)]
+        pending = [call for call in wanted if not _made(conv, call)]
+        if pending:
+            return name, pending
+    return "", []
+
+
+def _stages_done(conv: Conversation) -> set[str]:
+    return {match[1] for message in conv.messages if message.get("role") == "assistant"
+            for match in _STAGE.finditer(message_text(message))}
+
+
+def _made(conv: Conversation, call: ToolCall) -> bool:
+    return any(made.arguments == call.arguments for made in conv.calls_to(call.name))
+
+
+def _read(path: str, lines: int) -> ToolCall:
+    return ToolCall("read_file", {"path": path, "start_line": 1, "end_line": lines})
+
+
+def _start_paths(conv: Conversation) -> list[str]:
+    assigned = _area(conv)
+    return assigned[1] if assigned else []
+
+
+def _languages(conv: Conversation) -> set[str]:
+    paths = layout_paths(conv) or listed_paths(conv)
+    return {language_of(p) or "" for p in paths} or {"python"}
+
+
+def _survey(conv: Conversation, kind: str, options: ExplorationOptions) -> list[ToolCall]:
+    layout = layout_paths(conv)
+    starts = _start_paths(conv)
+    calls: list[ToolCall] = []
+    if kind in (OVERVIEW_AREA, _WHOLE):
+        documents = [p for p in starts if is_root(p) and file_role(p) in ("readme", "manifest")]
+        calls += [_read(p, _SURVEY_LINES) for p in documents or _root_documents(layout)]
+    if kind == ENTRY_AREA:
+        calls += [_read(p, _SURVEY_LINES) for p in _root_documents(layout)
+                  if file_role(p) == "manifest"]  # console scripts are declared there
+        calls.append(ToolCall("list_files", {"pattern": "__main__.py", "path": "."}))
+    if kind == CORE_AREA:
+        directories = [p for p in starts if "." not in PurePosixPath(p).name] or ["."]
+        calls += [ToolCall("list_files", {"pattern": "*", "path": d}) for d in directories]
+    if kind == _WHOLE:
+        calls.append(ToolCall("list_files", {"pattern": "*", "path": "."}))
+    if kind in (ENTRY_AREA, _WHOLE):
+        languages = _languages(conv)
+        calls += [ToolCall("search_text", {"query": query, "path_glob": glob})
+                  for language, (query, glob) in MAIN_MARKERS.items()
+                  if language in languages or not layout]
     return calls
 
 
-def _next_calls(conv: Conversation, options: ExplorationOptions) -> list[ToolCall]:
-    if (conv.offers("get_structure") and not conv.has_called("get_structure")
-            and not layout_paths(conv)):
-        return [ToolCall("get_structure", {"path": "."})]
-    if conv.offers("list_files") and not conv.has_called("list_files"):
-        return [ToolCall("list_files", {"pattern": "*", "path": "."})]
-    reads = _pending_reads(conv, options)
-    if reads:
-        return [ToolCall("read_file", {"path": path}) for path in reads]
-    views = conv.file_views()
-    sources = [view for view in views.values() if file_role(view.path) == "source"]
-    if sources and conv.offers("get_symbols") and not conv.has_called("get_symbols"):
-        return [ToolCall("get_symbols", {"path": sources[0].path})]
-    identifier = _identifier_to_search(sources)
-    if identifier and conv.offers("search_text") and not conv.has_called("search_text"):
-        return [ToolCall("search_text", {"query": identifier})]
-    return []
-
-
-# --- choosing files ---------------------------------------------------------------------------
-def listed_paths(conv: Conversation) -> list[str]:
-    """Paths from successful list_files results, in listed order, without notes or headers."""
-    paths: list[str] = []
-    for call in conv.calls_to("list_files"):
-        if call.failed:
-            continue
-        for line in (call.result or "").splitlines():
-            candidate = line.strip()
-            if _looks_like_path(candidate) and candidate not in paths:
-                paths.append(candidate)
-    return paths
-
-
-def _looks_like_path(line: str) -> bool:
-    if not line or line.startswith(("[", "(", "Error", "#")) or ": " in line or line.endswith(":"):
-        return False
-    return "/" in line or "." in line or not any(ch.isspace() for ch in line)
-
-
-def _source_rank(path: str) -> tuple[int, int, int, str]:
-    pure = PurePosixPath(path)
-    noisy = int(any(part in _NOISE_DIRS for part in pure.parts[:-1]))
-    stem_rank = ENTRY_STEMS.index(pure.stem) if pure.stem in ENTRY_STEMS else len(ENTRY_STEMS)
-    return noisy, stem_rank, len(pure.parts), path
-
-
-def rank_files(paths: list[str]) -> list[str]:
-    """Most informative first: the top README, the top manifest, then varied source files."""
-    depth = {path: len(PurePosixPath(path).parts) for path in paths}
-    readmes = sorted((p for p in paths if is_readme(p)), key=lambda p: (depth[p], p))
-    manifests = sorted(
-        (p for p in paths if file_role(p) == "manifest"), key=lambda p: (depth[p], p)
-    )
-    sources = sorted((p for p in paths if file_role(p) == "source"), key=_source_rank)
-    varied: list[str] = []
-    seen_stems: set[str] = set()
-    for (
-        path
-    ) in sources:  # one file per stem first, so four __init__.py files don't crowd out cli.py
-        stem = PurePosixPath(path).stem
-        if stem not in seen_stems:
-            varied.append(path)
-            seen_stems.add(stem)
-    varied += [path for path in sources if path not in varied]
-    return readmes[:1] + manifests[:1] + varied + readmes[1:] + manifests[1:]
-
-
-def _pending_reads(conv: Conversation, options: ExplorationOptions) -> list[str]:
-    if not conv.offers("read_file"):
+def _imports_stage(conv: Conversation, kind: str, options: ExplorationOptions) -> list[ToolCall]:
+    if kind not in (CORE_AREA, _WHOLE):
         return []
-    attempts = conv.calls_to("read_file")
-    attempted = {str(call.arguments.get("path")) for call in attempts}
-    informative = sum(1 for call in attempts if _was_informative(call))
-    wanted = min(options.max_files - informative, options.max_files + _EXTRA_READS - len(attempts))
-    if wanted <= 0:
+    listed = listed_paths(conv)
+    calls: list[ToolCall] = []
+    if kind == _WHOLE:  # no layout was given: the README and manifests come from the listing
+        calls += [_read(p, _SURVEY_LINES) for p in _root_documents(listed)]
+    calls += [ToolCall("get_imports", {"path": p}) for p in _import_sample(listed)]
+    return calls
+
+
+def _import_sample(paths: list[str]) -> list[str]:
+    """Up to :data:`_IMPORT_SAMPLE` source files, taken in turn from each directory (shallow
+    directories first) so one big package does not fill the sample."""
+    by_directory: dict[str, list[str]] = defaultdict(list)
+    for path in paths:
+        if file_role(path) == "source" and not is_noise(path):
+            by_directory[str(PurePosixPath(path).parent)].append(path)
+    queues = [sorted(files, key=_source_order)
+              for _, files in sorted(by_directory.items(), key=lambda kv: (kv[0].count("/"), kv[0]))]
+    sample: list[str] = []
+    while queues and len(sample) < _IMPORT_SAMPLE:
+        for queue in list(queues):
+            if len(sample) >= _IMPORT_SAMPLE:
+                break
+            sample.append(queue.pop(0))
+            if not queue:
+                queues.remove(queue)
+    return sample
+
+
+def _source_order(path: str) -> tuple[int, str]:
+    stem = PurePosixPath(path).stem
+    return (ENTRY_STEMS.index(stem) if stem in ENTRY_STEMS else len(ENTRY_STEMS)), path
+
+
+def _survey_views(conv: Conversation) -> dict[str, FileView]:
+    """Files read by the survey (its reads have their own length): the evidence the deep stage
+    may rank on without its own results moving its choice."""
+    views: dict[str, FileView] = {}
+    for call in conv.calls_to("read_file"):
+        if call.arguments.get("end_line") == _SURVEY_LINES:
+            path = str(call.arguments.get("path"))
+            view = conv.file_views().get(path)
+            if view is not None:
+                views[path] = view
+    return views
+
+
+def _deep_stage(conv: Conversation, kind: str, options: ExplorationOptions) -> list[ToolCall]:
+    if kind == OVERVIEW_AREA:
         return []
-    return [path for path in rank_files(listed_paths(conv)) if path not in attempted][:wanted]
+    starts = _start_paths(conv) if kind == ENTRY_AREA else []
+    ranked = rank(conv, starts, views=_survey_views(conv), with_symbols=False)
+    wanted = [r.path for r in ranked if file_role(r.path) == "source" and not is_noise(r.path)
+              and (kind != ENTRY_AREA or "entry" in r.roles or r.path in starts)]
+    chosen = wanted[:options.max_files]
+    calls = [_read(p, _DEEP_LINES) for p in chosen]
+    calls += [ToolCall("get_symbols", {"path": p}) for p in chosen]
+    return calls
 
 
-def _was_informative(call: RecordedCall) -> bool:
-    view = parse_read_result(call.result or "")
-    return view is not None and view.total_lines >= _TINY_FILE_LINES
-
-
-def _identifier_to_search(sources: list[FileView]) -> str | None:
-    for view in sources:
-        names = defined_names(view, language_of(view.path) or "")
-        long_names = [name for name in names if len(name) >= 4 and name.isidentifier()]
-        if long_names:
-            return long_names[0]
-    return None
-
-
-# --- the summary ------------------------------------------------------------------------------
+# --- the notes ----------------------------------------------------------------------------------
 def understanding(conv: Conversation) -> str:
-    """What the repository appears to be, its layout and key files, ending in a Files read line."""
-    views = list(conv.file_views().values())
-    name, description = project_identity(views)
-    project = name or "this repository"
+    """What the repository is, its layout and key files (most important first), ending in a
+    Files read line."""
+    views = conv.file_views()
     lines: list[str] = []
-    if name or _area(conv) is None:  # an area explorer that saw no identity leaves it to others
-        lines.append(f"Project: {project}")
-        if description:
-            lines.append(f"This repository appears to be {project}: {description}")
-        else:
-            lines.append(f"This repository appears to be {project}; no one-line description "
-                         "was found.")
+    kind = _kind(conv)
+    name, description = None, None
+    if kind in (OVERVIEW_AREA, _WHOLE):  # the others leave the project's name to this one
+        # Only the root README or manifest names the project: a nested README describes a part.
+        name, description = project_identity(v for v in views.values() if is_root(v.path))
+        name = name or repository_name(conv)
+    if name:
+        lines.append(f"Project: {name}")
+        lines.append(f"This repository appears to be {name}: {description}" if description
+                     else f"This repository appears to be {name}; no one-line description "
+                          "was found.")
     listed = listed_paths(conv)
     if listed:
         lines.append(_layout(listed))
-    if views:
-        lines.append("Key files:")
-        lines += [
-            f"- {view.path} ({view.total_lines} lines): {_file_summary(view)}" for view in views
-        ]
-    lines += _tool_notes(conv)
-    read = ", ".join(f"{view.path} ({view.total_lines} lines)" for view in views)
+    ranked = [r for r in rank(conv) if r.path in views]
+    if ranked:
+        graph = imported_by(conv, [*listed, *views])
+        lines.append(KEY_FILES_HEADER)
+        lines += [_key_file_line(r, views[r.path], graph.get(r.path, {}))
+                  for r in ranked[:_KEY_FILES]]
+    read = ", ".join(f"{view.path} ({view.total_lines} lines)" for view in views.values())
     lines.append(f"{FILES_READ_PREFIX} {read or 'none'}")
     return "\n".join(lines)
+
+
+def _key_file_line(ranked: FileRank, view: FileView, importers: dict[str, int]) -> str:
+    reasons = [r for r in ranked.reasons if not r.startswith("imported by")]
+    if importers:
+        users = sorted(importers.items(), key=lambda kv: (is_noise(kv[0]), kv[0]))
+        shown = ", ".join(f"{path}:{line}" for path, line in users[:3])
+        reasons.insert(0, f"imported by {len(importers)} file(s): {shown}")
+    summary = _file_summary(view)
+    if summary:
+        reasons.append(summary)
+    roles = ", ".join(ranked.roles) or "source"
+    return f"- {view.path} ({view.total_lines} lines) [{roles}] {'; '.join(reasons)}"
 
 
 def _layout(paths: list[str]) -> str:
@@ -338,38 +412,12 @@ def _layout(paths: list[str]) -> str:
 
 
 def _file_summary(view: FileView) -> str:
-    role = file_role(view.path)
     facts = extract_facts(view)
-    if role in ("readme", "docs"):
-        titles = [
-            fact.names[0] for fact in facts if fact.kind in ("title", "heading") and fact.names
-        ]
-        return "documentation" + (f"; sections: {', '.join(titles[:6])}" if titles else "")
-    if role in ("source", "test"):
-        names = defined_names(view, language_of(view.path) or "")
-        if names:
-            return f"{language_of(view.path)} source defining {', '.join(names[:6])}"
-    best = max(facts, key=lambda fact: fact.weight, default=None)
-    return best.sentence.replace("`", "") if best else "read, nothing notable"
+    if file_role(view.path) in ("readme", "docs"):
+        titles = [f.names[0] for f in facts if f.kind in ("title", "heading") and f.names]
+        return f"sections: {', '.join(titles[:6])}" if titles else ""
+    described = [f for f in facts if f.kind == "module-doc"]
+    if described:
+        return described[0].sentence.split(": ", 1)[-1].replace("`", "")
+    return ""
 
-
-def _tool_notes(conv: Conversation) -> list[str]:
-    notes: list[str] = []
-    for call in conv.calls_to("get_symbols")[:1]:
-        if not call.failed:
-            symbol_lines = [
-                line.strip() for line in (call.result or "").splitlines() if line.strip()
-            ]
-            notes.append(f"Symbols in {call.arguments.get('path')}: " + "; ".join(symbol_lines[:5]))
-    for call in conv.calls_to("search_text")[:1]:
-        if not call.failed:
-            hits = [
-                m[1] for line in (call.result or "").splitlines() if (m := _SEARCH_HIT.match(line))
-            ]
-            files = list(dict.fromkeys(hits))
-            query = call.arguments.get("query")
-            notes.append(
-                f"Searching for {query} found {len(hits)} matches in {len(files)} files: "
-                + ", ".join(files[:5])
-            )
-    return notes

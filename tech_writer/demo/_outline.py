@@ -27,9 +27,12 @@ from ._types import ModelTurn
 
 __all__ = [
     "OUTLINE_MODES",
+    "KeyFile",
     "build_outline",
     "files_read",
+    "key_files",
     "outline_turn",
+    "prompt_aspects",
     "report_kind",
     "report_request",
 ]
@@ -40,6 +43,11 @@ _FILE_ENTRY = re.compile(r"\s*(.+?) \((\d+) lines?\)\s*(?:,|$)")
 _PROJECT_LINE = re.compile(r"^Project:\s*(.+?)\s*$", re.MULTILINE)
 _FILES_PER_SECTION = 3
 _DEFAULT_SECTIONS = 4
+_KEY_FILE_LINE = re.compile(
+    r"^- (?P<path>\S+) \((?P<lines>\d+) lines?\) \[(?P<roles>[^\]]*)\] ?(?P<why>.*)$", re.MULTILINE)
+_BULLET = re.compile(r"^\s*[-*]\s+(.+)$")
+_HEADING = re.compile(r"^#\s+(.+?)\s*$", re.MULTILINE)
+_MAX_TITLE = 70
 _SECTION_LIMIT = re.compile(r"\bat most (\d+) sections\b", re.IGNORECASE)
 _REQUEST_LABEL = "Report request:"
 # Where a request stops when the caller appended context to the same message.
@@ -165,6 +173,25 @@ _KIND_KEYWORDS = (
 )
 
 
+# Which files an aspect of the request draws on, recognised by words of its bullet (first match).
+_ASPECT_ROLES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("data structure", "state", "database", "concept", "vocabulary", "schema"),
+     ("types", "api", "core", "source")),
+    (("flow", "code path", "tour", "request", "lifecycle", "end to end", "entry"),
+     ("entry", "core", "api")),
+    (("component", "module", "layout", "where to find", "organi", "structure"),
+     ("core", "api", "source")),
+    (("install", "build", "dependenc", "configur", "environment", "integration", "packag"),
+     ("packaging", "overview", "docs", "entry")),
+    (("design", "decision", "trade-off", "risk", "convention", "pitfall", "first small change",
+      "error handling", "weak"), ("core", "api", "source", "entry")),
+    (("what the project", "for whom", "purpose", "overview", "what it does"),
+     ("overview", "docs", "packaging")),
+)
+_GROUP_ROLES = {"docs": ("overview", "docs"), "manifest": ("packaging",), "entry": ("entry",),
+                "source": ("core", "api", "source")}
+
+
 def report_kind(request_text: str) -> str:
     lowered = request_text.lower()
     for kind, words in _KIND_KEYWORDS:
@@ -196,32 +223,6 @@ def _project_name(conv: Conversation) -> str:
     return "the repository"
 
 
-def _grouped(paths: list[str]) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {"docs": [], "manifest": [], "entry": [], "source": []}
-    for path in paths:
-        role = file_role(path)
-        if role in ("readme", "docs"):
-            groups["docs"].append(path)
-        elif role == "manifest":
-            groups["manifest"].append(path)
-        elif role in ("source", "test", "other"):
-            groups["source"].append(path)
-            if PurePosixPath(path).stem in ENTRY_STEMS:
-                groups["entry"].append(path)
-    return groups
-
-
-def _relevant(plan: _SectionPlan, groups: dict[str, list[str]], paths: list[str]) -> list[str]:
-    chosen: list[str] = []
-    for group in plan.groups:
-        chosen += [path for path in groups[group] if path not in chosen]
-    if not chosen:
-        chosen = (
-            groups["source"] or paths
-        )  # every section gets something to read when anything exists
-    return chosen[:_FILES_PER_SECTION]
-
-
 def report_request(conv: Conversation) -> str:
     """The user's report request: the first user message, without any notes appended to it."""
     users = conv.user_texts()
@@ -239,23 +240,137 @@ def _section_limit(conv: Conversation) -> int:
     return _DEFAULT_SECTIONS
 
 
+@dataclass(frozen=True)
+class KeyFile:
+    """One line of the exploration notes' key files: a file and why it matters."""
+
+    path: str
+    lines: int
+    roles: tuple[str, ...]
+    why: str
+
+
+def key_files(conv: Conversation) -> list[KeyFile]:
+    """The key files the explorers listed, in the order the notes give them (every area's most
+    important first); without such lines, the files read, with roles guessed from their names."""
+    found: dict[str, KeyFile] = {}
+    for text in conv.all_texts():
+        for match in _KEY_FILE_LINE.finditer(text):
+            path, roles = match["path"], tuple(r.strip() for r in match["roles"].split(","))
+            if path in found:  # two areas listed it: keep both views of why
+                known = found[path]
+                roles = tuple(dict.fromkeys([*known.roles, *roles]))
+                found[path] = KeyFile(path, known.lines, roles, known.why)
+            else:
+                found[path] = KeyFile(path, int(match["lines"]), roles, match["why"].strip())
+    if found:
+        return [f for f in found.values() if f.lines > 0]
+    return [KeyFile(path, lines, (_guessed_role(path),), "") for path, lines in files_read(conv)
+            if lines > 0]
+
+
+def _guessed_role(path: str) -> str:
+    role = file_role(path)
+    if role == "readme":
+        return "overview" if "/" not in path else "docs"
+    if role == "manifest":
+        return "packaging"
+    if role == "source" and PurePosixPath(path).stem in ENTRY_STEMS:
+        return "entry"
+    return "source" if role == "source" else role
+
+
+@dataclass(frozen=True)
+class _Aspect:
+    title: str
+    focus: str
+    roles: tuple[str, ...]  # file roles to draw on, in order of preference
+
+
+def prompt_aspects(request: str) -> list[tuple[str, str]]:
+    """(title, focus) for each bullet of the request's "Cover:" style list, in order."""
+    aspects: list[tuple[str, str]] = []
+    listing = False
+    for line in request.splitlines():
+        bullet = _BULLET.match(line)
+        if bullet and listing:
+            focus = bullet[1].strip().rstrip(";.")
+            aspects.append((_aspect_title(focus), focus[:1].upper() + focus[1:] + "."))
+        elif line.strip():
+            listing = line.rstrip().endswith(":") or (bool(bullet) and listing)
+    return aspects
+
+
+def _aspect_title(text: str) -> str:
+    """A heading from a bullet: parentheticals and everything after the first comma or colon
+    dropped, first letter capitalised."""
+    title = re.sub(r"\s*\([^)]*\)", "", text)
+    title = re.split(r"[,:;]", title, maxsplit=1)[0].strip()
+    if len(title) > _MAX_TITLE:
+        title = title[:_MAX_TITLE].rsplit(" ", 1)[0]
+    return title[:1].upper() + title[1:]
+
+
+def _roles_for(text: str) -> tuple[str, ...]:
+    lowered = text.lower()
+    for words, roles in _ASPECT_ROLES:
+        if any(word in lowered for word in words):
+            return roles
+    return ("core", "api", "source", "entry")
+
+
+def _template_aspects(kind: str, project: str) -> list[_Aspect]:
+    _, plans = _KINDS[kind]
+    aspects = []
+    for plan in plans:
+        roles = tuple(role for group in plan.groups for role in _GROUP_ROLES[group])
+        aspects.append(_Aspect(plan.title, plan.focus.format(project=project), roles))
+    return aspects
+
+
+def _report_title(request: str, kind: str, project: str) -> str:
+    """The request's own heading (``# Architecture overview``) or the kind's, then the project."""
+    heading = next((m[1].strip() for m in _HEADING.finditer(request)), None)
+    if heading:
+        return f"{heading}: {project}"
+    return _KINDS[kind][0].format(project=project)
+
+
+def _assign(aspects: list[_Aspect], files: list[KeyFile]) -> list[list[str]]:
+    """Files for each aspect, no file given twice: each takes its share from its first role that
+    has files left, falling back on the next roles only when the first has none."""
+    taken: set[str] = set()
+    chosen: list[list[str]] = []
+    for index, aspect in enumerate(aspects):
+        left = [f for f in files if f.path not in taken]
+        share = max(1, min(_FILES_PER_SECTION, len(left) // max(1, len(aspects) - index)))
+        picked: list[str] = []
+        for role in aspect.roles:
+            picked += [f.path for f in left if role in f.roles and f.path not in picked]
+            if picked:
+                break
+        if not picked:  # nothing of its kind left: the next most important file
+            picked = [f.path for f in left]
+        picked = picked[:share]
+        taken.update(picked)
+        chosen.append(picked)
+    return chosen
+
+
 def build_outline(conv: Conversation) -> dict[str, Any]:
-    kind = report_kind(report_request(conv))
-    title_template, plans = _KINDS[kind]
+    request = report_request(conv)
+    kind = report_kind(request)
     project = _project_name(conv)
-    paths = [
-        path for path, lines in files_read(conv) if lines > 0
-    ]  # nothing to cite in empty files
-    groups = _grouped(paths)
+    listed = prompt_aspects(request) if kind != "api" else []
+    aspects = ([_Aspect(title, focus, _roles_for(f"{title} {focus}")) for title, focus in listed]
+               or _template_aspects(kind, project))[: _section_limit(conv)]
+    files = key_files(conv)
     sections = [
-        {
-            "title": plan.title,
-            "focus": plan.focus.format(project=project),
-            "relevant_files": _relevant(plan, groups, paths),
-        }
-        for plan in plans[: _section_limit(conv)]
+        {"title": aspect.title, "focus": aspect.focus, "relevant_files": paths}
+        for aspect, paths in zip(aspects, _assign(aspects, files), strict=True)
+        if paths or not files
     ]
-    return {"title": title_template.format(project=project), "sections": sections}
+    return {"title": _report_title(request, kind, project), "sections": sections}
 
 
 def outline_turn(conv: Conversation, mode: str) -> ModelTurn:

@@ -15,12 +15,13 @@ section with valid citations only; ``"keep_invalid"`` always adds it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._conversation import Conversation, FileView
 from ._fact import Fact, keywords, topics_of_text
 from ._facts import extract_facts
 from ._outline import files_read
+from ._ranking import is_noise
 from ._types import ModelTurn, ToolCall
 
 __all__ = [
@@ -34,7 +35,14 @@ __all__ = [
 
 CITATION_MODES = ("valid", "fix_after_feedback", "keep_invalid")
 FEEDBACK_PREFIX = "Some citations are invalid:"
-READ_LINES = 200
+READ_LINES = 400
+_CALLER_SEARCHES = 2
+_HIT = re.compile(r"^(.+?):(\d+): (.*)$")
+_DEFINITION = re.compile(r"^\s*(?:async\s+)?(?:def|class|function|func|fn|type|interface)\s")
+_IMPORTED_BY = re.compile(
+    r"^- (?P<path>\S+) \(\d+ lines?\) \[[^\]]*\] imported by (?P<count>\d+) file\(s\): (?P<refs>[^;]+)",
+    re.MULTILINE)
+_REF = re.compile(r"([^\s,:]+):(\d+)")
 _MIN_BULLETS, _MAX_BULLETS = 2, 4
 _TITLE = re.compile(r"^\s*Section title:\s*(.+?)\s*$", re.MULTILINE)
 _FOCUS = re.compile(r"^\s*Focus:\s*(.+?)\s*$", re.MULTILINE)
@@ -69,19 +77,64 @@ def parse_section_request(conv: Conversation) -> SectionRequest:
 
 def section_turn(conv: Conversation, citation_mode: str, parallel_tool_calls: bool) -> ModelTurn:
     request = parse_section_request(conv)
+    calls: list[ToolCall] = []
     if conv.offers("read_file"):
-        unread = [path for path in request.files if not conv.has_called("read_file", path=path)]
-        if unread:
-            calls = [
-                ToolCall("read_file", {"path": p, "start_line": 1, "end_line": READ_LINES})
-                for p in unread
-            ]
-            return ModelTurn(tool_calls=calls if parallel_tool_calls else calls[:1])
+        calls = [
+            ToolCall("read_file", {"path": p, "start_line": 1, "end_line": READ_LINES})
+            for p in request.files if not conv.has_called("read_file", path=p)
+        ]
+    if not calls and conv.offers("search_text"):  # who calls what it will describe
+        facts = _choose_facts(request, _views_for(conv, request))
+        calls = [ToolCall("search_text", {"query": query}) for query in _caller_queries(facts)
+                 if not conv.has_called("search_text", query=query)]
+    if calls:
+        return ModelTurn(tool_calls=calls if parallel_tool_calls else calls[:1])
     feedback = any(text.lstrip().startswith(FEEDBACK_PREFIX) for text in conv.user_texts())
     add_invalid = citation_mode == "keep_invalid" or (
         citation_mode == "fix_after_feedback" and not feedback
     )
-    return ModelTurn(content=write_section(request, _views_for(conv, request), add_invalid))
+    usage = Usage(callers=_callers(conv), importers=_importers(conv))
+    return ModelTurn(content=write_section(request, _views_for(conv, request), add_invalid, usage))
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Where the code a section describes is used: callers found by search_text (query ->
+    [(path, line)]) and importers named by the exploration notes (path -> [(path, line)])."""
+
+    callers: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    importers: dict[str, tuple[int, list[tuple[str, int]]]] = field(default_factory=dict)
+
+
+def _caller_queries(facts: list[Fact]) -> list[str]:
+    """``name(`` for the public functions and classes among the chosen facts, at most two."""
+    names = [fact.names[0] for fact in facts
+             if fact.kind in ("function", "type") and fact.names and fact.weight >= 4]
+    return [f"{name}(" for name in names[:_CALLER_SEARCHES]]
+
+
+def _callers(conv: Conversation) -> dict[str, list[tuple[str, int]]]:
+    found: dict[str, list[tuple[str, int]]] = {}
+    for call in conv.calls_to("search_text"):
+        if call.failed:
+            continue
+        hits = []
+        for line in (call.result or "").splitlines():
+            match = _HIT.match(line)
+            if match and not _DEFINITION.match(match[3]):
+                hits.append((match[1].removeprefix("./"), int(match[2])))
+        found[str(call.arguments.get("query"))] = hits
+    return found
+
+
+def _importers(conv: Conversation) -> dict[str, tuple[int, list[tuple[str, int]]]]:
+    found: dict[str, tuple[int, list[tuple[str, int]]]] = {}
+    for text in conv.user_texts():
+        for match in _IMPORTED_BY.finditer(text):
+            refs = [(m[1], int(m[2])) for m in _REF.finditer(match["refs"])]
+            if refs:
+                found.setdefault(match["path"], (int(match["count"]), refs))
+    return found
 
 
 def _views_for(conv: Conversation, request: SectionRequest) -> list[FileView]:
@@ -125,17 +178,24 @@ def _choose_facts(request: SectionRequest, views: list[FileView]) -> list[Fact]:
     return sorted(chosen, key=lambda fact: (order[fact.path], fact.start))
 
 
-def write_section(request: SectionRequest, views: list[FileView], add_invalid: bool) -> str:
+def write_section(request: SectionRequest, views: list[FileView], add_invalid: bool,
+                  usage: Usage | None = None) -> str:
     if not views:
         named = ", ".join(f"`{path}`" for path in request.files)
         if named:
             return f"The files named for this section ({named}) could not be read: no claims made."
         return "No files were named for this section, so it makes no claims about the code."
+    usage = usage or Usage()
     facts = _choose_facts(request, views)
     sources = ", ".join(f"`{view.path}`" for view in views)
     focus = f"{request.focus.rstrip('.')}. " if request.focus else ""
     paragraphs = [f"{focus}What follows is drawn from {sources}."]
-    bullets = [f"- {fact.sentence} {fact.citation}" for fact in facts]
+    described: set[str] = set()  # files whose importers were already named
+    bullets = []
+    for fact in facts:
+        bullet = f"- {fact.sentence} {fact.citation}"
+        used = _used_by(fact, usage, described)
+        bullets.append(f"{bullet} {used}" if used else bullet)
     if add_invalid:
         target = views[0]
         start = target.total_lines + _PAST_END_OFFSET
@@ -144,3 +204,25 @@ def write_section(request: SectionRequest, views: list[FileView], add_invalid: b
         )
     paragraphs.append("\n".join(bullets))
     return "\n\n".join(paragraphs)
+
+
+def _used_by(fact: Fact, usage: Usage, described: set[str]) -> str:
+    """A sentence on who uses the fact's code, citing one use; empty when nothing is known."""
+    if fact.kind in ("function", "type") and fact.names:
+        hits = [hit for hit in usage.callers.get(f"{fact.names[0]}(", [])
+                if hit[0] != fact.path or not fact.start <= hit[1] <= fact.end]
+        elsewhere = sorted((hit for hit in hits if hit[0] != fact.path),
+                           key=lambda hit: is_noise(hit[0])) or hits  # code first, then tests
+        if elsewhere:
+            files = list(dict.fromkeys(path for path, _ in elsewhere))
+            path, line = elsewhere[0]
+            more = f" and {len(files) - 1} other file(s)" if len(files) > 1 else ""
+            return f"It is used in `{path}`{more} [{path}:{line}]."
+    count, importers = usage.importers.get(fact.path, (0, []))
+    if importers and fact.path not in described and fact.kind in ("module-doc", "exports",
+                                                                   "type", "function"):
+        described.add(fact.path)
+        path, line = importers[0]
+        more = f" and {count - 1} other file(s)" if count > 1 else ""
+        return f"`{fact.path}` is imported by `{path}`{more} [{path}:{line}]."
+    return ""

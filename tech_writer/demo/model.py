@@ -93,7 +93,7 @@ class DemoModel:
     def __init__(
         self,
         *,
-        max_files: int = 4,
+        max_files: int = 8,
         outline_mode: str = "ok",
         citation_mode: str = "valid",
         parallel_tool_calls: bool = True,
