@@ -71,6 +71,7 @@ _STAGE = re.compile(rf"^{re.escape(_STAGE_PREFIX)} (\w+)\.", re.MULTILINE)
 _LAYOUT_HEADER = "Repository layout (get_structure):"
 _REPOSITORY_LINE = re.compile(r"^Repository:\s*(.+?)\s*$", re.MULTILINE)
 _AREA = re.compile(r"^Your area:\s*(.+?)\s*$", re.MULTILINE)
+_OTHERS = re.compile(r"^Other explorers cover:\s*(.*?)\s*$", re.MULTILINE)
 _START_FROM = re.compile(r"^Start from:\s*(.*?)\s*$", re.MULTILINE)
 _LAYOUT_DIR = re.compile(r"^(?P<name>.+?)/ \(\d+ files?\)$")
 _SURVEY_LINES = 150  # how much of a README or manifest the survey reads
@@ -221,6 +222,14 @@ def _kind(conv: Conversation) -> str:
     return _WHOLE
 
 
+def _other_areas(conv: Conversation) -> str:
+    for text in conv.user_texts():
+        match = _OTHERS.search(text)
+        if match:
+            return match[1]
+    return ""
+
+
 def repository_name(conv: Conversation) -> str | None:
     for text in conv.user_texts():
         match = _REPOSITORY_LINE.search(text)
@@ -366,6 +375,8 @@ def understanding(conv: Conversation) -> str:
         # Only the root README or manifest names the project: a nested README describes a part.
         name, description = project_identity(v for v in views.values() if is_root(v.path))
         name = name or repository_name(conv)
+    elif OVERVIEW_AREA not in _other_areas(conv):  # no one reads a README: name it after the repo
+        name = repository_name(conv)
     if name:
         lines.append(f"Project: {name}")
         lines.append(f"This repository appears to be {name}: {description}" if description

@@ -186,9 +186,9 @@ _ASPECT_ROLES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("design", "decision", "trade-off", "risk", "convention", "pitfall", "first small change",
       "error handling", "weak"), ("core", "api", "source", "entry")),
     (("what the project", "for whom", "purpose", "overview", "what it does"),
-     ("overview", "docs", "packaging")),
+     ("overview", "docs", "package", "packaging")),
 )
-_GROUP_ROLES = {"docs": ("overview", "docs"), "manifest": ("packaging",), "entry": ("entry",),
+_GROUP_ROLES = {"docs": ("overview", "docs", "package"), "manifest": ("packaging",), "entry": ("entry",),
                 "source": ("core", "api", "source")}
 
 

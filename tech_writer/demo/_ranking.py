@@ -54,6 +54,7 @@ _PY_FROM = re.compile(r"^\s*from\s+(\.*)([\w.]*)\s+import\s+(.+)$")
 _PY_IMPORT = re.compile(r"^\s*import\s+(.+)$")
 _QUOTED_MODULE = re.compile(r"""["']([^"']+)["']""")
 _TOML_SCRIPT = re.compile(r'^\s*"?([\w.-]+)"?\s*=\s*"([\w.]+):(\w+)')
+_FRONT_DOORS = frozenset({"__init__.py", "index.js", "index.ts", "lib.rs", "mod.rs"})
 _SIZEABLE_TYPE = 12  # lines: a class this long holds state worth describing
 _JS_EXTENSIONS = ("", ".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs", "/index.js", "/index.ts")
 
@@ -271,6 +272,12 @@ def symbols_of(conv: Conversation) -> dict[str, list[SymbolInfo]]:
     return found
 
 
+def _front_door(paths: Iterable[str]) -> str | None:
+    """The shallowest package ``__init__.py`` / ``index.js`` / ``lib.rs`` outside tests."""
+    doors = [p for p in paths if PurePosixPath(p).name in _FRONT_DOORS and not is_noise(p)]
+    return min(doors, key=lambda p: (p.count("/"), p), default=None)
+
+
 # --- the ranking --------------------------------------------------------------------------------
 @dataclass
 class FileRank:
@@ -320,6 +327,9 @@ def rank(conv: Conversation, extra_paths: Iterable[str] = (), *,
     for path in known:
         if PurePosixPath(path).name == "__main__.py" and not is_noise(path):
             of(path).add("entry", 30, "`python -m` runs it")
+    front = _front_door(known)
+    if front:
+        of(front).add("package", 25, "the package's front door: what importing it runs")
     graph = imported_by(conv, known)
     for path, importers in graph.items():
         users = [p for p in importers if not is_noise(p)] or list(importers)

@@ -161,6 +161,8 @@ def _choose_facts(request: SectionRequest, views: list[FileView]) -> list[Fact]:
         on_theme = 4 if fact.topics & themes else 0
         return fact.weight + 3 * len(fact.words & wanted) + on_theme, -fact.start
 
+    # Overloads and re-definitions of one name make one bullet: the longest definition.
+    per_file = [_one_per_name(facts) for facts in per_file]
     chosen: list[Fact] = []
     for facts in per_file:  # the best fact of every file first, so each relevant file is used
         if facts and len(chosen) < _MAX_BULLETS:
@@ -176,6 +178,17 @@ def _choose_facts(request: SectionRequest, views: list[FileView]) -> list[Fact]:
             chosen.append(fact)
     order = {view.path: index for index, view in enumerate(views)}
     return sorted(chosen, key=lambda fact: (order[fact.path], fact.start))
+
+
+def _one_per_name(facts: list[Fact]) -> list[Fact]:
+    best: dict[str, Fact] = {}
+    for fact in facts:
+        if fact.kind in ("function", "type") and fact.names:
+            known = best.get(fact.names[0])
+            if known is None or fact.end - fact.start > known.end - known.start:
+                best[fact.names[0]] = fact
+    return [f for f in facts if not (f.kind in ("function", "type") and f.names)
+            or best[f.names[0]] is f]
 
 
 def write_section(request: SectionRequest, views: list[FileView], add_invalid: bool,
