@@ -171,7 +171,7 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
          cache_path: Path | None, cache_dir: Path | None, quiet: bool, request_timeout: float,
          max_retries: int, cost_lookup_timeout: float, log_level: str, concurrency: int,
          max_cost: float | None, dry_run: bool, resume: bool, evaluate_report: bool = False) -> int:
-    from tech_writer.pipeline.progress import Progress
+    from tech_writer.pipeline.live import make_progress
 
     prompt = _read_prompt(prompt_file)
     track_cost = _check_options(provider, model, openrouter_key, no_track_cost, resume,
@@ -180,22 +180,24 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
     if dry_run:
         return _dry_run(prompt, repo_path, provider, model, base_url, max_exploration,
                         max_sections, eval_json)
-    progress = Progress(enabled=not quiet)
+    progress = make_progress(quiet=quiet)  # a live status on a terminal, else plain lines
 
     from tech_writer.llm.cost_lookup import LookupPolicy
     from tech_writer.llm.retry import RetryPolicy
     from tech_writer.pipeline.run import RunFailed, format_cost_line, run_pipeline
 
     try:
-        report, store, cost = run_pipeline(
-            prompt, repo_path, model=model, provider=provider,
-            api_key=openrouter_key if provider == "openrouter" else None, base_url=base_url,
-            track_cost=track_cost, max_exploration=max_exploration, max_sections=max_sections,
-            persist_cache=persist_cache, cache_path=cache_path, stream=stream, progress=progress,
-            prompt_name=Path(prompt_file).name, request_timeout_s=request_timeout,
-            concurrency=concurrency, max_cost_usd=max_cost, resume=resume,
-            retry=RetryPolicy(max_attempts=max_retries + 1),
-            lookup=LookupPolicy(max_wait_s=cost_lookup_timeout))
+        with progress:  # the live status is gone before the report and the cost line
+            report, store, cost = run_pipeline(
+                prompt, repo_path, model=model, provider=provider,
+                api_key=openrouter_key if provider == "openrouter" else None, base_url=base_url,
+                track_cost=track_cost, max_exploration=max_exploration,
+                max_sections=max_sections, persist_cache=persist_cache, cache_path=cache_path,
+                stream=stream, progress=progress, prompt_name=Path(prompt_file).name,
+                request_timeout_s=request_timeout, concurrency=concurrency,
+                max_cost_usd=max_cost, resume=resume,
+                retry=RetryPolicy(max_attempts=max_retries + 1),
+                lookup=LookupPolicy(max_wait_s=cost_lookup_timeout))
     except RunFailed as failed:
         return _report_failure(failed, repo_path, track_cost, output, eval_json)
     evaluation = _evaluate(report, repo_path, prompt, store, output, eval_json) if evaluate_report else None

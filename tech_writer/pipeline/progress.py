@@ -1,7 +1,13 @@
-"""Progress a person can follow on stderr: the phase, the step, the section being written.
+"""Progress a person can follow on stderr: the phase, the step, the sections written and what
+they cost.
 
 Separate from logging on purpose: progress is for people and shows at the default log level;
 logs are for diagnosis. Both go to stderr so ``--eval-json`` keeps stdout clean.
+
+:class:`Progress` writes plain lines (a CI log, ``--quiet`` off); :mod:`tech_writer.pipeline.live`
+draws the same events as a live status on a terminal. The run tells both the same things: the
+phase, each step, how many sections the outline has, each finished section with its cost, and
+(:meth:`Progress.attach`) where to read the spend so far.
 """
 
 from __future__ import annotations
@@ -9,9 +15,20 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
 from typing import TextIO
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "Spend"]
+
+
+@dataclass(frozen=True)
+class Spend:
+    """What the run has used so far: the cost span processor's running sum."""
+
+    cost_usd: float = 0.0
+    tokens: int = 0
+    calls: int = 0
 
 
 class Progress:
@@ -21,10 +38,30 @@ class Progress:
         self._enabled = enabled
         self._sink = sink
         self._lock = threading.Lock()
+        self.spend: Callable[[], Spend] = Spend
+        self.simulated = False
+        self.cost_tracked = True
+        self.budget_usd: float | None = None
 
     @classmethod
     def silent(cls) -> Progress:
         return cls(enabled=False)
+
+    # A context manager so a live display can start and stop around a run; plain lines need not.
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        return None
+
+    def attach(self, spend: Callable[[], Spend], *, simulated: bool = False,
+               cost_tracked: bool = True, budget_usd: float | None = None) -> None:
+        """Where to read the spend so far (called by the run once its client exists)."""
+        self.spend = spend
+        self.simulated = simulated
+        self.cost_tracked = cost_tracked
+        self.budget_usd = budget_usd
 
     def say(self, text: str) -> None:
         if not self._enabled:
@@ -42,3 +79,15 @@ class Progress:
 
     def step(self, phase: str, text: str) -> None:
         self.say(f"  [{phase}] {text}")
+
+    def sections_planned(self, total: int) -> None:
+        """How many sections the outline has (the plain lines already say it)."""
+
+    def section_done(self, title: str, done: int, total: int, cost_usd: float) -> None:
+        """One line per finished section with what it cost, so a CI log tells the story."""
+        self.step("sections", f"done {done}/{total}: {title} · {self.money(cost_usd)}")
+
+    def money(self, usd: float) -> str:
+        if not self.cost_tracked:
+            return "cost not tracked"
+        return f"${usd:.4f}" + (" (simulated)" if self.simulated else "")

@@ -35,7 +35,7 @@ from tech_writer.llm.retry import RetryPolicy
 from tech_writer.pipeline.exploration import explore
 from tech_writer.pipeline.history import HistoryPolicy
 from tech_writer.pipeline.outline import Outline, SectionSpec, make_outline
-from tech_writer.pipeline.progress import Progress
+from tech_writer.pipeline.progress import Progress, Spend
 from tech_writer.pipeline.resume import ResumeStore
 from tech_writer.pipeline.sections import WrittenSection, write_section
 from tech_writer.pipeline.workers import run_jobs
@@ -150,6 +150,8 @@ def run_pipeline(
     if llm.simulated:
         log.warning("demo provider: a built-in scripted model writes the report; "
                     "costs are simulated")
+    progress.attach(functools.partial(spend_so_far, llm), simulated=llm.simulated,
+                    cost_tracked=llm.track_cost, budget_usd=max_cost_usd)
     repo = Repository(root, cache=store)
     tools = RepoTools(repo, secrets=known_secrets(llm.api_key_for_masking, api_key,
                                                   environ=environ))
@@ -316,6 +318,7 @@ class _Run:
         self.state.phase = "sections"
         specs = list(enumerate(outline.sections))
         self.progress.phase("sections", f"{len(specs)} in the outline")
+        self.progress.sections_planned(len(specs))
         with self.telemetry.phase_span("sections") as span:
             todo = []
             for index, spec in specs:
@@ -380,6 +383,7 @@ class _Run:
                                     all_titles=titles, progress=self.progress,
                                     history=self.history)
         self.state.sections[index] = written
+        self.progress.section_done(spec.title, len(self.state.sections), total, written.cost_usd)
         self.resume.save_section(understanding, spec, written.markdown, written.fix_rounds,
                                  written.depends_on, written.cost_usd)
 
@@ -448,6 +452,12 @@ def _set_rollup(span: Any, totals: UsageTotals | None) -> None:
     if totals is None:
         return
     span.set_attributes(totals.rollup_attributes())
+
+
+def spend_so_far(llm: LLMClient) -> Spend:
+    """The cost span processor's running sum (the one source of cost), for the progress."""
+    total = llm.telemetry.cost.summary().total
+    return Spend(total.cost_usd, total.total_tokens, total.calls)
 
 
 def format_cost_line(cost_usd: float, tokens: int, calls: int, unknown_calls: int = 0) -> str:
