@@ -374,7 +374,7 @@ def understanding(conv: Conversation) -> str:
     if kind in (OVERVIEW_AREA, _WHOLE):  # the others leave the project's name to this one
         # Only the root README or manifest names the project: a nested README describes a part.
         name, description = project_identity(v for v in views.values() if is_root(v.path))
-        name = name or repository_name(conv)
+        name = name or repository_name(conv) or "this repository"
     elif OVERVIEW_AREA not in _other_areas(conv):  # no one reads a README: name it after the repo
         name = repository_name(conv)
     if name:

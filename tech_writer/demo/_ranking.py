@@ -316,9 +316,9 @@ def rank(conv: Conversation, extra_paths: Iterable[str] = (), *,
 
     for path in known:
         if is_root(path) and is_readme(path):
-            of(path).add("overview", 100, "the repository's README")
+            of(path).add("overview", 300, "the repository's README")
         elif is_root(path) and file_role(path) == "manifest":
-            of(path).add("packaging", 90, "packaging metadata")
+            of(path).add("packaging", 200, "packaging metadata")
     for path, command in script_targets(views.values(), known).items():
         of(path).add("entry", 60, f"runs the console script `{command}`")
     for path, line in main_marker_hits(conv).items():
