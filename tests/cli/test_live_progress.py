@@ -14,11 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 
 from tech_writer.pipeline.live import LiveProgress, make_progress, wants_live
 from tech_writer.pipeline.progress import Progress, Spend
-
-from cli_helpers import run_cli
 
 ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 FRAME = re.compile(r"sections (\d+)/(\d+) · (\d+) LLM calls · ([\d,]+) tokens · "

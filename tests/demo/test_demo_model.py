@@ -7,7 +7,6 @@ real temporary repository and answers in the documented tool-result formats (rea
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 from pathlib import Path
@@ -28,9 +27,9 @@ from tech_writer.demo import (
     ToolCall,
 )
 from tech_writer.demo._conversation import FileView
+from tech_writer.demo._facts import extract_facts
 from tech_writer.repository.repo import Repository
 from tech_writer.repository.tools import RepoTools
-from tech_writer.demo._facts import extract_facts
 
 TOOL_NAMES = (
     "list_files",
