@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import PurePosixPath
 from typing import Literal
 
@@ -67,10 +68,12 @@ _DOC_SUFFIXES = frozenset({".md", ".rst", ".txt", ".adoc"})
 _TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testing"})
 
 
+@functools.lru_cache(maxsize=65536)
 def is_readme(path: str) -> bool:
     return PurePosixPath(path).name.lower().startswith("readme")
 
 
+@functools.lru_cache(maxsize=65536)
 def language_of(path: str) -> str | None:
     return _LANGUAGES.get(PurePosixPath(path).suffix.lower())
 
@@ -85,6 +88,7 @@ def _is_test(pure: PurePosixPath) -> bool:
     return stem.endswith(("_test", ".test", ".spec", "_spec"))
 
 
+@functools.lru_cache(maxsize=65536)  # called per path, many times a turn
 def file_role(path: str) -> FileRole:
     pure = PurePosixPath(path)
     if is_readme(path):

@@ -9,6 +9,7 @@ conversation; nothing touches the disk, so what the model claims is what the too
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -63,6 +64,7 @@ def is_root(path: str) -> bool:
     return "/" not in path
 
 
+@functools.lru_cache(maxsize=65536)
 def is_noise(path: str) -> bool:
     """Tests, docs, examples, vendored and generated code: read last, if at all."""
     parts = PurePosixPath(path).parts

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from ._conversation import Conversation, FileView
 from ._fact import Fact, keywords, topics_of_text
@@ -85,7 +86,8 @@ def section_turn(conv: Conversation, citation_mode: str, parallel_tool_calls: bo
         ]
     if not calls and conv.offers("search_text"):  # who calls what it will describe
         facts = _choose_facts(request, _views_for(conv, request))
-        calls = [ToolCall("search_text", {"query": query}) for query in _caller_queries(facts)
+        calls = [ToolCall("search_text", {"query": query, "path_glob": glob})
+                 for query, glob in _caller_queries(facts)
                  if not conv.has_called("search_text", query=query)]
     if calls:
         return ModelTurn(tool_calls=calls if parallel_tool_calls else calls[:1])
@@ -106,11 +108,13 @@ class Usage:
     importers: dict[str, tuple[int, list[tuple[str, int]]]] = field(default_factory=dict)
 
 
-def _caller_queries(facts: list[Fact]) -> list[str]:
-    """``name(`` for the public functions and classes among the chosen facts, at most two."""
-    names = [fact.names[0] for fact in facts
-             if fact.kind in ("function", "type") and fact.names and fact.weight >= 4]
-    return [f"{name}(" for name in names[:_CALLER_SEARCHES]]
+def _caller_queries(facts: list[Fact]) -> list[tuple[str, str]]:
+    """(``name(``, files of the same kind) for the public functions and classes among the chosen
+    facts, at most two: callers are looked for where they can be, not in every file."""
+    wanted = [(fact.names[0], PurePosixPath(fact.path).suffix) for fact in facts
+              if fact.kind in ("function", "type") and fact.names and fact.weight >= 4]
+    return [(f"{name}(", f"*{suffix}" if suffix else "*")
+            for name, suffix in wanted[:_CALLER_SEARCHES]]
 
 
 def _callers(conv: Conversation) -> dict[str, list[tuple[str, int]]]:
