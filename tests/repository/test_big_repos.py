@@ -181,3 +181,33 @@ def test_search_caps_are_stated_in_the_tool_output(big: Path) -> None:
     assert rare.truncated and rare.text.splitlines()[-1] == (
         "[truncated: stopped after reading 1 MiB; narrow the search with path_glob]"
     )
+
+
+DEMO_SECONDS = 120.0  # a loose bound for a shared machine; python -m bench measures the run
+
+
+def test_the_demo_report_on_100k_files_is_bounded(big: Path) -> None:
+    """The scripted model samples, it does not walk: its calls and their answers stay the same
+    size whatever the repository's size (bounded memory); ``python -m bench`` times it."""
+    from tech_writer.demo import DemoModel, FakeOpenRouter
+    from tech_writer.llm.client import LLMClient
+    from tech_writer.pipeline.run import run_pipeline
+    from tech_writer.report.citations import verify_citations
+
+    prompt = (Path(__file__).resolve().parents[2] / "examples" / "architecture.md").read_text()
+
+    def run() -> tuple[str, list[int]]:
+        with FakeOpenRouter(DemoModel(), api_key="sk-or-big") as server:
+            llm = LLMClient("openai/gpt-5.1", "openrouter", "sk-or-big", server.base_url)
+            with llm:
+                report, _store, _cost = run_pipeline(prompt, big, llm=llm)
+            return report, [call.prompt_tokens for call in server.ledger]
+
+    started = time.perf_counter()
+    report, prompts = run()
+    elapsed = time.perf_counter() - started
+    assert report.startswith(f"# Architecture overview: {big.name}\n")
+    checks = verify_citations(report, Repository(big))
+    assert checks.checks and checks.invalid == 0
+    assert len(prompts) <= 40 and max(prompts) < 30_000  # no call carries the whole listing
+    assert elapsed < DEMO_SECONDS, f"the demo run took {elapsed:.1f} s"
