@@ -33,6 +33,7 @@ GROUPS = {
     "peers": "bench.telemetry_peers",
     "concurrency": "bench.concurrency",
     "search": "bench.search_speed",
+    "progress": "bench.live_progress",
 }
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 SCHEMA_VERSION = 1

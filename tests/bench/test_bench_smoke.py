@@ -16,7 +16,8 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parents[2]
 FIGURE_KEYS = {"name", "value", "baseline", "ratio", "target", "unit", "passed", "notes",
                "target_of", "comparison", "available"}
-GROUPS = {"startup", "cost_lookup", "tokens", "telemetry", "peers", "concurrency", "search"}
+GROUPS = {"startup", "cost_lookup", "tokens", "telemetry", "peers", "concurrency", "search",
+          "progress"}
 
 
 def run_bench(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
