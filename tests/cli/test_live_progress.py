@@ -141,3 +141,11 @@ def test_the_status_line_states_spend_budget_and_untracked_cost() -> None:
     live.attach(lambda: Spend(0.0, 10, 1), cost_tracked=False)
     line = live.status_line()
     assert "1 LLM call ·" in line and "spent" not in line and "budget" not in line
+
+
+def test_help_does_not_load_the_live_display() -> None:
+    probe = ("import sys; from click.testing import CliRunner; from tech_writer.cli import cli; "
+             "CliRunner().invoke(cli, ['--help']); print('rich' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "False"
