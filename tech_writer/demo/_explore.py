@@ -68,6 +68,13 @@ CORE_AREA = "Core modules"
 _WHOLE = "whole"
 _STAGE_PREFIX = "Exploring, stage:"
 _STAGE = re.compile(rf"^{re.escape(_STAGE_PREFIX)} (\w+)\.", re.MULTILINE)
+_WORKING_HEADER = "Ranked so far:"
+_WORKING_LINE = re.compile(
+    r"^- (?P<path>\S+) \[(?P<roles>[^\]]*)\] \{(?P<score>-?[\d.]+)\} ?(?P<why>.*)$", re.MULTILINE)
+_PROJECT_LINE = re.compile(r"^Project: .+$", re.MULTILINE)
+_DESCRIBED_LINE = re.compile(r"^This repository appears to be .+$", re.MULTILINE)
+_LAYOUT_LINE = re.compile(r"^Layout: .+$", re.MULTILINE)
+_WORKING_FILES = 16
 _LAYOUT_HEADER = "Repository layout (get_structure):"
 _REPOSITORY_LINE = re.compile(r"^Repository:\s*(.+?)\s*$", re.MULTILINE)
 _AREA = re.compile(r"^Your area:\s*(.+?)\s*$", re.MULTILINE)
@@ -100,7 +107,7 @@ def exploration_turn(conv: Conversation, options: ExplorationOptions) -> ModelTu
         if calls:
             # The stage is named in the message: tool results may be elided from the history
             # later (the pipeline keeps long conversations affordable), the model's words stay.
-            return ModelTurn(content=f"{_STAGE_PREFIX} {stage}.",
+            return ModelTurn(content=f"{_STAGE_PREFIX} {stage}.\n{_working_notes(conv)}",
                              tool_calls=calls if options.parallel_tool_calls else calls[:1])
     return ModelTurn(
         tool_calls=[ToolCall(FINISH_TOOL, {_finish_parameter(conv): understanding(conv)})]
@@ -354,7 +361,7 @@ def _deep_stage(conv: Conversation, kind: str, options: ExplorationOptions) -> l
     if kind == OVERVIEW_AREA:
         return []
     starts = _start_paths(conv) if kind == ENTRY_AREA else []
-    ranked = rank(conv, starts, views=_survey_views(conv), with_symbols=False)
+    ranked = _noted_files(conv, rank(conv, starts, views=_survey_views(conv), with_symbols=False))
     wanted = [r.path for r in ranked if file_role(r.path) == "source" and not is_noise(r.path)
               and (kind != ENTRY_AREA or "entry" in r.roles or r.path in starts)]
     chosen = wanted[:options.max_files]
@@ -364,49 +371,125 @@ def _deep_stage(conv: Conversation, kind: str, options: ExplorationOptions) -> l
 
 
 # --- the notes ----------------------------------------------------------------------------------
-def understanding(conv: Conversation) -> str:
-    """What the repository is, its layout and key files (most important first), ending in a
-    Files read line."""
+@dataclass
+class _Noted:
+    """A file as the notes know it: from this turn's evidence or from the model's own earlier
+    messages (tool results may have been elided from the history since; its words stay)."""
+
+    path: str
+    roles: list[str]
+    score: float
+    why: str
+
+
+def _noted_files(conv: Conversation, fresh: list[FileRank] | None = None) -> list[_Noted]:
+    """Every ranked file, carried notes merged with fresh evidence (``fresh``, default: a
+    ranking on everything visible), most important first."""
+    noted: dict[str, _Noted] = {}
+    for text in _assistant_texts(conv):
+        for match in _WORKING_LINE.finditer(text):
+            roles = [r.strip() for r in match["roles"].split(",") if r.strip()]
+            noted[match["path"]] = _Noted(match["path"], roles, float(match["score"]),
+                                          match["why"])
     views = conv.file_views()
-    lines: list[str] = []
+    graph = imported_by(conv, [*listed_paths(conv), *views])
+    for ranked in rank(conv) if fresh is None else fresh:
+        why = _why(ranked, views.get(ranked.path), graph.get(ranked.path, {}))
+        known = noted.get(ranked.path)
+        if known is None:
+            noted[ranked.path] = _Noted(ranked.path, list(ranked.roles), ranked.score, why)
+            continue
+        known.roles = list(dict.fromkeys([*known.roles, *ranked.roles]))
+        known.score = max(known.score, ranked.score)
+        known.why = why if len(why) >= len(known.why) else known.why
+    return sorted(noted.values(), key=lambda n: (-n.score, n.path.count("/"), n.path))
+
+
+def _assistant_texts(conv: Conversation) -> list[str]:
+    return [message_text(m) for m in conv.messages if m.get("role") == "assistant"]
+
+
+def _carried(conv: Conversation, pattern: re.Pattern[str]) -> str | None:
+    """The last line the model wrote earlier that matches ``pattern``."""
+    found = [m[0] for text in _assistant_texts(conv) for m in pattern.finditer(text)]
+    return found[-1] if found else None
+
+
+def _working_notes(conv: Conversation) -> str:
+    """What the model has concluded so far, written into its own message: the identity, the
+    layout and the ranking, with the scores that order it."""
+    lines = _identity_lines(conv)
+    listed = listed_paths(conv)
+    layout = _layout(listed) if listed else _carried(conv, _LAYOUT_LINE)
+    if layout:
+        lines.append(layout)
+    ranked = [n for n in _noted_files(conv) if n.roles != ["source"]][:_WORKING_FILES]
+    if ranked:
+        lines.append(_WORKING_HEADER)
+        lines += [f"- {n.path} [{', '.join(n.roles)}] {{{n.score:.1f}}} {n.why}" for n in ranked]
+    return "\n".join(lines)
+
+
+def _identity_lines(conv: Conversation) -> list[str]:
+    views = conv.file_views()
     kind = _kind(conv)
     name, description = None, None
     if kind in (OVERVIEW_AREA, _WHOLE):  # the others leave the project's name to this one
         # Only the root README or manifest names the project: a nested README describes a part.
         name, description = project_identity(v for v in views.values() if is_root(v.path))
+        if name is None:
+            carried = _carried(conv, _PROJECT_LINE)
+            if carried:
+                described = _carried(conv, _DESCRIBED_LINE)
+                return [carried, described] if described else [carried]
         name = name or repository_name(conv) or "this repository"
     elif OVERVIEW_AREA not in _other_areas(conv):  # no one reads a README: name it after the repo
         name = repository_name(conv)
-    if name:
-        lines.append(f"Project: {name}")
-        lines.append(f"This repository appears to be {name}: {description}" if description
-                     else f"This repository appears to be {name}; no one-line description "
-                          "was found.")
+    if not name:
+        return []
+    return [f"Project: {name}",
+            f"This repository appears to be {name}: {description}" if description
+            else f"This repository appears to be {name}; no one-line description was found."]
+
+
+def _read_paths(conv: Conversation) -> list[str]:
+    """Files read successfully, in first-read order (their text may have been elided since)."""
+    return list(dict.fromkeys(str(call.arguments.get("path")).removeprefix("./")
+                              for call in conv.calls_to("read_file") if not call.failed))
+
+
+def understanding(conv: Conversation) -> str:
+    """What the repository is, its layout and key files (most important first), ending in a
+    Files read line."""
+    views = conv.file_views()
+    lines = _identity_lines(conv)
     listed = listed_paths(conv)
-    if listed:
-        lines.append(_layout(listed))
-    ranked = [r for r in rank(conv) if r.path in views]
-    if ranked:
-        graph = imported_by(conv, [*listed, *views])
+    layout = _layout(listed) if listed else _carried(conv, _LAYOUT_LINE)
+    if layout:
+        lines.append(layout)
+    read = set(_read_paths(conv)) | set(views)
+    key = [n for n in _noted_files(conv) if n.path in read][:_KEY_FILES]
+    if key:
         lines.append(KEY_FILES_HEADER)
-        lines += [_key_file_line(r, views[r.path], graph.get(r.path, {}))
-                  for r in ranked[:_KEY_FILES]]
-    read = ", ".join(f"{view.path} ({view.total_lines} lines)" for view in views.values())
-    lines.append(f"{FILES_READ_PREFIX} {read or 'none'}")
+        for noted in key:
+            view = views.get(noted.path)
+            count = str(view.total_lines) if view is not None else "?"
+            lines.append(f"- {noted.path} ({count} lines) [{', '.join(noted.roles)}] {noted.why}")
+    read_line = ", ".join(f"{view.path} ({view.total_lines} lines)" for view in views.values())
+    lines.append(f"{FILES_READ_PREFIX} {read_line or 'none'}")
     return "\n".join(lines)
 
 
-def _key_file_line(ranked: FileRank, view: FileView, importers: dict[str, int]) -> str:
+def _why(ranked: FileRank, view: FileView | None, importers: dict[str, int]) -> str:
     reasons = [r for r in ranked.reasons if not r.startswith("imported by")]
     if importers:
         users = sorted(importers.items(), key=lambda kv: (is_noise(kv[0]), kv[0]))
         shown = ", ".join(f"{path}:{line}" for path, line in users[:3])
         reasons.insert(0, f"imported by {len(importers)} file(s): {shown}")
-    summary = _file_summary(view)
+    summary = _file_summary(view) if view is not None else ""
     if summary:
         reasons.append(summary)
-    roles = ", ".join(ranked.roles) or "source"
-    return f"- {view.path} ({view.total_lines} lines) [{roles}] {'; '.join(reasons)}"
+    return "; ".join(reasons)
 
 
 def _layout(paths: list[str]) -> str:

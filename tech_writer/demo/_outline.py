@@ -44,7 +44,8 @@ _PROJECT_LINE = re.compile(r"^Project:\s*(.+?)\s*$", re.MULTILINE)
 _FILES_PER_SECTION = 3
 _DEFAULT_SECTIONS = 4
 _KEY_FILE_LINE = re.compile(
-    r"^- (?P<path>\S+) \((?P<lines>\d+) lines?\) \[(?P<roles>[^\]]*)\] ?(?P<why>.*)$", re.MULTILINE)
+    r"^- (?P<path>\S+) \((?P<lines>\d+|\?) lines?\) \[(?P<roles>[^\]]*)\] ?(?P<why>.*)$",
+    re.MULTILINE)
 _BULLET = re.compile(r"^\s*[-*]\s+(.+)$")
 _HEADING = re.compile(r"^#\s+(.+?)\s*$", re.MULTILINE)
 _MAX_TITLE = 70
@@ -254,6 +255,7 @@ def key_files(conv: Conversation) -> list[KeyFile]:
     """The key files the explorers listed, in the order the notes give them (every area's most
     important first); without such lines, the files read, with roles guessed from their names."""
     found: dict[str, KeyFile] = {}
+    counts = dict(files_read(conv))  # for files whose notes could not state their length
     for text in conv.all_texts():
         for match in _KEY_FILE_LINE.finditer(text):
             path, roles = match["path"], tuple(r.strip() for r in match["roles"].split(","))
@@ -262,7 +264,8 @@ def key_files(conv: Conversation) -> list[KeyFile]:
                 roles = tuple(dict.fromkeys([*known.roles, *roles]))
                 found[path] = KeyFile(path, known.lines, roles, known.why)
             else:
-                found[path] = KeyFile(path, int(match["lines"]), roles, match["why"].strip())
+                lines = counts.get(path, 0) if match["lines"] == "?" else int(match["lines"])
+                found[path] = KeyFile(path, lines, roles, match["why"].strip())
     if found:
         return [f for f in found.values() if f.lines > 0]
     return [KeyFile(path, lines, (_guessed_role(path),), "") for path, lines in files_read(conv)

@@ -41,7 +41,7 @@ _CALLER_SEARCHES = 2
 _HIT = re.compile(r"^(.+?):(\d+): (.*)$")
 _DEFINITION = re.compile(r"^\s*(?:async\s+)?(?:def|class|function|func|fn|type|interface)\s")
 _IMPORTED_BY = re.compile(
-    r"^- (?P<path>\S+) \(\d+ lines?\) \[[^\]]*\] imported by (?P<count>\d+) file\(s\): (?P<refs>[^;]+)",
+    r"^- (?P<path>\S+) \((?:\d+|\?) lines?\) \[[^\]]*\] imported by (?P<count>\d+) file\(s\): (?P<refs>[^;]+)",
     re.MULTILINE)
 _REF = re.compile(r"([^\s,:]+):(\d+)")
 _MIN_BULLETS, _MAX_BULLETS = 2, 4
