@@ -83,8 +83,8 @@ _START_FROM = re.compile(r"^Start from:\s*(.*?)\s*$", re.MULTILINE)
 _LAYOUT_DIR = re.compile(r"^(?P<name>.+?)/ \(\d+ files?\)$")
 _SURVEY_LINES = 150  # how much of a README or manifest the survey reads
 _DEEP_LINES = 40  # how much of a ranked source file: its docstring, imports, first definitions
-_IMPORT_SAMPLE = 30  # files whose imports are asked for: enough to see who uses what
-_MAX_CORE_DIRS = 3
+_IMPORT_SAMPLE = 24  # files whose imports are asked for: enough to see who uses what
+_MAX_CORE_DIRS = 2
 _MAX_ENTRY_PATHS = 4
 _MAX_TURNS = 12  # a stage that keeps producing calls (it should not) still ends
 _LAYOUT_ENTRIES = 8
@@ -177,14 +177,30 @@ def _entry_candidates(paths: list[str]) -> list[str]:
                                         if PurePosixPath(p).stem in ENTRY_STEMS else 9, p))
 
 
-def _core_directories(paths: list[str]) -> list[str]:
-    """Top-level directories holding the most (non-test) source files; "." for root sources."""
+def _core_directories(paths: list[str], truncated: bool) -> list[str]:
+    """Top-level directories holding the most (non-test) source files; "." for root sources,
+    and first when the layout was cut short (it names directories before root files)."""
     counts: Counter[str] = Counter()
     for path in paths:
         if file_role(path) == "source" and not is_noise(path):
             counts[PurePosixPath(path).parts[0] if "/" in path else "."] += 1
     ranked = sorted(counts, key=lambda d: (-counts[d], d))
+    if truncated and "." not in ranked[:_MAX_CORE_DIRS]:
+        ranked.insert(0, ".")
     return ranked[:_MAX_CORE_DIRS]
+
+
+def _layout_truncated(conv: Conversation) -> bool:
+    return any(_LAYOUT_HEADER in text and "[truncated:" in text.split(_LAYOUT_HEADER, 1)[1]
+               for text in conv.user_texts())
+
+
+def _source_glob(conv: Conversation) -> str:
+    """``*.py`` when most source files of the layout are Python (and so on): the listing then
+    holds what the imports stage samples, not images and data files."""
+    suffixes = Counter(PurePosixPath(p).suffix for p in layout_paths(conv)
+                       if file_role(p) == "source")
+    return f"*{suffixes.most_common(1)[0][0]}" if suffixes else "*"
 
 
 def plan_areas(conv: Conversation) -> list[dict[str, object]]:
@@ -207,7 +223,7 @@ def plan_areas(conv: Conversation) -> list[dict[str, object]]:
     areas.append({"title": CORE_AREA,
                   "focus": "the modules the rest of the code imports most, and the largest "
                            "public classes and functions",
-                  "paths": _core_directories(paths) or ["."]})
+                  "paths": _core_directories(paths, _layout_truncated(conv)) or ["."]})
     return areas
 
 
@@ -297,7 +313,8 @@ def _survey(conv: Conversation, kind: str, options: ExplorationOptions) -> list[
         calls.append(ToolCall("list_files", {"pattern": "__main__.py", "path": "."}))
     if kind == CORE_AREA:
         directories = [p for p in starts if "." not in PurePosixPath(p).name] or ["."]
-        calls += [ToolCall("list_files", {"pattern": "*", "path": d}) for d in directories]
+        glob = _source_glob(conv)
+        calls += [ToolCall("list_files", {"pattern": glob, "path": d}) for d in directories]
     if kind == _WHOLE:
         calls.append(ToolCall("list_files", {"pattern": "*", "path": "."}))
     if kind in (ENTRY_AREA, _WHOLE):

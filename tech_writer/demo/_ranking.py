@@ -55,6 +55,7 @@ _PY_FROM = re.compile(r"^\s*from\s+(\.*)([\w.]*)\s+import\s+(.+)$")
 _PY_IMPORT = re.compile(r"^\s*import\s+(.+)$")
 _QUOTED_MODULE = re.compile(r"""["']([^"']+)["']""")
 _TOML_SCRIPT = re.compile(r'^\s*"?([\w.-]+)"?\s*=\s*"([\w.]+):(\w+)')
+_PATH_TOOLS = frozenset({"get_imports", "get_symbols", "read_file"})
 _FRONT_DOORS = frozenset({"__init__.py", "index.js", "index.ts", "lib.rs", "mod.rs"})
 _SIZEABLE_TYPE = 12  # lines: a class this long holds state worth describing
 _JS_EXTENSIONS = ("", ".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs", "/index.js", "/index.ts")
@@ -275,9 +276,14 @@ def symbols_of(conv: Conversation) -> dict[str, list[SymbolInfo]]:
 
 
 def _front_door(paths: Iterable[str]) -> str | None:
-    """The shallowest package ``__init__.py`` / ``index.js`` / ``lib.rs`` outside tests."""
-    doors = [p for p in paths if PurePosixPath(p).name in _FRONT_DOORS and not is_noise(p)]
-    return min(doors, key=lambda p: (p.count("/"), p), default=None)
+    """The package's ``__init__.py`` / ``index.js`` / ``lib.rs``: at the root, or the one
+    top-level package (``src/`` aside) when there is just one; None when that is unclear."""
+    doors = [p for p in paths if PurePosixPath(p).name in _FRONT_DOORS and not is_noise(p)
+             and not any(part.startswith("_") for part in PurePosixPath(p).parts[:-1])]
+    if any(is_root(p) for p in doors):
+        return min(p for p in doors if is_root(p))
+    top = [p for p in doors if len(PurePosixPath(p.removeprefix("src/")).parts) == 2]
+    return top[0] if len(top) == 1 else None
 
 
 # --- the ranking --------------------------------------------------------------------------------
@@ -310,7 +316,10 @@ def rank(conv: Conversation, extra_paths: Iterable[str] = (), *,
     evidence, so that a choice made from the ranking does not change once its results arrive."""
     views = conv.file_views() if views is None else views
     listed = listed_paths(conv)
-    known = list(dict.fromkeys([*listed, *extra_paths, *views]))
+    # Paths named in calls stay known when their listing was elided from a long history.
+    asked = [str(c.arguments.get("path")) for c in conv.calls if c.name in _PATH_TOOLS
+             and not c.failed]
+    known = list(dict.fromkeys([*listed, *extra_paths, *views, *asked]))
     ranks: dict[str, FileRank] = {}
 
     def of(path: str) -> FileRank:
