@@ -42,6 +42,7 @@ _FILES_READ_LINE = re.compile(rf"^{re.escape(FILES_READ_PREFIX)}\s*(.*)$", re.MU
 _FILE_ENTRY = re.compile(r"\s*(.+?) \((\d+) lines?\)\s*(?:,|$)")
 _PROJECT_LINE = re.compile(r"^Project:\s*(.+?)\s*$", re.MULTILINE)
 _FILES_PER_SECTION = 3
+_MIN_SECTIONS = 2
 _DEFAULT_SECTIONS = 4
 _KEY_FILE_LINE = re.compile(
     r"^- (?P<path>\S+) \((?P<lines>\d+|\?) lines?\) \[(?P<roles>[^\]]*)\] ?(?P<why>.*)$",
@@ -368,11 +369,13 @@ def build_outline(conv: Conversation) -> dict[str, Any]:
     aspects = ([_Aspect(title, focus, _roles_for(f"{title} {focus}")) for title, focus in listed]
                or _template_aspects(kind, project))[: _section_limit(conv)]
     files = key_files(conv)
-    sections = [
-        {"title": aspect.title, "focus": aspect.focus, "relevant_files": paths}
-        for aspect, paths in zip(aspects, _assign(aspects, files), strict=True)
-        if paths or not files
-    ]
+    sections: list[dict[str, Any]] = []
+    for aspect, paths in zip(aspects, _assign(aspects, files), strict=True):
+        if not paths and files and len(sections) >= _MIN_SECTIONS:
+            continue  # nothing of its own left to draw on: a section with no claims is noise
+        if not paths and files:  # too few files for even two sections: they share
+            paths = [f.path for f in files][:_FILES_PER_SECTION]
+        sections.append({"title": aspect.title, "focus": aspect.focus, "relevant_files": paths})
     return {"title": _report_title(request, kind, project), "sections": sections}
 
 

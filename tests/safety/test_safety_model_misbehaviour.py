@@ -240,15 +240,15 @@ def test_context_length_exceeded_trims_old_tool_results_and_retries_once(sample_
                                                                          prompt_file):
     box: list[FakeOpenRouter] = []
 
-    def overflow_after_four_steps(phase: str, number: int, request: dict[str, Any]) -> None:
-        if phase == "exploration" and number == 4:
-            box[0].faults.add(CONTEXT_EXCEEDED)  # the fifth exploration request overflows
+    def overflow_after_two_steps(phase: str, number: int, request: dict[str, Any]) -> None:
+        if phase == "exploration" and number == 2:
+            box[0].faults.add(CONTEXT_EXCEEDED)  # the third exploration request overflows
 
     # No plan: one explorer, whose conversation grows long enough to overflow.
-    run = Run(PhaseRouter(before=overflow_after_four_steps, replace={("plan", 1): NO_PLAN}),
+    run = Run(PhaseRouter(before=overflow_after_two_steps, replace={("plan", 1): NO_PLAN}),
               sample_repo, prompt_file, server_box=box)
     run.completed()
-    refused, retried = run.bodies[1 + 4], run.bodies[1 + 5]
+    refused, retried = run.bodies[1 + 2], run.bodies[1 + 3]
     assert [m["role"] for m in refused["messages"]] == [m["role"] for m in retried["messages"]]
     assert len(json.dumps(retried)) < len(json.dumps(refused))
     assert ELIDED not in tool_results(refused) and ELIDED in tool_results(retried)
@@ -260,13 +260,13 @@ def test_context_length_exceeded_twice_fails_clearly(sample_repo, prompt_file):
     box: list[FakeOpenRouter] = []
 
     def overflow_twice(phase: str, number: int, request: dict[str, Any]) -> None:
-        if phase == "exploration" and number == 4:
+        if phase == "exploration" and number == 2:
             box[0].faults.add(CONTEXT_EXCEEDED, count=2)
 
     run = Run(PhaseRouter(before=overflow_twice, replace={("plan", 1): NO_PLAN}), sample_repo,
               prompt_file, server_box=box)
     assert run.code == 1, run.stderr
-    assert len(run.bodies) == 1 + 4 + 2  # the plan, four steps, retried once, then stopped
+    assert len(run.bodies) == 1 + 2 + 2  # the plan, two steps, retried once, then stopped
     assert re.search(r"^tech-writer: error: .*maximum context length", run.stderr, re.M)
 
 

@@ -272,9 +272,13 @@ def test_a_failed_run_saves_its_sections_settled_costs_for_resume(twin):
     repo, prompt, cache = twin
     box: list[FakeOpenRouter] = []
 
+    broken: list[bool] = []
+
     def break_second_section(phase: str, number: int, request: dict[str, Any]) -> None:
-        if phase == "sections" and section_title_of(request) == "Alpha" and number == 2:
-            # Alpha is written (read, then answer); Beta's first request keeps failing.
+        if phase == "sections" and section_title_of(request) == "Beta" and not broken:
+            # Alpha is written (concurrency 1: before Beta starts); Beta's first request keeps
+            # failing.
+            broken.append(True)
             box[0].faults.add(Fault(status=503), count=10)
 
     router = scripted()
