@@ -71,8 +71,6 @@ class LiveProgress(Progress):
         self._state_lock = threading.Lock()
         self._phase = "starting"
         self._activity = ""
-        self._sections_total = 0
-        self._sections_done = 0
         self._started = time.monotonic()
         self._live: Live | None = None
         self._rerouted: list[tuple[logging.StreamHandler[Any], Any]] = []
@@ -125,14 +123,11 @@ class LiveProgress(Progress):
         with self._state_lock:
             self._activity = f"[{phase}] {text}"
 
-    def sections_planned(self, total: int) -> None:
-        with self._state_lock:
-            self._sections_total = total
-
-    def section_done(self, title: str, done: int, total: int, cost_usd: float) -> None:
-        with self._state_lock:
-            self._sections_done = max(self._sections_done, done)
-        self.say(f"  ✓ {done}/{total} {title} · {self.money(cost_usd)}")
+    def section_done(self, title: str, cost_usd: float) -> None:
+        with self._lock:
+            self.sections_done += 1
+            done = self.sections_done
+        self.say(f"  ✓ {done}/{self.sections_total} {title} · {self.money(cost_usd)}")
 
     # --- drawing --------------------------------------------------------------------------
     def status_line(self) -> str:
@@ -140,7 +135,7 @@ class LiveProgress(Progress):
         spend = self.spend()
         with self._state_lock:
             phase, activity = self._phase, self._activity
-            done, total = self._sections_done, self._sections_total
+        done, total = self.sections_done, self.sections_total
         parts = [phase]
         if total:
             parts.append(f"sections {done}/{total}")

@@ -42,6 +42,8 @@ class Progress:
         self.simulated = False
         self.cost_tracked = True
         self.budget_usd: float | None = None
+        self.sections_total = 0
+        self.sections_done = 0
 
     @classmethod
     def silent(cls) -> Progress:
@@ -80,12 +82,19 @@ class Progress:
     def step(self, phase: str, text: str) -> None:
         self.say(f"  [{phase}] {text}")
 
-    def sections_planned(self, total: int) -> None:
-        """How many sections the outline has (the plain lines already say it)."""
+    def sections_planned(self, total: int, *, done: int = 0) -> None:
+        """How many sections the outline has, and how many are done already (reused)."""
+        with self._lock:
+            self.sections_total, self.sections_done = total, done
 
-    def section_done(self, title: str, done: int, total: int, cost_usd: float) -> None:
-        """One line per finished section with what it cost, so a CI log tells the story."""
-        self.step("sections", f"done {done}/{total}: {title} · {self.money(cost_usd)}")
+    def section_done(self, title: str, cost_usd: float) -> None:
+        """One line per finished section with what it cost, so a CI log tells the story.
+        Sections finish side by side: they are counted here, in the order they are reported."""
+        with self._lock:
+            self.sections_done += 1
+            done = self.sections_done
+        self.step("sections", f"done {done}/{self.sections_total}: {title} · "
+                              f"{self.money(cost_usd)}")
 
     def money(self, usd: float) -> str:
         if not self.cost_tracked:

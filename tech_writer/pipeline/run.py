@@ -318,7 +318,6 @@ class _Run:
         self.state.phase = "sections"
         specs = list(enumerate(outline.sections))
         self.progress.phase("sections", f"{len(specs)} in the outline")
-        self.progress.sections_planned(len(specs))
         with self.telemetry.phase_span("sections") as span:
             todo = []
             for index, spec in specs:
@@ -332,6 +331,7 @@ class _Run:
                     int(record.get("fix_rounds", 0)), tuple(record.get("deps", {})),
                     float(record.get("cost_usd", 0.0)), reused=True)
             titles = [s.title for s in outline.sections]
+            self.progress.sections_planned(len(specs), done=len(self.state.sections))
             self._write_all(todo, understanding, titles, len(specs))
             _end_phase(self.llm, span, "sections")  # waits for the phase's cost look-ups
             self.save_settled_costs()
@@ -383,7 +383,7 @@ class _Run:
                                     all_titles=titles, progress=self.progress,
                                     history=self.history)
         self.state.sections[index] = written
-        self.progress.section_done(spec.title, len(self.state.sections), total, written.cost_usd)
+        self.progress.section_done(spec.title, written.cost_usd)
         self.resume.save_section(understanding, spec, written.markdown, written.fix_rounds,
                                  written.depends_on, written.cost_usd)
 
