@@ -341,17 +341,17 @@ def _report_title(request: str, kind: str, project: str) -> str:
 
 
 def _assign(aspects: list[_Aspect], files: list[KeyFile]) -> list[list[str]]:
-    """Files for each aspect, no file given twice: each takes its share from its first role that
-    has files left, falling back on the next roles only when the first has none."""
+    """Files for each aspect, no file given twice: each takes its fair share of the files left,
+    from its roles in order of preference, then from the most important files left."""
     taken: set[str] = set()
     chosen: list[list[str]] = []
     for index, aspect in enumerate(aspects):
         left = [f for f in files if f.path not in taken]
         share = max(1, min(_FILES_PER_SECTION, len(left) // max(1, len(aspects) - index)))
         picked: list[str] = []
-        for role in aspect.roles:
+        for role in aspect.roles:  # its fair share, from its roles in order of preference
             picked += [f.path for f in left if role in f.roles and f.path not in picked]
-            if picked:
+            if len(picked) >= share:
                 break
         if not picked:  # nothing of its kind left: the next most important file
             picked = [f.path for f in left]
