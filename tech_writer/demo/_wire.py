@@ -88,8 +88,9 @@ def _wire_tool_calls(turn: ModelTurn, call_ids: Sequence[str]) -> list[dict[str,
 
 
 def completion_body(
-    envelope: Envelope, turn: ModelTurn, call_ids: Sequence[str], usage: dict[str, Any]
+    envelope: Envelope, turn: ModelTurn, call_ids: Sequence[str], usage: dict[str, Any] | None
 ) -> dict[str, Any]:
+    """A chat completion; ``usage`` None leaves the field out, as some local servers do."""
     message: dict[str, Any] = {"role": "assistant", "content": turn.content}
     if turn.tool_calls:
         message["tool_calls"] = _wire_tool_calls(turn, call_ids)
@@ -99,7 +100,10 @@ def completion_body(
         "finish_reason": turn.effective_finish_reason(),
         "logprobs": None,
     }
-    return {**envelope, "object": "chat.completion", "choices": [choice], "usage": usage}
+    body = {**envelope, "object": "chat.completion", "choices": [choice]}
+    if usage is not None:
+        body["usage"] = usage
+    return body
 
 
 def _chunk(envelope: Envelope, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
@@ -108,7 +112,7 @@ def _chunk(envelope: Envelope, delta: dict[str, Any], finish_reason: str | None 
 
 
 def stream_frames(
-    envelope: Envelope, turn: ModelTurn, call_ids: Sequence[str], usage: dict[str, Any]
+    envelope: Envelope, turn: ModelTurn, call_ids: Sequence[str], usage: dict[str, Any] | None
 ) -> list[bytes]:
     """Every frame of a successful stream, keep-alive comments included, ending with [DONE]."""
     frames = [SSE_KEEPALIVE, _chunk(envelope, {"role": "assistant", "content": ""}), SSE_KEEPALIVE]
@@ -129,9 +133,10 @@ def stream_frames(
             frames.append(_chunk(envelope, {"tool_calls": [argument_delta]}))
     frames.append(_chunk(envelope, {}, turn.effective_finish_reason()))
     # OpenRouter sends usage once, in a final chunk whose choices list is empty.
-    frames.append(
-        _sse({**envelope, "object": "chat.completion.chunk", "choices": [], "usage": usage})
-    )
+    if usage is not None:
+        frames.append(
+            _sse({**envelope, "object": "chat.completion.chunk", "choices": [], "usage": usage})
+        )
     frames.append(SSE_DONE)
     return frames
 

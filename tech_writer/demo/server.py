@@ -82,6 +82,7 @@ class FakeOpenRouter:
         reasoning_tokens: int = 0,
         latency_s: float = 0.0,
         credit_usd: float | None = None,
+        send_usage: bool = True,
     ) -> None:
         if model is None:
             # imported late: the model package is the heavier half. The catalog is the DemoModel
@@ -113,6 +114,9 @@ class FakeOpenRouter:
         self._reasoning_tokens = reasoning_tokens
         self._latency_s = latency_s
         self._credit_usd = credit_usd
+        # False: answers carry no ``usage`` at all (still billed in the ledger), as some local
+        # OpenAI-compatible servers answer.
+        self._send_usage = send_usage
         self.faults = FaultPlan()
 
         self._lock = threading.Lock()
@@ -396,7 +400,8 @@ class FakeOpenRouter:
             self._billed += Fraction(record.cost_usd)
             self._by_generation_id[generation_id] = record
         envelope = self._envelope(generation_id, model)
-        usage = _wire.usage_body(charge, inline_cost=self._inline_cost, byok=self._byok)
+        usage = (_wire.usage_body(charge, inline_cost=self._inline_cost, byok=self._byok)
+                 if self._send_usage else None)
         headers = {"X-Generation-Id": generation_id}
         if streamed:
             handler.send_chunked(200, _wire.stream_frames(envelope, turn, call_ids, usage), headers)

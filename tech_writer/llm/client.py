@@ -24,8 +24,10 @@ from tech_writer.llm.cost_lookup import CostLookups, GenerationCost
 from tech_writer.llm.limiter import AdaptiveLimiter
 from tech_writer.llm.pricing import ModelPricing, fetch_model_pricing
 from tech_writer.llm.providers import (
+    NO_KEY,
     ProviderConfig,
     get_provider,
+    require_base_url,
     resolve_api_key,
     validate_model,
 )
@@ -90,12 +92,14 @@ class UsageStats:
     upstream_cost_usd: float | None = None  # BYOK: what the provider billed the user directly
     is_byok: bool = False
     generation_id: str | None = None
-    cost_source: str | None = None  # "inline" | "generation" | None
+    cost_source: str | None = None  # "inline" | "generation" | "free" | None
+    usage_missing: bool = False  # the answer carried no usage: the token counts are unknown
 
     @classmethod
     def from_usage(cls, usage: Mapping[str, Any] | None, generation_id: str | None,
                    *, read_cost: bool) -> UsageStats:
         """Build from an OpenRouter/OpenAI ``usage`` object (a plain dict)."""
+        missing = not usage
         usage = usage or {}
         prompt_details = _mapping(usage.get("prompt_tokens_details"))
         completion_details = _mapping(usage.get("completion_tokens_details"))
@@ -112,6 +116,7 @@ class UsageStats:
             is_byok=bool(usage.get("is_byok")),
             upstream_cost_usd=_float(cost_details.get("upstream_inference_cost")),
             generation_id=generation_id,
+            usage_missing=missing,
         )
         if read_cost:
             stats.cost_usd = _float(usage.get("cost"))
@@ -122,8 +127,10 @@ class UsageStats:
 class LLMClient:
     """Sends chat requests; returns ``(message_dict, UsageStats)``.
 
-    ``provider`` is ``"openai"``, ``"openrouter"`` or ``"demo"`` (the built-in scripted model on
-    a loopback server; costs are simulated). ``track_cost`` defaults to on for OpenRouter and demo.
+    ``provider`` is ``"openai"``, ``"openrouter"``, ``"demo"`` (the built-in scripted model on
+    a loopback server; costs are simulated) or ``"local"`` (any OpenAI-compatible server at
+    ``base_url``; it bills nothing, so each call's cost is a known $0). ``track_cost`` defaults
+    to on for OpenRouter, demo and local.
     ``session_id`` is sent to OpenRouter (and demo) only: OpenAI rejects fields it does not know.
     """
 
@@ -153,6 +160,7 @@ class LLMClient:
         # run_pipeline builds the client) unless the caller passes its own.
         self.session_id = settings.session_id if settings.session_id is not None else uuid.uuid4().hex
         self.provider = provider
+        require_base_url(self.config, base_url)
         self.model = validate_model(self.config, model or self.config.default_model)
         self.track_cost = self.config.track_cost_default if track_cost is None else track_cost
         self.simulated = provider == "demo"
@@ -237,7 +245,7 @@ class LLMClient:
               tools: Sequence[Mapping[str, Any]] | None, **kwargs: Any
               ) -> tuple[dict[str, Any], UsageStats]:
         stream = bool(kwargs.pop("stream", self.stream))
-        request = self._request(messages, tools, kwargs)
+        request = self._request(messages, tools, kwargs, stream)
         prices = self._split_prices()  # before the span: no call's duration includes /models
         chat = self.telemetry.start_chat(
             self.model, self._telemetry_provider, server_address=self._server_address,
@@ -256,12 +264,17 @@ class LLMClient:
         return self._answered(key, chat, completion, started, prices)
 
     def _request(self, messages: Sequence[Mapping[str, Any]],
-                 tools: Sequence[Mapping[str, Any]] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+                 tools: Sequence[Mapping[str, Any]] | None, kwargs: dict[str, Any],
+                 stream: bool = False) -> dict[str, Any]:
         """The chat completion request: the SDK's keywords, OpenRouter's fields in ``extra_body``."""
         request: dict[str, Any] = {"model": self.model, "messages": self._cacheable(messages),
                                    **kwargs}
         if tools:
             request["tools"] = list(tools)
+        if stream and not self.config.openrouter_dialect:
+            # OpenAI and most OpenAI-compatible servers put usage in the final chunk only when
+            # asked (OpenRouter always does).
+            request["stream_options"] = {"include_usage": True}
         if self.config.openrouter_dialect:
             openrouter_fields: dict[str, Any] = {"session_id": self.session_id}
             if self.track_cost:
@@ -276,6 +289,11 @@ class LLMClient:
         """Account for an answered call: its usage, its span, and its cost now or once looked up."""
         usage = UsageStats.from_usage(completion.usage, completion.generation_id,
                                       read_cost=self.track_cost)
+        if self.track_cost and self.config.cost_known_zero:
+            usage.cost_usd, usage.cost_source = 0.0, "free"  # nothing billed: known, not unknown
+        if usage.usage_missing:
+            log.warning("LLM call %s came back without token usage: its tokens are not counted",
+                        completion.generation_id or "(no id)")
         pending = (self.track_cost and usage.cost_usd is None and self._lookups is not None
                    and completion.generation_id is not None)
         reply: dict[str, Any] = {"role": "assistant", "content": completion.content,
@@ -325,6 +343,7 @@ class LLMClient:
             "reasoning_tokens": total.reasoning_tokens,
             "total_calls": total.calls,
             "calls_without_cost": total.calls_unknown_cost,
+            "calls_without_usage": total.calls_without_usage,
             "complete": total.complete,
             "upstream_cost_usd": total.upstream_cost_usd,
             "total_spend_usd": total.total_spend_usd,
@@ -387,14 +406,15 @@ class LLMClient:
     @property
     def api_key_for_masking(self) -> str | None:
         """The key in use, so that other components can mask it (never log or send it)."""
-        return None if self.simulated else self._api_key
+        return None if self.simulated or self._api_key == NO_KEY else self._api_key
 
     # --- internals -----------------------------------------------------------------------------
     @property
     def _telemetry_provider(self) -> str:
         # gen_ai.provider.name: the demo speaks OpenRouter's protocol; spans say so and carry
-        # tech_writer.cost.simulated=true.
-        return "openai" if self.provider == "openai" else "openrouter"
+        # tech_writer.cost.simulated=true. A local server is named as such (its address is on
+        # the span as server.address / server.port).
+        return self.provider if self.provider in ("openai", "local") else "openrouter"
 
     def _cacheable(self, messages: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Add prompt-cache breakpoints for models that need them explicitly.
@@ -442,6 +462,7 @@ class LLMClient:
             simulated=self.simulated,
             output_messages=[reply],
             prices=prices,
+            usage_missing=usage.usage_missing,
         ))
 
     def _split_prices(self) -> TokenPrices | None:

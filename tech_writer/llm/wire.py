@@ -26,7 +26,10 @@ from tech_writer.secrets import SecretMask
 
 __all__ = ["AttemptFailed", "Completion", "ResponseReader", "merge_reasoning_detail"]
 
-PROVIDER_TITLES = {"openrouter": "OpenRouter", "openai": "OpenAI", "demo": "the demo model"}
+PROVIDER_TITLES = {"openrouter": "OpenRouter", "openai": "OpenAI", "demo": "the demo model",
+                   "local": "the local server"}
+KEY_HINTS = {"openrouter": "check OPENROUTER_API_KEY or --openrouter-key",
+             "local": "set LOCAL_API_KEY to the key the server was started with"}
 
 
 @dataclass
@@ -197,8 +200,7 @@ class ResponseReader:
         who = self.who
         error: LLMError
         if status == 401:
-            hint = ("check OPENROUTER_API_KEY or --openrouter-key" if self.provider == "openrouter"
-                    else "check OPENAI_API_KEY")
+            hint = KEY_HINTS.get(self.provider, "check OPENAI_API_KEY")
             error = AuthenticationError(f"{who} rejected the API key (401): {hint}",
                                         status_code=401, error_type="401")
         elif status == 402:
