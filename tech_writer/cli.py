@@ -99,6 +99,16 @@ def _fail(message: str, code: int) -> NoReturn:
               help="OpenRouter API key (default: $OPENROUTER_API_KEY).")
 @click.option("--no-track-cost", is_flag=True,
               help="Do not track cost (tracking is on by default for openrouter and demo).")
+@click.option("--reasoning", type=click.Choice(["none", "low", "medium", "high"]), default=None,
+              help="Reasoning effort for models that support it (OpenRouter's `reasoning`); "
+                   "none turns reasoning off. Default: the model's own.")
+@click.option("--no-structured-output", "no_structured_output", is_flag=True,
+              help="The model/server has no JSON-schema output: ask for the outline as a tool "
+                   "call (or as JSON in text). For local servers; OpenRouter models are read "
+                   "from /models.")
+@click.option("--no-parallel-tools", "no_parallel_tools", is_flag=True,
+              help="Ask for one tool call per turn (parallel_tool_calls=false), for local "
+                   "servers whose chat template cannot emit several.")
 @click.option("--eval-json", "eval_json", is_flag=True,
               help='Print one JSON document on stdout: {"report", "citations", "cost"}.')
 @click.option("--eval", "evaluate_report", is_flag=True,
@@ -178,7 +188,8 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
          stream: bool, max_exploration: int, max_sections: int, persist_cache: bool,
          cache_path: Path | None, cache_dir: Path | None, quiet: bool, request_timeout: float,
          max_retries: int, cost_lookup_timeout: float, log_level: str, concurrency: int,
-         max_cost: float | None, dry_run: bool, resume: bool, evaluate_report: bool = False) -> int:
+         max_cost: float | None, dry_run: bool, resume: bool, reasoning: str | None,
+         no_structured_output: bool, no_parallel_tools: bool, evaluate_report: bool = False) -> int:
     from tech_writer.pipeline.progress import Progress
 
     prompt = _read_prompt(prompt_file)
@@ -203,7 +214,8 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
             prompt_name=Path(prompt_file).name, request_timeout_s=request_timeout,
             concurrency=concurrency, max_cost_usd=max_cost, resume=resume,
             retry=RetryPolicy(max_attempts=max_retries + 1),
-            lookup=LookupPolicy(max_wait_s=cost_lookup_timeout))
+            lookup=LookupPolicy(max_wait_s=cost_lookup_timeout), reasoning=reasoning,
+            structured_output=not no_structured_output, parallel_tools=not no_parallel_tools)
     except RunFailed as failed:
         return _report_failure(failed, repo_path, track_cost, output, eval_json)
     evaluation = _evaluate(report, repo_path, prompt, store, output, eval_json) if evaluate_report else None

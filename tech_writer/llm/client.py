@@ -20,9 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from tech_writer.errors import LLMError, UsageError
 from tech_writer.llm.budget import Budget
+from tech_writer.llm.capabilities import (
+    OPTIONAL_PARAMETERS,
+    Capabilities,
+    parse_capabilities,
+    reasoning_parameter,
+)
 from tech_writer.llm.cost_lookup import CostLookups, GenerationCost
 from tech_writer.llm.limiter import AdaptiveLimiter
-from tech_writer.llm.pricing import ModelPricing, fetch_model_pricing
+from tech_writer.llm.pricing import ModelPricing, fetch_model_entry, parse_pricing
 from tech_writer.llm.providers import (
     NO_KEY,
     ProviderConfig,
@@ -191,9 +197,10 @@ class LLMClient:
         self.budget: Budget | None = None
         if settings.max_cost_usd is not None:
             self.budget = Budget(settings.max_cost_usd, self.model_pricing)
-        self._pricing: ModelPricing | None = None
-        self._pricing_fetched = False
-        self._pricing_lock = threading.Lock()  # calls answered side by side fetch it once
+        self._models_entry: Mapping[str, Any] | None = None
+        self._models_fetched = False
+        self._models_lock = threading.Lock()
+        self._reasoning_warned = False
 
     @staticmethod
     def _start_demo_server() -> FakeOpenRouter:
@@ -271,6 +278,7 @@ class LLMClient:
                                    **kwargs}
         if tools:
             request["tools"] = list(tools)
+        self._fit_to_model(request)
         if stream and not self.config.openrouter_dialect:
             # OpenAI and most OpenAI-compatible servers put usage in the final chunk only when
             # asked (OpenRouter always does).
@@ -281,8 +289,43 @@ class LLMClient:
                 # Deprecated on OpenRouter (usage is always sent now) but harmless; the design
                 # asks for it.
                 openrouter_fields["usage"] = {"include": True}
+            if "tools" in request or "response_format" in request:
+                # The pipeline depends on these: route only to providers that honour every
+                # parameter sent, rather than to one that silently ignores them.
+                openrouter_fields["provider"] = {"require_parameters": True}
+            reasoning = self._reasoning()
+            if reasoning is not None:
+                openrouter_fields["reasoning"] = reasoning
             request["extra_body"] = {**request.get("extra_body", {}), **openrouter_fields}
         return request
+
+    def _fit_to_model(self, request: dict[str, Any]) -> None:
+        """Leave out the optional fields the model does not support (a forced ``tool_choice``
+        is also asked for in words by the pipeline), and ask for one tool call per turn where
+        parallel calls are off. The capabilities are only looked up when a request has such
+        fields, so a plain chat costs no ``/models`` request."""
+        if not ("tools" in request or any(name in request for name in OPTIONAL_PARAMETERS)):
+            return
+        capabilities = self.capabilities()
+        for name in capabilities.unsupported(request):
+            log.debug("%s does not support %s: left out of the request", self.model, name)
+            del request[name]
+        if "tools" in request and not capabilities.parallel_tools:
+            request["parallel_tool_calls"] = False
+
+    def _reasoning(self) -> dict[str, Any] | None:
+        """OpenRouter's ``reasoning`` for ``--reasoning``, only for a model that lists it."""
+        effort = self.settings.reasoning
+        if effort is None:
+            return None
+        parameters = self.capabilities().parameters
+        if parameters is not None and "reasoning" in parameters:
+            return reasoning_parameter(effort)
+        if not self._reasoning_warned:
+            self._reasoning_warned = True
+            log.warning("--reasoning %s ignored: %s does not list 'reasoning' among its "
+                        "supported parameters", effort, self.model)
+        return None
 
     def _answered(self, key: int, chat: ChatInvocation, completion: Completion, started: float,
                   prices: TokenPrices | None) -> tuple[dict[str, Any], UsageStats]:
@@ -377,14 +420,34 @@ class LLMClient:
         return self._stop.is_set()
 
     def model_pricing(self) -> ModelPricing | None:
-        """The model's list prices from ``/models`` (fetched once): for estimates, and for the
-        input/output split of billed costs on exported spans; never for a cost itself."""
-        with self._pricing_lock:
-            if not self._pricing_fetched:
-                self._pricing = fetch_model_pricing(self.base_url, self.model,
-                                                    api_key=self._api_key)
-                self._pricing_fetched = True
-            return self._pricing
+        """The model's list prices from ``/models`` (fetched once, with the capabilities): for
+        estimates, and for the input/output split of billed costs on exported spans; never for
+        a cost itself."""
+        entry = self._model_entry()
+        return None if entry is None else parse_pricing(self.model, entry)
+
+    def capabilities(self) -> Capabilities:
+        """What the model supports: from ``/models`` on OpenRouter (the same one request as the
+        prices), from the flags for a local server; plain OpenAI models support everything the
+        pipeline uses, as does a model whose entry could not be read (nothing is left out)."""
+        settings = self.settings
+        if self.provider == "local":
+            return Capabilities.local(self.model, structured_output=settings.structured_output,
+                                      parallel_tools=settings.parallel_tools)
+        entry = self._model_entry() if self.config.openrouter_dialect else None
+        found = (parse_capabilities(self.model, entry) if entry is not None
+                 else Capabilities(self.model))
+        return found.restricted(structured_output=settings.structured_output,
+                                parallel_tools=settings.parallel_tools)
+
+    def _model_entry(self) -> Mapping[str, Any] | None:
+        """The model's ``/models`` entry, fetched at most once per client (thread-safe)."""
+        with self._models_lock:
+            if not self._models_fetched:
+                self._models_entry = fetch_model_entry(self.base_url, self.model,
+                                                       api_key=self._api_key)
+                self._models_fetched = True
+            return self._models_entry
 
     def close(self) -> None:
         if self._lookups is not None:
