@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from ._records import BilledCall
 from ._types import ModelTurn
-from .pricing import FALLBACK_MODEL_KEY, Charge, Pricing
+from .capabilities import ModelProfile
+from .pricing import FALLBACK_MODEL_KEY, Charge, Pricing, price_for
 
 __all__ = [
     "PROVIDER_NAME",
@@ -213,11 +214,18 @@ def format_price(usd_per_token: float) -> str:
     return format(Decimal(repr(usd_per_token)), "f")
 
 
-def models_body(pricing: Pricing) -> dict[str, Any]:
+def models_body(pricing: Pricing,
+                profiles: Mapping[str, ModelProfile] | None = None) -> dict[str, Any]:
+    """Every priced model, and every model with a profile (priced by the fallback if need be)."""
+    profiles = profiles or {}
     models = []
-    for model_id, price in pricing.items():
-        if model_id == FALLBACK_MODEL_KEY:
-            continue  # the fallback is a billing rule, not a model anyone can list
+    listed = [m for m in pricing if m != FALLBACK_MODEL_KEY]  # the fallback is a billing rule
+    listed += [m for m in profiles if m not in pricing]
+    for model_id in listed:
+        price = price_for(pricing, model_id)
+        if price is None:
+            continue
+        profile = profiles.get(model_id, ModelProfile())
         models.append(
             {
                 "id": model_id,
@@ -235,15 +243,10 @@ def models_body(pricing: Pricing) -> dict[str, Any]:
                 },
                 "top_provider": {
                     "context_length": price.context_length,
-                    "max_completion_tokens": None,
+                    "max_completion_tokens": profile.max_completion_tokens,
                     "is_moderated": False,
                 },
-                "supported_parameters": [
-                    "tools",
-                    "tool_choice",
-                    "response_format",
-                    "structured_outputs",
-                ],
+                "supported_parameters": list(profile.supported_parameters),
             }
         )
     return {"data": models}

@@ -39,6 +39,7 @@ from . import _wire
 from ._http import LoopbackServer, RequestHandler
 from ._records import REDACTED_AUTHORIZATION, BilledCall, RecordedRequest
 from ._types import ModelTurn, ScriptedModel
+from .capabilities import ModelProfile, reasoning_tokens_for, refusal, without_ignored
 from .faults import Fault, FaultPlan, default_error_body
 from .pricing import (
     DEFAULT_PRICING,
@@ -83,6 +84,7 @@ class FakeOpenRouter:
         latency_s: float = 0.0,
         credit_usd: float | None = None,
         send_usage: bool = True,
+        profiles: dict[str, ModelProfile] | None = None,
     ) -> None:
         if model is None:
             # imported late: the model package is the heavier half. The catalog is the DemoModel
@@ -117,6 +119,9 @@ class FakeOpenRouter:
         # False: answers carry no ``usage`` at all (still billed in the ledger), as some local
         # OpenAI-compatible servers answer.
         self._send_usage = send_usage
+        # Per model: what it supports (listed on /models, enforced on chat requests); a model
+        # without a profile supports what the pipeline uses (see tech_writer.demo.capabilities).
+        self._profiles = dict(profiles or {})
         self.faults = FaultPlan()
 
         self._lock = threading.Lock()
@@ -276,7 +281,7 @@ class FakeOpenRouter:
             )
             return
         if route == "/models":  # public on OpenRouter: no key needed to read prices
-            handler.send_json(200, _wire.models_body(self._pricing))
+            handler.send_json(200, _wire.models_body(self._pricing, self._profiles))
             return
         if not self._authorized(handler):
             handler.send_json(401, {"error": {"code": 401, "message": "No auth credentials found"}})
@@ -320,6 +325,11 @@ class FakeOpenRouter:
                 400, {"error": {"code": 400, "message": f"{model} is not a valid model ID"}}
             )
             return
+        profile = self._profiles.get(model, ModelProfile())
+        refused = refusal(body, profile)
+        if refused is not None:  # OpenRouter finds no provider before anything is routed
+            handler.send_json(404, {"error": {"code": 404, "message": refused}})
+            return
         streamed = bool(body.get("stream"))
         started = time.monotonic()
         fault = self.faults.take("chat")
@@ -335,7 +345,7 @@ class FakeOpenRouter:
             if not self._sleep(self._latency_s):
                 handler.drop_connection()
                 return
-            turn = self._ask_model(body)
+            turn = self._ask_model(without_ignored(body, profile))
         latency_ms = round((time.monotonic() - started) * 1000)
         self._bill_and_send(handler, body, turn, streamed, latency_ms)
 
@@ -351,13 +361,15 @@ class FakeOpenRouter:
     def _charge(self, body: dict[str, Any], turn: ModelTurn) -> Charge:
         price = price_for(self._pricing, body["model"])
         assert price is not None  # checked before the model was asked
+        profile = self._profiles.get(body["model"], ModelProfile())
+        reasoning = self._reasoning_tokens + reasoning_tokens_for(body, profile)
         return compute_charge(
             price,
             prompt_tokens=count_prompt_tokens(body),
-            completion_tokens=count_completion_tokens(turn.billed_text(), self._reasoning_tokens),
+            completion_tokens=count_completion_tokens(turn.billed_text(), reasoning),
             cached_tokens=self._cached_tokens,
             cache_write_tokens=self._cache_write_tokens,
-            reasoning_tokens=self._reasoning_tokens,
+            reasoning_tokens=reasoning,
             byok=self._byok,
         )
 
