@@ -6,7 +6,8 @@ The cost summary comes from the telemetry layer's cost span processor (via
 :meth:`LLMClient.get_cost_summary`), so it is by construction what the spans say.
 
 A failure late in a run never throws away what was paid for: :class:`RunFailed` carries the
-partial report (every section finished so far) and the cost so far.
+partial report (from the outline on: its title, every section finished so far, the others named
+as not written) and the cost so far.
 """
 
 from __future__ import annotations
@@ -292,7 +293,10 @@ class _Run:
         return summary
 
     def partial_report(self) -> str | None:
-        if self.state.outline is None or not self.state.sections:
+        """What exists so far: from the outline on, the title and every finished section, the
+        sections not written named in a note (the outline was paid for, even if no section
+        was finished); before it, nothing."""
+        if self.state.outline is None:
             return None
         return self._assemble()
 
