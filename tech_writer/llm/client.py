@@ -201,6 +201,7 @@ class LLMClient:
         self._models_fetched = False
         self._models_lock = threading.Lock()
         self._reasoning_warned = False
+        self._capabilities: Capabilities | None = None
 
     @staticmethod
     def _start_demo_server() -> FakeOpenRouter:
@@ -310,7 +311,8 @@ class LLMClient:
         for name in capabilities.unsupported(request):
             log.debug("%s does not support %s: left out of the request", self.model, name)
             del request[name]
-        if "tools" in request and not capabilities.parallel_tools:
+        if "tools" in request and not capabilities.parallel_tools \
+                and capabilities.supports("parallel_tool_calls"):
             request["parallel_tool_calls"] = False
 
     def _reasoning(self) -> dict[str, Any] | None:
@@ -430,6 +432,11 @@ class LLMClient:
         """What the model supports: from ``/models`` on OpenRouter (the same one request as the
         prices), from the flags for a local server; plain OpenAI models support everything the
         pipeline uses, as does a model whose entry could not be read (nothing is left out)."""
+        if self._capabilities is None:  # a race only computes the same value twice
+            self._capabilities = self._find_capabilities()
+        return self._capabilities
+
+    def _find_capabilities(self) -> Capabilities:
         settings = self.settings
         if self.provider == "local":
             return Capabilities.local(self.model, structured_output=settings.structured_output,

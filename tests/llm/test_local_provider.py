@@ -136,3 +136,19 @@ def test_cli_local_without_base_url_is_one_clear_line(sample_repo, prompt_file):
     assert result.stderr.strip().splitlines() == [
         "tech-writer: error: --provider local needs --base-url, the server's OpenAI API address,"
         " e.g. http://127.0.0.1:8080/v1 (llama.cpp) or http://127.0.0.1:11434/v1 (Ollama)"]
+
+
+def test_cli_local_flags_say_what_the_server_cannot_do(sample_repo, prompt_file):
+    with FakeOpenRouter() as server:
+        result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider", "local",
+                         "--base-url", server.openai_base_url, "--model", LOCAL_MODEL,
+                         "--eval-json", "--max-sections", "2", "--no-structured-output",
+                         "--no-parallel-tools", "--reasoning", "high")
+        bodies = [r.json for r in server.requests if r.path.endswith("/chat/completions")]
+    assert result.returncode == 0, result.stderr
+    assert not any("response_format" in body or "reasoning" in body for body in bodies)
+    outline = [b for b in bodies if [t["function"]["name"] for t in b.get("tools", [])]
+               == ["report_outline"]]
+    assert len(outline) == 1  # the outline came as a forced tool call
+    assert all(body["parallel_tool_calls"] is False for body in bodies if "tools" in body)
+    assert json.loads(result.stdout)["cost"]["complete"] is True

@@ -164,9 +164,14 @@ def test_empty_response_in_a_section_is_asked_again_once(sample_repo, prompt_fil
     asked_again = [b for b in first_section if section_title_of(b) == title]
     assert asked_again[1].get("tool_choice") == "none"
     assert "write the section now" in last_user_text(asked_again[1])
-    assert len(asked_again) == 2  # once, not in a loop
+    write_now = [b for b in asked_again if "write the section now" in last_user_text(b)]
+    assert len(write_now) == 1  # once, not in a loop
+    # Written without reading anything, that answer cites nothing: asked once for citations
+    # (the model then reads and cites), not asked to write again.
+    assert [last_user_text(b) for b in asked_again[2:]] == [NO_CITATIONS] * (len(asked_again) - 2)
     sections = re.split(r"^## .+$", run.report, flags=re.M)[1:]
     assert sections[0].strip(), "the section is empty"
+    assert CITATION.search(sections[0]), "the section has no citations"
 
 
 # --- outlines that do not parse ----------------------------------------------------------------
