@@ -213,6 +213,10 @@ class ResponseReader:
                 f"{who} answered {status}: {message}", status_code=status,
                 error_type=error_type or str(status))
         else:
+            if status == 404 and "no endpoints found" in message.lower():
+                # provider.require_parameters: no provider of the model honours all it was sent.
+                message += (" (no provider of this model supports every parameter the run "
+                            "needs: try another --model, or leave out --reasoning)")
             error = RequestRejectedError(f"{who} rejected the request ({status}): {message}",
                                          status_code=status, error_type=error_type or str(status))
         return AttemptFailed(error, status, retry_after, retryable=self.retry.is_retryable(status))

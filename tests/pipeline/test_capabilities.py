@@ -230,3 +230,28 @@ def test_the_run_fits_its_history_to_the_models_real_context_window():
             roomy = _check_model(llm)
     assert policy == HistoryPolicy.for_context(8192) != HistoryPolicy()
     assert roomy == HistoryPolicy()
+
+
+def test_no_endpoint_for_the_parameters_is_one_line_with_the_way_out(sample_repo, prompt_file):
+    # The model lists what the run sends, yet OpenRouter finds no endpoint for it (its providers
+    # changed since /models was read): the run stops with one line saying what to do.
+    no_endpoint = Fault(status=404, body={"error": {"code": 404,
+                                                    "message": NO_ENDPOINT_FOR_PARAMETERS}})
+    box: list[FakeOpenRouter] = []
+
+    def refuse_from_the_second_call(phase: str, number: int, request: dict[str, Any]) -> None:
+        if phase == "exploration" and number == 1:
+            box[0].faults.add(no_endpoint, count=20)
+
+    router = PhaseRouter(before=refuse_from_the_second_call)
+    with FakeOpenRouter(router, api_key=KEY) as server:
+        box.append(server)
+        result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider",
+                         "openrouter", "--base-url", server.base_url, "--concurrency", "1",
+                         "--max-exploration", "2", env=ENV)
+    assert_no_traceback(result)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("tech-writer: error: OpenRouter rejected the request (404): No "
+                           "endpoints found that can handle the requested parameters.")
+    assert "try another --model" in last

@@ -407,3 +407,14 @@ def test_a_section_without_citations_is_asked_for_them_once(sample_repo, prompt_
     else:
         assert all(CITATION.search(s) for s in sections)
         assert run.document["citations"]["invalid"] == 0
+
+
+def test_an_unknown_tool_is_answered_with_the_list_of_tools(sample_repo, prompt_file):
+    router = PhaseRouter(replace={("sections", 1): ModelTurn(tool_calls=[
+        ToolCall("grep_everything", {"pattern": "x"})])})
+    run = Run(router, sample_repo, prompt_file)
+    run.completed()
+    answer = tool_results(router.requests_of("sections")[1])[-1]
+    offered = [t["function"]["name"] for t in router.requests_of("sections")[0]["tools"]]
+    assert answer.startswith("Error: unknown tool 'grep_everything'. Available tools: ")
+    assert all(name in answer for name in offered)
