@@ -23,6 +23,8 @@ __all__ = [
     "REASONING_EFFORTS",
     "Capabilities",
     "OutlineMode",
+    "fit_request",
+    "needs_capabilities",
     "parse_capabilities",
     "reasoning_parameter",
 ]
@@ -108,6 +110,25 @@ def parse_capabilities(model: str, entry: Mapping[str, Any]) -> Capabilities:
     top = top if isinstance(top, Mapping) else {}
     return Capabilities(model, parameters, _positive_int(entry.get("context_length")),
                         _positive_int(top.get("max_completion_tokens")))
+
+
+def fit_request(request: dict[str, Any], capabilities: Capabilities) -> list[str]:
+    """Leave out of ``request`` the optional fields the model does not support (the pipeline
+    also asks in words for what a forced ``tool_choice`` would force), and ask for one tool
+    call per turn where parallel calls are off. Returns the names left out."""
+    dropped = capabilities.unsupported(request)
+    for name in dropped:
+        del request[name]
+    if "tools" in request and not capabilities.parallel_tools \
+            and capabilities.supports("parallel_tool_calls"):
+        request["parallel_tool_calls"] = False
+    return dropped
+
+
+def needs_capabilities(request: Mapping[str, Any]) -> bool:
+    """Whether fitting ``request`` needs the capabilities at all: a plain chat does not, so it
+    costs no ``/models`` request."""
+    return "tools" in request or any(name in request for name in OPTIONAL_PARAMETERS)
 
 
 def reasoning_parameter(effort: str) -> dict[str, Any]:

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 from tech_writer.errors import LLMError, UsageError
 from tech_writer.llm.budget import Budget
 from tech_writer.llm.capabilities import (
-    OPTIONAL_PARAMETERS,
     Capabilities,
+    fit_request,
+    needs_capabilities,
     parse_capabilities,
     reasoning_parameter,
 )
@@ -301,19 +302,9 @@ class LLMClient:
         return request
 
     def _fit_to_model(self, request: dict[str, Any]) -> None:
-        """Leave out the optional fields the model does not support (a forced ``tool_choice``
-        is also asked for in words by the pipeline), and ask for one tool call per turn where
-        parallel calls are off. The capabilities are only looked up when a request has such
-        fields, so a plain chat costs no ``/models`` request."""
-        if not ("tools" in request or any(name in request for name in OPTIONAL_PARAMETERS)):
-            return
-        capabilities = self.capabilities()
-        for name in capabilities.unsupported(request):
-            log.debug("%s does not support %s: left out of the request", self.model, name)
-            del request[name]
-        if "tools" in request and not capabilities.parallel_tools \
-                and capabilities.supports("parallel_tool_calls"):
-            request["parallel_tool_calls"] = False
+        if needs_capabilities(request):
+            for name in fit_request(request, self.capabilities()):
+                log.debug("%s does not support %s: left out of the request", self.model, name)
 
     def _reasoning(self) -> dict[str, Any] | None:
         """OpenRouter's ``reasoning`` for ``--reasoning``, only for a model that lists it."""
