@@ -5,7 +5,9 @@ cost into input and output shares for the backends that show them: what a run ac
 always comes from OpenRouter's billing (``usage.cost``), never from tokens × list price.
 
 The same ``/models`` entry also gives the model's capabilities (:mod:`tech_writer.llm.capabilities`):
-:func:`fetch_model_entry` reads it once and both are parsed from it. ``/models`` lists prices as strings in USD **per token** (not per million): they are used as is.
+:func:`fetch_model_entry` reads it once and both are parsed from it.
+
+``/models`` lists prices as strings in USD **per token** (not per million): they are used as is.
 """
 
 from __future__ import annotations
