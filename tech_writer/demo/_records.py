@@ -29,6 +29,11 @@ class BilledCall:
     finish_reason: str
     is_byok: bool = False
     latency_ms: int = 0
+    # What /generation reports of the request besides the bill.
+    created: float = 0.0  # Unix time the completion was billed
+    http_referer: str | None = None
+    user_agent: str | None = None
+    session_id: str | None = None
 
 
 @dataclass(frozen=True)

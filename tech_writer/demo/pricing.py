@@ -13,6 +13,9 @@ The rules are simple on purpose, so a client can reproduce every charge from wha
   as ``usage.cost`` (and ``/generation`` ``total_cost``) and recorded in the ledger.
 * BYOK: the provider bills the user directly (``upstream_inference_cost``) and OpenRouter's own
   ``cost`` is its 5 % fee on that upstream amount.
+* ``cost_details.upstream_inference_prompt_cost`` / ``..._completions_cost`` split the list-price
+  amount into its prompt part (cache reads and writes included) and its completion part, each
+  rounded to 12 decimal places; they are reported for every call, BYOK or not.
 
 Model lookup: an exact id in the pricing table wins; otherwise a ``"*"`` entry, when present, is
 the fallback price (``DEFAULT_PRICING`` has one so tests may use any model name); otherwise the
@@ -87,6 +90,8 @@ class Charge:
     reasoning_tokens: int
     cost_usd: float
     upstream_cost_usd: float | None
+    upstream_prompt_cost_usd: float = 0.0
+    upstream_completion_cost_usd: float = 0.0
 
     @property
     def total_tokens(self) -> int:
@@ -126,17 +131,13 @@ def compute_charge(
     cached = max(0, min(cached_tokens, prompt_tokens))
     written = max(0, min(cache_write_tokens, prompt_tokens - cached))
     uncached = prompt_tokens - cached - written
-    list_cost = round(
-        math.fsum(
-            [
-                uncached * price.prompt,
-                cached * price.input_cache_read,
-                written * price.input_cache_write,
-                completion_tokens * price.completion,
-            ]
-        ),
-        _COST_DECIMALS,
-    )
+    prompt_parts = [
+        uncached * price.prompt,
+        cached * price.input_cache_read,
+        written * price.input_cache_write,
+    ]
+    completion_part = completion_tokens * price.completion
+    list_cost = round(math.fsum([*prompt_parts, completion_part]), _COST_DECIMALS)
     if byok:
         cost, upstream = round(list_cost * BYOK_FEE_RATE, _COST_DECIMALS), list_cost
     else:
@@ -149,4 +150,6 @@ def compute_charge(
         reasoning_tokens=reasoning_tokens,
         cost_usd=cost,
         upstream_cost_usd=upstream,
+        upstream_prompt_cost_usd=round(math.fsum(prompt_parts), _COST_DECIMALS),
+        upstream_completion_cost_usd=round(completion_part, _COST_DECIMALS),
     )

@@ -10,6 +10,13 @@ under ``/api/v1`` like OpenRouter and under ``/v1`` like OpenAI):
 * ``GET /models`` — the pricing table, prices as decimal strings in USD per token.
 * ``GET /key`` — the key's credit limit and usage.
 
+Every answer validates against the models of OpenRouter's own SDK (see :mod:`._wire`).
+``reasoning=True`` makes it a reasoning model: each answer carries ``reasoning`` and signed
+``reasoning_details``, and a request whose history drops or alters the blocks of a tool call
+is refused with the upstream's 400 (see :mod:`._reasoning`). ``shape="maximal"`` adds every
+optional field OpenRouter may send, ``shape="minimal"`` leaves out all it may omit (see
+:mod:`._shapes`): the tokens and the cost stay the same.
+
 Errors use OpenRouter's body ``{"error": {"code", "message", "metadata"?}}``. Failures are
 scripted through :attr:`FakeOpenRouter.faults` (see :mod:`tech_writer.demo.faults`).
 
@@ -37,7 +44,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import _wire
 from ._http import LoopbackServer, RequestHandler
+from ._reasoning import ReasoningSigner, reasoning_text
 from ._records import REDACTED_AUTHORIZATION, BilledCall, RecordedRequest
+from ._shapes import SHAPES, Shape
 from ._types import ModelTurn, ScriptedModel
 from .capabilities import ModelProfile, reasoning_tokens_for, refusal, without_ignored
 from .faults import Fault, FaultPlan, default_error_body
@@ -85,6 +94,8 @@ class FakeOpenRouter:
         credit_usd: float | None = None,
         send_usage: bool = True,
         profiles: dict[str, ModelProfile] | None = None,
+        reasoning: bool = False,
+        shape: Shape = "usual",
     ) -> None:
         if model is None:
             # imported late: the model package is the heavier half. The catalog is the DemoModel
@@ -92,6 +103,8 @@ class FakeOpenRouter:
             from .catalog import DemoCatalog
 
             model = DemoCatalog()
+        if shape not in SHAPES:
+            raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
         if api_key == "":
             raise ValueError("api_key must be None (accept any key) or a non-empty string")
         counts = {
@@ -122,6 +135,8 @@ class FakeOpenRouter:
         # Per model: what it supports (listed on /models, enforced on chat requests); a model
         # without a profile supports what the pipeline uses (see tech_writer.demo.capabilities).
         self._profiles = dict(profiles or {})
+        self._reasoning = ReasoningSigner() if reasoning else None
+        self._shape: Shape = shape
         self.faults = FaultPlan()
 
         self._lock = threading.Lock()
@@ -129,6 +144,7 @@ class FakeOpenRouter:
         # The ledger's total, exact: float() of it is what math.fsum of the ledger gives, without
         # summing a ledger that grows with every call (the benchmarks make thousands).
         self._billed = Fraction(0)
+        self._upstream_billed = Fraction(0)  # BYOK: what the providers billed the user directly
         self._by_generation_id: dict[str, BilledCall] = {}
         self._generation_404s_served: defaultdict[str, int] = defaultdict(int)
         self._requests: list[RecordedRequest] = []
@@ -291,7 +307,12 @@ class FakeOpenRouter:
         elif route == "/generation":
             self._generation(handler, query)
         else:
-            handler.send_json(200, _wire.key_body(self._credit_usd, self.billed_total_usd()))
+            handler.send_json(200, self._key_body())
+
+    def _key_body(self) -> dict[str, Any]:
+        with self._lock:
+            billed, upstream = float(self._billed), float(self._upstream_billed)
+        return _wire.key_body(self._credit_usd, billed, upstream)
 
     def _authorized(self, handler: RequestHandler) -> bool:
         scheme, _, token = handler.headers.get("Authorization", "").partition(" ")
@@ -330,6 +351,11 @@ class FakeOpenRouter:
         if refused is not None:  # OpenRouter finds no provider before anything is routed
             handler.send_json(404, {"error": {"code": 404, "message": refused}})
             return
+        if self._reasoning is not None:
+            broken = self._reasoning.problem(body["messages"])
+            if broken is not None:  # the upstream refuses before anything is billed
+                handler.send_json(400, broken)
+                return
         streamed = bool(body.get("stream"))
         started = time.monotonic()
         fault = self.faults.take("chat")
@@ -358,18 +384,21 @@ class FakeOpenRouter:
             raise _ScriptedModelError(f"respond() returned {type(turn).__name__}, not ModelTurn")
         return turn
 
-    def _charge(self, body: dict[str, Any], turn: ModelTurn) -> Charge:
+    def _charge(self, body: dict[str, Any], turn: ModelTurn, thinking: str | None) -> Charge:
         price = price_for(self._pricing, body["model"])
         assert price is not None  # checked before the model was asked
         profile = self._profiles.get(body["model"], ModelProfile())
-        reasoning = self._reasoning_tokens + reasoning_tokens_for(body, profile)
+        reasoning_tokens = self._reasoning_tokens
+        if thinking and not reasoning_tokens:  # a reasoning model bills its thinking as output
+            reasoning_tokens = count_completion_tokens(thinking)
+        reasoning_tokens += reasoning_tokens_for(body, profile)
         return compute_charge(
             price,
             prompt_tokens=count_prompt_tokens(body),
-            completion_tokens=count_completion_tokens(turn.billed_text(), reasoning),
+            completion_tokens=count_completion_tokens(turn.billed_text(), reasoning_tokens),
             cached_tokens=self._cached_tokens,
             cache_write_tokens=self._cache_write_tokens,
-            reasoning_tokens=reasoning,
+            reasoning_tokens=reasoning_tokens,
             byok=self._byok,
         )
 
@@ -382,7 +411,10 @@ class FakeOpenRouter:
         latency_ms: int,
     ) -> None:
         model = body["model"]
-        charge = self._charge(body, turn)
+        # An empty answer (a scripted fault) comes without thinking, as from a provider that failed.
+        thinking = reasoning_text(turn) if self._reasoning is not None and (
+            turn.content or turn.tool_calls) else None
+        charge = self._charge(body, turn, thinking)
         with self._lock:  # the credit check and the billing must be one step under concurrency
             if (self._credit_usd is not None
                     and float(self._billed) + charge.cost_usd > self._credit_usd):
@@ -406,19 +438,32 @@ class FakeOpenRouter:
                 finish_reason=turn.effective_finish_reason(),
                 is_byok=self._byok,
                 latency_ms=latency_ms,
+                created=time.time(),
+                http_referer=handler.headers.get("HTTP-Referer"),
+                user_agent=handler.headers.get("User-Agent"),
+                session_id=body.get("session_id") if isinstance(body.get("session_id"), str)
+                else None,
             )
             # Billed once the answer is committed: an aborted stream is still charged in full.
             self._ledger.append(record)
             self._billed += Fraction(record.cost_usd)
+            self._upstream_billed += Fraction(record.upstream_cost_usd or 0)
             self._by_generation_id[generation_id] = record
+        reasoning = None
+        if thinking is not None:
+            assert self._reasoning is not None
+            reasoning = _wire.Reasoning(
+                thinking, self._reasoning.details(generation_id, thinking, call_ids))
         envelope = self._envelope(generation_id, model)
         usage = (_wire.usage_body(charge, inline_cost=self._inline_cost, byok=self._byok)
                  if self._send_usage else None)
         headers = {"X-Generation-Id": generation_id}
         if streamed:
-            handler.send_chunked(200, _wire.stream_frames(envelope, turn, call_ids, usage), headers)
+            frames = _wire.stream_frames(envelope, turn, call_ids, usage, reasoning, self._shape)
+            handler.send_chunked(200, frames, headers)
         else:
-            handler.send_json(200, _wire.completion_body(envelope, turn, call_ids, usage), headers)
+            answer = _wire.completion_body(envelope, turn, call_ids, usage, reasoning, self._shape)
+            handler.send_json(200, answer, headers)
 
     def _new_generation_id(self) -> str:
         return f"gen-{self._id_tag}-{next(self._generation_counter)}"

@@ -113,6 +113,7 @@ class UsageStats:
         cost_details = _mapping(usage.get("cost_details"))
         prompt = _int(usage.get("prompt_tokens"))
         completion = _int(usage.get("completion_tokens"))
+        is_byok = bool(usage.get("is_byok"))
         stats = cls(
             prompt_tokens=prompt,
             completion_tokens=completion,
@@ -120,8 +121,11 @@ class UsageStats:
             cached_tokens=_int(prompt_details.get("cached_tokens")),
             cache_write_tokens=_int(prompt_details.get("cache_write_tokens")),
             reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
-            is_byok=bool(usage.get("is_byok")),
-            upstream_cost_usd=_float(cost_details.get("upstream_inference_cost")),
+            is_byok=is_byok,
+            # Only BYOK calls bill the user upstream: otherwise the field (when a number) is what
+            # OpenRouter paid its provider, already inside `cost`, and must not be added to it.
+            upstream_cost_usd=_float(cost_details.get("upstream_inference_cost")) if is_byok
+            else None,
             generation_id=generation_id,
             usage_missing=missing,
         )
@@ -549,10 +553,11 @@ class LLMClient:
                 usage.cost_usd = result.cost_usd
                 usage.cost_source = "generation"
                 usage.cache_discount = result.cache_discount or 0.0
-                if result.upstream_cost_usd is not None:
+                if result.upstream_cost_usd is not None and usage.is_byok:  # see from_usage
                     usage.upstream_cost_usd = result.upstream_cost_usd
+            upstream = result.upstream_cost_usd if usage.is_byok else None
             self.telemetry.settle_cost(chat, cost_usd=result.cost_usd,
-                                       upstream_cost_usd=result.upstream_cost_usd,
+                                       upstream_cost_usd=upstream,
                                        lookup_attempts=result.attempts, error=result.error)
             if self.budget is not None:
                 self.budget.release(key)

@@ -9,6 +9,7 @@ a mid-stream chunk), and error bodies with ``metadata.error_type``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -251,13 +252,32 @@ def _field(obj: Any, name: str) -> Any:
     return value
 
 
+def _upstream_message(raw: Any) -> str | None:
+    """The provider's own message from OpenRouter's ``metadata.raw`` (its error body as JSON text,
+    or plain text), if any."""
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return " ".join(raw.split())
+    inner = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
+    message = inner.get("message") if isinstance(inner, dict) else inner
+    return " ".join(str(message).split()) if isinstance(message, str) and message.strip() else None
+
+
 def _error_details(body: Any) -> tuple[str, str | None]:
     """Message and ``metadata.error_type`` from an OpenRouter/OpenAI error body."""
     error = body.get("error", body) if isinstance(body, dict) else body
     if isinstance(error, dict):
         message = str(error.get("message") or "no message")
         metadata = error.get("metadata")
-        error_type = metadata.get("error_type") if isinstance(metadata, dict) else None
+        metadata = metadata if isinstance(metadata, dict) else {}
+        upstream = _upstream_message(metadata.get("raw"))
+        if upstream and upstream not in message:
+            # "Provider returned error" alone says nothing; the provider's words say what to fix.
+            message = f"{message}: {upstream}"
+        error_type = metadata.get("error_type")
         return message[:300], (str(error_type) if error_type else None)
     if isinstance(error, str):
         return error[:300], None

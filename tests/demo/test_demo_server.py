@@ -156,7 +156,12 @@ def test_usage_and_cost_fields_match_the_documented_billing(server: FakeOpenRout
     )
     assert usage.model_extra["cost"] == expected_cost == billed.cost_usd
     assert usage.model_extra["is_byok"] is False
-    assert usage.model_extra["cost_details"] == {"upstream_inference_cost": None}
+    assert usage.model_extra["cost_details"] == {
+        "upstream_inference_cost": None,  # not BYOK
+        "upstream_inference_prompt_cost": round(usage.prompt_tokens * price.prompt, 12),
+        "upstream_inference_completions_cost": round(
+            usage.completion_tokens * price.completion, 12),
+    }
     wire = usage.model_dump()  # the wire's fields, however old the SDK that parsed them
     assert wire["prompt_tokens_details"]["cached_tokens"] == 0
     assert wire["completion_tokens_details"]["reasoning_tokens"] == 0
@@ -517,7 +522,7 @@ def test_error_in_200_without_streaming_has_empty_choices(server: FakeOpenRouter
     completion = chat(sdk(server))
     assert completion.choices == []
     error = completion.model_extra["error"]
-    assert error["code"] == 502 and error["metadata"]["provider_code"] == 502
+    assert error["code"] == 502 and error["metadata"]["provider_code"] == "502"  # a string
     assert error["metadata"]["error_type"] == "server"
     assert server.ledger == []
 
