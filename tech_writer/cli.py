@@ -26,7 +26,12 @@ from tech_writer.errors import (
     UsageError,
     interruption,
 )
-from tech_writer.llm.providers import PROVIDER_NAMES, get_provider, validate_model
+from tech_writer.llm.providers import (
+    PROVIDER_NAMES,
+    get_provider,
+    require_base_url,
+    validate_model,
+)
 from tech_writer.secrets import known_secrets
 
 if TYPE_CHECKING:
@@ -82,15 +87,28 @@ def _fail(message: str, code: int) -> NoReturn:
               help="Write the report to this file (atomically). Default: stdout.")
 @click.option("--provider", type=click.Choice(PROVIDER_NAMES), default="openai", show_default=True,
               help="LLM provider. 'demo' is a built-in scripted model: no key, no network, "
-                   "simulated costs.")
+                   "simulated costs. 'local' is any OpenAI-compatible server at --base-url "
+                   "(llama.cpp, Ollama, vLLM, LM Studio): no key unless $LOCAL_API_KEY, cost $0.")
 @click.option("--model", default=None,
               help="Model name. Default gpt-5.1; with openrouter/demo openai/gpt-5.1 "
-                   "(OpenRouter models are provider/model).")
-@click.option("--base-url", default=None, help="Override the provider's API base URL.")
+                   "(OpenRouter models are provider/model); with local, required.")
+@click.option("--base-url", default=None,
+              help="Override the provider's API base URL (required with --provider local, "
+                   "e.g. http://127.0.0.1:8080/v1).")
 @click.option("--openrouter-key", default=None, metavar="KEY",
               help="OpenRouter API key (default: $OPENROUTER_API_KEY).")
 @click.option("--no-track-cost", is_flag=True,
               help="Do not track cost (tracking is on by default for openrouter and demo).")
+@click.option("--reasoning", type=click.Choice(["none", "low", "medium", "high"]), default=None,
+              help="Reasoning effort for models that support it (OpenRouter's `reasoning`); "
+                   "none turns reasoning off. Default: the model's own.")
+@click.option("--no-structured-output", "no_structured_output", is_flag=True,
+              help="The model/server has no JSON-schema output: ask for the outline as a tool "
+                   "call (or as JSON in text). For local servers; OpenRouter models are read "
+                   "from /models.")
+@click.option("--no-parallel-tools", "no_parallel_tools", is_flag=True,
+              help="Ask for one tool call per turn (parallel_tool_calls=false), for local "
+                   "servers whose chat template cannot emit several.")
 @click.option("--eval-json", "eval_json", is_flag=True,
               help='Print one JSON document on stdout: {"report", "citations", "cost"}.')
 @click.option("--eval", "evaluate_report", is_flag=True,
@@ -170,12 +188,13 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
          stream: bool, max_exploration: int, max_sections: int, persist_cache: bool,
          cache_path: Path | None, cache_dir: Path | None, quiet: bool, request_timeout: float,
          max_retries: int, cost_lookup_timeout: float, log_level: str, concurrency: int,
-         max_cost: float | None, dry_run: bool, resume: bool, evaluate_report: bool = False) -> int:
+         max_cost: float | None, dry_run: bool, resume: bool, reasoning: str | None,
+         no_structured_output: bool, no_parallel_tools: bool, evaluate_report: bool = False) -> int:
     from tech_writer.pipeline.live import make_progress
 
     prompt = _read_prompt(prompt_file)
-    track_cost = _check_options(provider, model, openrouter_key, no_track_cost, resume,
-                                persist_cache)
+    track_cost = _check_options(provider, model, base_url, openrouter_key, no_track_cost,
+                                resume, persist_cache)
     repo_path = _local_repo(repo, cache_dir)
     if dry_run:
         return _dry_run(prompt, repo_path, provider, model, base_url, max_exploration,
@@ -197,7 +216,8 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
                 request_timeout_s=request_timeout, concurrency=concurrency,
                 max_cost_usd=max_cost, resume=resume,
                 retry=RetryPolicy(max_attempts=max_retries + 1),
-                lookup=LookupPolicy(max_wait_s=cost_lookup_timeout))
+                lookup=LookupPolicy(max_wait_s=cost_lookup_timeout), reasoning=reasoning,
+                structured_output=not no_structured_output, parallel_tools=not no_parallel_tools)
     except RunFailed as failed:
         return _report_failure(failed, repo_path, track_cost, output, eval_json)
     evaluation = _evaluate(report, repo_path, prompt, store, output, eval_json) if evaluate_report else None
@@ -206,12 +226,14 @@ def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, mod
     return 0 if delivered else EXIT_FAILED
 
 
-def _check_options(provider: str, model: str | None, openrouter_key: str | None,
-                   no_track_cost: bool, resume: bool, persist_cache: bool) -> bool:
+def _check_options(provider: str, model: str | None, base_url: str | None,
+                   openrouter_key: str | None, no_track_cost: bool, resume: bool,
+                   persist_cache: bool) -> bool:
     """Options that cannot go together fail before any other output; returns ``track_cost``."""
     config = get_provider(provider)
     if openrouter_key and provider != "openrouter":
         raise UsageError("--openrouter-key goes with --provider openrouter")
+    require_base_url(config, base_url)
     validate_model(config, model or config.default_model)
     if resume and not persist_cache:
         raise UsageError("--resume needs --persist-cache (that is where finished work is kept)")
@@ -239,7 +261,7 @@ def _report_failure(failed: RunFailed, repo_path: Path, track_cost: bool, output
 def _dry_run(prompt: str, repo_path: Path, provider: str, model: str | None,
              base_url: str | None, max_exploration: int, max_sections: int,
              eval_json: bool) -> int:
-    from tech_writer.llm.pricing import fetch_model_pricing
+    from tech_writer.llm.pricing import ModelPricing, fetch_model_pricing
     from tech_writer.pipeline.planner import format_plan, make_plan
     from tech_writer.repository.repo import Repository
 
@@ -253,6 +275,8 @@ def _dry_run(prompt: str, repo_path: Path, provider: str, model: str | None,
             pricing = fetch_model_pricing(server.base_url, model)
     elif config.openrouter_dialect:  # /models is public on OpenRouter: no key needed
         pricing = fetch_model_pricing(base_url or config.default_base_url or "", model)
+    elif config.cost_known_zero:  # a local server bills nothing
+        pricing = ModelPricing(model, 0.0, 0.0)
     plan = make_plan(Repository(repo_path), prompt, model=model, provider=provider,
                      pricing=pricing, max_exploration=max_exploration, max_sections=max_sections)
     if eval_json:

@@ -16,7 +16,7 @@ __all__ = ["KEY_VARIABLES", "MASK", "SecretMask", "known_secrets", "mask_url_cre
 
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
-KEY_VARIABLES = ("OPENROUTER_API_KEY", "OPENAI_API_KEY")
+KEY_VARIABLES = ("OPENROUTER_API_KEY", "OPENAI_API_KEY", "LOCAL_API_KEY")
 MASK = "***"
 MIN_SECRET_LENGTH = 8  # shorter strings would mask innocent text; real keys are long
 

@@ -75,6 +75,10 @@ COST_MAYBE_BILLED_ATTEMPTS = "tech_writer.cost.maybe_billed_attempts"
 
 COST_SOURCE_INLINE = "inline"
 COST_SOURCE_GENERATION = "generation"
+COST_SOURCE_FREE = "free"  # a provider that bills nothing (a local server): $0, known
+# True on a chat span whose answer carried no ``usage``: its token counts are unknown (absent from
+# the span), never guessed.
+USAGE_MISSING = "tech_writer.usage.missing"
 
 # --- Cost as each backend reads it (see docs/telemetry-backends.md) ------------------------
 # The bill is one total; these split it into input and output with the model's list prices,

@@ -69,6 +69,7 @@ class UsageTotals:
     calls_without_cost: int = 0
     calls_pending: int = 0
     failed_calls: int = 0  # calls that ended in an error (not billed, not in ``calls``)
+    calls_without_usage: int = 0  # answered without ``usage``: their tokens are not counted
 
     @property
     def total_tokens(self) -> int:
@@ -196,6 +197,7 @@ class _Update:
     without_cost: int = 0
     pending: int = 0
     failed: int = 0
+    without_usage: int = 0
     cost: float | None = None
     upstream: float | None = None
 
@@ -210,6 +212,7 @@ class _Tally:
     without_cost: int = 0
     pending: int = 0
     failed: int = 0
+    without_usage: int = 0
 
     def apply(self, update: _Update) -> None:
         for name, count in update.tokens.items():
@@ -219,6 +222,7 @@ class _Tally:
         self.without_cost += update.without_cost
         self.pending += update.pending
         self.failed += update.failed
+        self.without_usage += update.without_usage
         if update.cost is not None:
             self.costs.append(update.cost)
         if update.upstream is not None:
@@ -226,7 +230,8 @@ class _Tally:
 
     def copy(self) -> _Tally:
         return _Tally(list(self.costs), list(self.upstream_costs), dict(self.tokens), self.calls,
-                      self.with_cost, self.without_cost, self.pending, self.failed)
+                      self.with_cost, self.without_cost, self.pending, self.failed,
+                      self.without_usage)
 
     def freeze(self) -> UsageTotals:
         return UsageTotals(
@@ -238,6 +243,7 @@ class _Tally:
             calls_without_cost=self.without_cost,
             calls_pending=self.pending,
             failed_calls=self.failed,
+            calls_without_usage=self.without_usage,
         )
 
 
@@ -259,6 +265,7 @@ def _chat_update(attributes: Mapping[str, Any], span: ReadableSpan) -> _Update:
         return _Update(failed=1, without_cost=unknown)
     update = _Update(calls=1, upstream=_usd(attributes.get(attrs.COST_UPSTREAM_USD)),
                      without_cost=_maybe_billed_attempts(attributes), tokens=_tokens_of(attributes))
+    update.without_usage = int(attributes.get(attrs.USAGE_MISSING) is True)
     update.cost = _usd(attributes.get(attrs.GEN_AI_USAGE_COST))
     if update.cost is not None:
         update.with_cost = 1

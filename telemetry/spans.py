@@ -85,6 +85,7 @@ class ChatUsage:
     # The model's list prices: only used to split the bill into input and output shares for
     # the backends that show them (MLflow, Phoenix). None: the shares are not written.
     prices: TokenPrices | None = None
+    usage_missing: bool = False  # the answer had no usage: token counts unknown, not zero
 
 
 @contextmanager
@@ -242,9 +243,11 @@ class ChatInvocation:
         if self._capture_content and usage.output_messages is not None:
             span.set_attribute(attrs.GEN_AI_OUTPUT_MESSAGES, _to_json(usage.output_messages))
         pending = usage.cost_usd is None and usage.cost_pending
+        known = not usage.usage_missing
         self._metrics.record_call(self._metric_attributes(), duration_s=self._clock() - self._started,
                                   response_model=usage.response_model,
-                                  input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+                                  input_tokens=usage.input_tokens if known else None,
+                                  output_tokens=usage.output_tokens if known else None)
         if usage.cost_usd is not None:
             self._metrics.record_cost(self._metric_attributes(), usage.cost_usd)
         if pending:
@@ -358,10 +361,13 @@ class ChatInvocation:
 
 def _usage_attributes(usage: ChatUsage) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {
-        attrs.GEN_AI_USAGE_INPUT_TOKENS: usage.input_tokens,
-        attrs.GEN_AI_USAGE_OUTPUT_TOKENS: usage.output_tokens,
         attrs.GEN_AI_RESPONSE_FINISH_REASONS: [str(reason) for reason in usage.finish_reasons],
     }
+    if usage.usage_missing:
+        attributes[attrs.USAGE_MISSING] = True  # token attributes left out: unknown, not 0
+    else:
+        attributes[attrs.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+        attributes[attrs.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
     if usage.response_id:
         attributes[attrs.GEN_AI_RESPONSE_ID] = usage.response_id
     if usage.response_model:

@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 FINISH_TOOL = "finish_exploration"
+OUTLINE_NAME = "report_outline"
 
 Step: TypeAlias = "ModelTurn | Callable[[dict[str, Any]], ModelTurn]"
 Hook: TypeAlias = Callable[[str, int, dict[str, Any]], None]
@@ -46,6 +47,8 @@ def phase_of(request: dict[str, Any]) -> str:
     """Which pipeline phase a chat-completions body belongs to (as the demo model reads it); the
     exploration's planning call is "plan", its explorers' calls "exploration"."""
     names = {(tool.get("function") or {}).get("name") for tool in request.get("tools") or []}
+    if OUTLINE_NAME in names or (not names and OUTLINE_NAME in first_user_text(request)):
+        return "outline"  # asked for as a tool call, or as JSON in the text
     if FINISH_TOOL in names:
         choice = request.get("tool_choice")
         forced = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
@@ -73,6 +76,11 @@ def section_title_of(request: dict[str, Any]) -> str | None:
             if line.startswith("Section title: "):
                 return line.removeprefix("Section title: ").strip()
     return None
+
+
+def first_user_text(request: dict[str, Any]) -> str:
+    users = [m for m in request.get("messages") or [] if m.get("role") == "user"]
+    return text_of(users[0]) if users else ""
 
 
 def last_user_text(request: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ endpoints. It is the project's test double and the engine of ``--provider demo``
 from __future__ import annotations
 
 from ._types import ModelTurn, ScriptedModel, ToolCall
+from .capabilities import ModelProfile
 from .faults import Fault, FaultPlan, default_error_body
 from .model import CITATION_MODES, OUTLINE_MODES, DemoModel, QueueModel, ScriptExhausted
 from .pricing import DEFAULT_PRICING, ModelPrice, Pricing
@@ -23,6 +24,7 @@ __all__ = [
     "Fault",
     "FaultPlan",
     "ModelPrice",
+    "ModelProfile",
     "ModelTurn",
     "Pricing",
     "QueueModel",

@@ -23,7 +23,7 @@ from typing import Any
 from ._conversation import Conversation, message_text
 from ._explore import FILES_READ_PREFIX
 from ._files import ENTRY_STEMS, file_role
-from ._types import ModelTurn
+from ._types import ModelTurn, ToolCall
 
 __all__ = [
     "OUTLINE_MODES",
@@ -379,12 +379,25 @@ def build_outline(conv: Conversation) -> dict[str, Any]:
     return {"title": _report_title(request, kind, project), "sections": sections}
 
 
-def outline_turn(conv: Conversation, mode: str) -> ModelTurn:
+# The outline's name: the json_schema's, and the tool's when it is asked for as a tool call.
+OUTLINE_NAME = "report_outline"
+
+
+def asks_outline_in_text(conv: Conversation) -> bool:
+    """A model without structured output is asked for the report_outline JSON in words."""
+    users = conv.user_texts()
+    return bool(users) and OUTLINE_NAME in users[0]
+
+
+def outline_turn(conv: Conversation, mode: str, *, as_tool_call: bool = False) -> ModelTurn:
     text = json.dumps(build_outline(conv), indent=2, ensure_ascii=False)
     earlier_attempt = any(
-        m.get("role") == "assistant" and message_text(m).lstrip().startswith("{")
+        m.get("role") == "assistant"
+        and (message_text(m).lstrip().startswith("{") or m.get("tool_calls"))
         for m in conv.messages
     )
     if mode == "always_invalid" or (mode == "invalid_once" and not earlier_attempt):
-        return ModelTurn(content=text[: len(text) * 3 // 5])  # cut off mid-way: not valid JSON
+        text = text[: len(text) * 3 // 5]  # cut off mid-way: not valid JSON
+    if as_tool_call:
+        return ModelTurn(tool_calls=[ToolCall(OUTLINE_NAME, text)])
     return ModelTurn(content=text)

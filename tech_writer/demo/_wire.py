@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -20,10 +20,10 @@ from typing import Any
 from ._records import BilledCall
 from ._shapes import Shape, reshape_chunk, reshape_completion
 from ._types import ModelTurn
-from .pricing import FALLBACK_MODEL_KEY, Charge, ModelPrice, Pricing
+from .capabilities import DEFAULT_PARAMETERS, ModelProfile
+from .pricing import FALLBACK_MODEL_KEY, Charge, ModelPrice, Pricing, price_for
 
 __all__ = [
-    "DEFAULT_SUPPORTED_PARAMETERS",
     "PROVIDER_NAME",
     "SSE_DONE",
     "SSE_KEEPALIVE",
@@ -53,10 +53,6 @@ _PARTIAL_CONTENT = "The provider started answering and then "
 
 
 Envelope = dict[str, Any]  # id, created, model, provider: shared by every body of one response
-# Parameters every fake model accepts; /models lists them (see model_entry).
-DEFAULT_SUPPORTED_PARAMETERS: tuple[str, ...] = (
-    "tools", "tool_choice", "response_format", "structured_outputs",
-)
 _MODELS_CREATED = 1_750_000_000  # a fixed listing date: the fake's /models never changes
 
 
@@ -121,10 +117,11 @@ def completion_body(
     envelope: Envelope,
     turn: ModelTurn,
     call_ids: Sequence[str],
-    usage: dict[str, Any],
+    usage: dict[str, Any] | None,
     reasoning: Reasoning | None = None,
     shape: Shape = "usual",
 ) -> dict[str, Any]:
+    """A chat completion; ``usage`` None leaves the field out, as some local servers do."""
     message: dict[str, Any] = {
         "role": "assistant",
         "content": turn.content,
@@ -143,13 +140,14 @@ def completion_body(
         "native_finish_reason": finish_reason,
         "logprobs": None,
     }
-    body = {
+    body: dict[str, Any] = {
         **envelope,
         "object": "chat.completion",
         "system_fingerprint": None,
         "choices": [choice],
-        "usage": usage,
     }
+    if usage is not None:
+        body["usage"] = usage
     return reshape_completion(body, shape)
 
 
@@ -193,7 +191,7 @@ def stream_frames(
     envelope: Envelope,
     turn: ModelTurn,
     call_ids: Sequence[str],
-    usage: dict[str, Any],
+    usage: dict[str, Any] | None,
     reasoning: Reasoning | None = None,
     shape: Shape = "usual",
 ) -> list[bytes]:
@@ -215,7 +213,10 @@ def stream_frames(
     payloads = [_chunk_payload(envelope, delta) for delta in deltas]
     payloads.append(_chunk_payload(envelope, {}, turn.effective_finish_reason()))
     # OpenRouter sends usage once, in a final chunk whose choices list is empty.
-    payloads.append({**envelope, "object": "chat.completion.chunk", "choices": [], "usage": usage})
+    if usage is not None:  # some local servers send no usage at all
+        payloads.append(
+            {**envelope, "object": "chat.completion.chunk", "choices": [], "usage": usage}
+        )
     frames = [_sse(reshape_chunk(payload, shape)) for payload in payloads]
     # Keep-alive comments around the first chunk, as OpenRouter sends while the model starts.
     return [SSE_KEEPALIVE, frames[0], SSE_KEEPALIVE, *frames[1:], SSE_DONE]
@@ -346,7 +347,8 @@ def format_price(usd_per_token: float) -> str:
 def model_entry(
     model_id: str,
     price: ModelPrice,
-    supported_parameters: Sequence[str] = DEFAULT_SUPPORTED_PARAMETERS,
+    supported_parameters: Sequence[str] = DEFAULT_PARAMETERS,
+    max_completion_tokens: int | None = None,
 ) -> dict[str, Any]:
     """One model of ``/models``, with every field OpenRouter's schema requires."""
     return {
@@ -375,7 +377,7 @@ def model_entry(
         },
         "top_provider": {
             "context_length": price.context_length,
-            "max_completion_tokens": None,
+            "max_completion_tokens": max_completion_tokens,
             "is_moderated": False,
         },
         "per_request_limits": None,
@@ -386,13 +388,20 @@ def model_entry(
     }
 
 
-def models_body(pricing: Pricing) -> dict[str, Any]:
-    models = [
-        model_entry(model_id, price)
-        for model_id, price in pricing.items()
-        # the fallback is a billing rule, not a model anyone can list
-        if model_id != FALLBACK_MODEL_KEY
-    ]
+def models_body(pricing: Pricing,
+                profiles: Mapping[str, ModelProfile] | None = None) -> dict[str, Any]:
+    """Every priced model, and every model with a profile (priced by the fallback if need be)."""
+    profiles = profiles or {}
+    models = []
+    listed = [m for m in pricing if m != FALLBACK_MODEL_KEY]  # the fallback is a billing rule
+    listed += [m for m in profiles if m not in pricing]
+    for model_id in listed:
+        price = price_for(pricing, model_id)
+        if price is None:
+            continue
+        profile = profiles.get(model_id, ModelProfile())
+        models.append(model_entry(model_id, price, profile.supported_parameters,
+                                  profile.max_completion_tokens))
     return {"data": models, "total_count": len(models), "links": {"next": None}}
 
 

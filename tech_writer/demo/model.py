@@ -9,7 +9,9 @@ phase          recognised by                                answer
 exploration    a tool named ``finish_exploration`` offered  a plan of areas when asked for one;
                                                             per area, its reads in one turn,
                                                             then the notes (see ``_explore``)
-outline        ``response_format`` json_schema/json_object  outline JSON (see ``_outline``)
+outline        ``response_format`` json_schema/json_object, outline JSON (see ``_outline``), as
+               a ``report_outline`` tool offered, or the    that tool's call in the tool form
+               ``report_outline`` schema asked for in text
 sections       other tools offered                          read_file calls (all in one turn
                                                             unless ``parallel_tool_calls`` is
                                                             off), then cited markdown
@@ -29,7 +31,7 @@ from typing import Any
 
 from ._conversation import Conversation
 from ._explore import FINISH_TOOL, ExplorationOptions, exploration_turn, understanding
-from ._outline import OUTLINE_MODES, outline_turn
+from ._outline import OUTLINE_MODES, OUTLINE_NAME, asks_outline_in_text, outline_turn
 from ._sections import CITATION_MODES, section_turn
 from ._types import ModelTurn, ScriptedModel, ToolCall
 
@@ -117,7 +119,9 @@ class DemoModel:
         conv = Conversation(request)
         if FINISH_TOOL in conv.tools:
             return exploration_turn(conv, self.exploration)
-        if _wants_json(conv.response_format):
+        if OUTLINE_NAME in conv.tools:
+            return outline_turn(conv, self.outline_mode, as_tool_call=conv.offers(OUTLINE_NAME))
+        if _wants_json(conv.response_format) or (not conv.tools and asks_outline_in_text(conv)):
             return outline_turn(conv, self.outline_mode)
         if conv.tools:
             return section_turn(conv, self.citation_mode, self.parallel_tool_calls)

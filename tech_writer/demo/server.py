@@ -48,6 +48,7 @@ from ._reasoning import ReasoningSigner, reasoning_text
 from ._records import REDACTED_AUTHORIZATION, BilledCall, RecordedRequest
 from ._shapes import SHAPES, Shape
 from ._types import ModelTurn, ScriptedModel
+from .capabilities import ModelProfile, reasoning_tokens_for, refusal, without_ignored
 from .faults import Fault, FaultPlan, default_error_body
 from .pricing import (
     DEFAULT_PRICING,
@@ -91,6 +92,8 @@ class FakeOpenRouter:
         reasoning_tokens: int = 0,
         latency_s: float = 0.0,
         credit_usd: float | None = None,
+        send_usage: bool = True,
+        profiles: dict[str, ModelProfile] | None = None,
         reasoning: bool = False,
         shape: Shape = "usual",
     ) -> None:
@@ -126,6 +129,12 @@ class FakeOpenRouter:
         self._reasoning_tokens = reasoning_tokens
         self._latency_s = latency_s
         self._credit_usd = credit_usd
+        # False: answers carry no ``usage`` at all (still billed in the ledger), as some local
+        # OpenAI-compatible servers answer.
+        self._send_usage = send_usage
+        # Per model: what it supports (listed on /models, enforced on chat requests); a model
+        # without a profile supports what the pipeline uses (see tech_writer.demo.capabilities).
+        self._profiles = dict(profiles or {})
         self._reasoning = ReasoningSigner() if reasoning else None
         self._shape: Shape = shape
         self.faults = FaultPlan()
@@ -288,7 +297,7 @@ class FakeOpenRouter:
             )
             return
         if route == "/models":  # public on OpenRouter: no key needed to read prices
-            handler.send_json(200, _wire.models_body(self._pricing))
+            handler.send_json(200, _wire.models_body(self._pricing, self._profiles))
             return
         if not self._authorized(handler):
             handler.send_json(401, {"error": {"code": 401, "message": "No auth credentials found"}})
@@ -337,10 +346,15 @@ class FakeOpenRouter:
                 400, {"error": {"code": 400, "message": f"{model} is not a valid model ID"}}
             )
             return
+        profile = self._profiles.get(model, ModelProfile())
+        refused = refusal(body, profile)
+        if refused is not None:  # OpenRouter finds no provider before anything is routed
+            handler.send_json(404, {"error": {"code": 404, "message": refused}})
+            return
         if self._reasoning is not None:
-            refusal = self._reasoning.problem(body["messages"])
-            if refusal is not None:  # the upstream refuses before anything is billed
-                handler.send_json(400, refusal)
+            broken = self._reasoning.problem(body["messages"])
+            if broken is not None:  # the upstream refuses before anything is billed
+                handler.send_json(400, broken)
                 return
         streamed = bool(body.get("stream"))
         started = time.monotonic()
@@ -357,7 +371,7 @@ class FakeOpenRouter:
             if not self._sleep(self._latency_s):
                 handler.drop_connection()
                 return
-            turn = self._ask_model(body)
+            turn = self._ask_model(without_ignored(body, profile))
         latency_ms = round((time.monotonic() - started) * 1000)
         self._bill_and_send(handler, body, turn, streamed, latency_ms)
 
@@ -373,9 +387,11 @@ class FakeOpenRouter:
     def _charge(self, body: dict[str, Any], turn: ModelTurn, thinking: str | None) -> Charge:
         price = price_for(self._pricing, body["model"])
         assert price is not None  # checked before the model was asked
+        profile = self._profiles.get(body["model"], ModelProfile())
         reasoning_tokens = self._reasoning_tokens
         if thinking and not reasoning_tokens:  # a reasoning model bills its thinking as output
             reasoning_tokens = count_completion_tokens(thinking)
+        reasoning_tokens += reasoning_tokens_for(body, profile)
         return compute_charge(
             price,
             prompt_tokens=count_prompt_tokens(body),
@@ -439,7 +455,8 @@ class FakeOpenRouter:
             reasoning = _wire.Reasoning(
                 thinking, self._reasoning.details(generation_id, thinking, call_ids))
         envelope = self._envelope(generation_id, model)
-        usage = _wire.usage_body(charge, inline_cost=self._inline_cost, byok=self._byok)
+        usage = (_wire.usage_body(charge, inline_cost=self._inline_cost, byok=self._byok)
+                 if self._send_usage else None)
         headers = {"X-Generation-Id": generation_id}
         if streamed:
             frames = _wire.stream_frames(envelope, turn, call_ids, usage, reasoning, self._shape)

@@ -20,12 +20,21 @@ from typing import TYPE_CHECKING, Any
 
 from tech_writer.errors import LLMError, UsageError
 from tech_writer.llm.budget import Budget
+from tech_writer.llm.capabilities import (
+    Capabilities,
+    fit_request,
+    needs_capabilities,
+    parse_capabilities,
+    reasoning_parameter,
+)
 from tech_writer.llm.cost_lookup import CostLookups, GenerationCost
 from tech_writer.llm.limiter import AdaptiveLimiter
-from tech_writer.llm.pricing import ModelPricing, fetch_model_pricing
+from tech_writer.llm.pricing import ModelPricing, fetch_model_entry, parse_pricing
 from tech_writer.llm.providers import (
+    NO_KEY,
     ProviderConfig,
     get_provider,
+    require_base_url,
     resolve_api_key,
     validate_model,
 )
@@ -90,12 +99,14 @@ class UsageStats:
     upstream_cost_usd: float | None = None  # BYOK: what the provider billed the user directly
     is_byok: bool = False
     generation_id: str | None = None
-    cost_source: str | None = None  # "inline" | "generation" | None
+    cost_source: str | None = None  # "inline" | "generation" | "free" | None
+    usage_missing: bool = False  # the answer carried no usage: the token counts are unknown
 
     @classmethod
     def from_usage(cls, usage: Mapping[str, Any] | None, generation_id: str | None,
                    *, read_cost: bool) -> UsageStats:
         """Build from an OpenRouter/OpenAI ``usage`` object (a plain dict)."""
+        missing = not usage
         usage = usage or {}
         prompt_details = _mapping(usage.get("prompt_tokens_details"))
         completion_details = _mapping(usage.get("completion_tokens_details"))
@@ -116,6 +127,7 @@ class UsageStats:
             upstream_cost_usd=_float(cost_details.get("upstream_inference_cost")) if is_byok
             else None,
             generation_id=generation_id,
+            usage_missing=missing,
         )
         if read_cost:
             stats.cost_usd = _float(usage.get("cost"))
@@ -126,8 +138,10 @@ class UsageStats:
 class LLMClient:
     """Sends chat requests; returns ``(message_dict, UsageStats)``.
 
-    ``provider`` is ``"openai"``, ``"openrouter"`` or ``"demo"`` (the built-in scripted model on
-    a loopback server; costs are simulated). ``track_cost`` defaults to on for OpenRouter and demo.
+    ``provider`` is ``"openai"``, ``"openrouter"``, ``"demo"`` (the built-in scripted model on
+    a loopback server; costs are simulated) or ``"local"`` (any OpenAI-compatible server at
+    ``base_url``; it bills nothing, so each call's cost is a known $0). ``track_cost`` defaults
+    to on for OpenRouter, demo and local.
     ``session_id`` is sent to OpenRouter (and demo) only: OpenAI rejects fields it does not know.
     """
 
@@ -157,6 +171,7 @@ class LLMClient:
         # run_pipeline builds the client) unless the caller passes its own.
         self.session_id = settings.session_id if settings.session_id is not None else uuid.uuid4().hex
         self.provider = provider
+        require_base_url(self.config, base_url)
         self.model = validate_model(self.config, model or self.config.default_model)
         self.track_cost = self.config.track_cost_default if track_cost is None else track_cost
         self.simulated = provider == "demo"
@@ -187,9 +202,11 @@ class LLMClient:
         self.budget: Budget | None = None
         if settings.max_cost_usd is not None:
             self.budget = Budget(settings.max_cost_usd, self.model_pricing)
-        self._pricing: ModelPricing | None = None
-        self._pricing_fetched = False
-        self._pricing_lock = threading.Lock()  # calls answered side by side fetch it once
+        self._models_entry: Mapping[str, Any] | None = None
+        self._models_fetched = False
+        self._models_lock = threading.Lock()
+        self._reasoning_warned = False
+        self._capabilities: Capabilities | None = None
 
     @staticmethod
     def _start_demo_server() -> FakeOpenRouter:
@@ -241,7 +258,7 @@ class LLMClient:
               tools: Sequence[Mapping[str, Any]] | None, **kwargs: Any
               ) -> tuple[dict[str, Any], UsageStats]:
         stream = bool(kwargs.pop("stream", self.stream))
-        request = self._request(messages, tools, kwargs)
+        request = self._request(messages, tools, kwargs, stream)
         prices = self._split_prices()  # before the span: no call's duration includes /models
         chat = self.telemetry.start_chat(
             self.model, self._telemetry_provider, server_address=self._server_address,
@@ -260,26 +277,63 @@ class LLMClient:
         return self._answered(key, chat, completion, started, prices)
 
     def _request(self, messages: Sequence[Mapping[str, Any]],
-                 tools: Sequence[Mapping[str, Any]] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+                 tools: Sequence[Mapping[str, Any]] | None, kwargs: dict[str, Any],
+                 stream: bool = False) -> dict[str, Any]:
         """The chat completion request: the SDK's keywords, OpenRouter's fields in ``extra_body``."""
         request: dict[str, Any] = {"model": self.model, "messages": self._cacheable(messages),
                                    **kwargs}
         if tools:
             request["tools"] = list(tools)
+        self._fit_to_model(request)
+        if stream and not self.config.openrouter_dialect:
+            # OpenAI and most OpenAI-compatible servers put usage in the final chunk only when
+            # asked (OpenRouter always does).
+            request["stream_options"] = {"include_usage": True}
         if self.config.openrouter_dialect:
             openrouter_fields: dict[str, Any] = {"session_id": self.session_id}
             if self.track_cost:
                 # Deprecated on OpenRouter (usage is always sent now) but harmless; the design
                 # asks for it.
                 openrouter_fields["usage"] = {"include": True}
+            if "tools" in request or "response_format" in request:
+                # The pipeline depends on these: route only to providers that honour every
+                # parameter sent, rather than to one that silently ignores them.
+                openrouter_fields["provider"] = {"require_parameters": True}
+            reasoning = self._reasoning()
+            if reasoning is not None:
+                openrouter_fields["reasoning"] = reasoning
             request["extra_body"] = {**request.get("extra_body", {}), **openrouter_fields}
         return request
+
+    def _fit_to_model(self, request: dict[str, Any]) -> None:
+        if needs_capabilities(request):
+            for name in fit_request(request, self.capabilities()):
+                log.debug("%s does not support %s: left out of the request", self.model, name)
+
+    def _reasoning(self) -> dict[str, Any] | None:
+        """OpenRouter's ``reasoning`` for ``--reasoning``, only for a model that lists it."""
+        effort = self.settings.reasoning
+        if effort is None:
+            return None
+        parameters = self.capabilities().parameters
+        if parameters is not None and "reasoning" in parameters:
+            return reasoning_parameter(effort)
+        if not self._reasoning_warned:
+            self._reasoning_warned = True
+            log.warning("--reasoning %s ignored: %s does not list 'reasoning' among its "
+                        "supported parameters", effort, self.model)
+        return None
 
     def _answered(self, key: int, chat: ChatInvocation, completion: Completion, started: float,
                   prices: TokenPrices | None) -> tuple[dict[str, Any], UsageStats]:
         """Account for an answered call: its usage, its span, and its cost now or once looked up."""
         usage = UsageStats.from_usage(completion.usage, completion.generation_id,
                                       read_cost=self.track_cost)
+        if self.track_cost and self.config.cost_known_zero:
+            usage.cost_usd, usage.cost_source = 0.0, "free"  # nothing billed: known, not unknown
+        if usage.usage_missing:
+            log.warning("LLM call %s came back without token usage: its tokens are not counted",
+                        completion.generation_id or "(no id)")
         pending = (self.track_cost and usage.cost_usd is None and self._lookups is not None
                    and completion.generation_id is not None)
         reply: dict[str, Any] = {"role": "assistant", "content": completion.content,
@@ -329,6 +383,7 @@ class LLMClient:
             "reasoning_tokens": total.reasoning_tokens,
             "total_calls": total.calls,
             "calls_without_cost": total.calls_unknown_cost,
+            "calls_without_usage": total.calls_without_usage,
             "complete": total.complete,
             "upstream_cost_usd": total.upstream_cost_usd,
             "total_spend_usd": total.total_spend_usd,
@@ -362,14 +417,39 @@ class LLMClient:
         return self._stop.is_set()
 
     def model_pricing(self) -> ModelPricing | None:
-        """The model's list prices from ``/models`` (fetched once): for estimates, and for the
-        input/output split of billed costs on exported spans; never for a cost itself."""
-        with self._pricing_lock:
-            if not self._pricing_fetched:
-                self._pricing = fetch_model_pricing(self.base_url, self.model,
-                                                    api_key=self._api_key)
-                self._pricing_fetched = True
-            return self._pricing
+        """The model's list prices from ``/models`` (fetched once, with the capabilities): for
+        estimates, and for the input/output split of billed costs on exported spans; never for
+        a cost itself."""
+        entry = self._model_entry()
+        return None if entry is None else parse_pricing(self.model, entry)
+
+    def capabilities(self) -> Capabilities:
+        """What the model supports: from ``/models`` on OpenRouter (the same one request as the
+        prices), from the flags for a local server; plain OpenAI models support everything the
+        pipeline uses, as does a model whose entry could not be read (nothing is left out)."""
+        if self._capabilities is None:  # a race only computes the same value twice
+            self._capabilities = self._find_capabilities()
+        return self._capabilities
+
+    def _find_capabilities(self) -> Capabilities:
+        settings = self.settings
+        if self.provider == "local":
+            return Capabilities.local(self.model, structured_output=settings.structured_output,
+                                      parallel_tools=settings.parallel_tools)
+        entry = self._model_entry() if self.config.openrouter_dialect else None
+        found = (parse_capabilities(self.model, entry) if entry is not None
+                 else Capabilities(self.model))
+        return found.restricted(structured_output=settings.structured_output,
+                                parallel_tools=settings.parallel_tools)
+
+    def _model_entry(self) -> Mapping[str, Any] | None:
+        """The model's ``/models`` entry, fetched at most once per client (thread-safe)."""
+        with self._models_lock:
+            if not self._models_fetched:
+                self._models_entry = fetch_model_entry(self.base_url, self.model,
+                                                       api_key=self._api_key)
+                self._models_fetched = True
+            return self._models_entry
 
     def close(self) -> None:
         if self._lookups is not None:
@@ -391,14 +471,15 @@ class LLMClient:
     @property
     def api_key_for_masking(self) -> str | None:
         """The key in use, so that other components can mask it (never log or send it)."""
-        return None if self.simulated else self._api_key
+        return None if self.simulated or self._api_key == NO_KEY else self._api_key
 
     # --- internals -----------------------------------------------------------------------------
     @property
     def _telemetry_provider(self) -> str:
         # gen_ai.provider.name: the demo speaks OpenRouter's protocol; spans say so and carry
-        # tech_writer.cost.simulated=true.
-        return "openai" if self.provider == "openai" else "openrouter"
+        # tech_writer.cost.simulated=true. A local server is named as such (its address is on
+        # the span as server.address / server.port).
+        return self.provider if self.provider in ("openai", "local") else "openrouter"
 
     def _cacheable(self, messages: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Add prompt-cache breakpoints for models that need them explicitly.
@@ -446,6 +527,7 @@ class LLMClient:
             simulated=self.simulated,
             output_messages=[reply],
             prices=prices,
+            usage_missing=usage.usage_missing,
         ))
 
     def _split_prices(self) -> TokenPrices | None:

@@ -3,6 +3,10 @@
 Prices are only used *before* spending (``--max-cost`` and ``--dry-run``), and to split a billed
 cost into input and output shares for the backends that show them: what a run actually cost
 always comes from OpenRouter's billing (``usage.cost``), never from tokens × list price.
+
+The same ``/models`` entry also gives the model's capabilities (:mod:`tech_writer.llm.capabilities`):
+:func:`fetch_model_entry` reads it once and both are parsed from it.
+
 ``/models`` lists prices as strings in USD **per token** (not per million): they are used as is.
 """
 
@@ -22,7 +26,9 @@ __all__ = [
     "COMPLETION_RESERVE_TOKENS",
     "ModelPricing",
     "estimate_prompt_tokens",
+    "fetch_model_entry",
     "fetch_model_pricing",
+    "parse_pricing",
 ]
 
 log = logging.getLogger("tech_writer.pricing")
@@ -53,6 +59,16 @@ def fetch_model_pricing(base_url: str, model: str, *, api_key: str | None = None
                         timeout_s: float = 15.0,
                         transport: httpx.BaseTransport | None = None) -> ModelPricing | None:
     """The model's prices from ``{base_url}/models``; ``None`` (with a warning) if unavailable."""
+    entry = fetch_model_entry(base_url, model, api_key=api_key, timeout_s=timeout_s,
+                              transport=transport)
+    return None if entry is None else parse_pricing(model, entry)
+
+
+def fetch_model_entry(base_url: str, model: str, *, api_key: str | None = None,
+                      timeout_s: float = 15.0, transport: httpx.BaseTransport | None = None
+                      ) -> Mapping[str, Any] | None:
+    """The model's entry in ``{base_url}/models`` (prices, capabilities); ``None`` (with a
+    warning) if unavailable."""
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
         with httpx.Client(timeout=timeout_s, transport=transport, headers=headers) as http:
@@ -60,17 +76,18 @@ def fetch_model_pricing(base_url: str, model: str, *, api_key: str | None = None
         response.raise_for_status()
         entries = response.json().get("data", [])
     except (httpx.HTTPError, ValueError, AttributeError) as exc:
-        log.warning("could not read model prices from %s/models (%s)", base_url,
-                    type(exc).__name__)
+        log.warning("could not read model prices and capabilities from %s/models (%s)",
+                    base_url, type(exc).__name__)
         return None
     for entry in entries if isinstance(entries, list) else []:
         if isinstance(entry, Mapping) and entry.get("id") == model:
-            return _parse(model, entry)
-    log.warning("model %s is not listed at %s/models: no price to estimate with", model, base_url)
+            return entry
+    log.warning("model %s is not listed at %s/models: no price to estimate with, "
+                "capabilities unknown", model, base_url)
     return None
 
 
-def _parse(model: str, entry: Mapping[str, Any]) -> ModelPricing | None:
+def parse_pricing(model: str, entry: Mapping[str, Any]) -> ModelPricing | None:
     pricing = entry.get("pricing")
     if not isinstance(pricing, Mapping):
         return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tech_writer.errors import UsageError
+from tech_writer.llm.capabilities import REASONING_EFFORTS
 from tech_writer.llm.cost_lookup import LookupPolicy
 from tech_writer.llm.retry import RetryPolicy
 
@@ -40,10 +41,19 @@ class ClientSettings:
     max_cost_usd: float | None = None
     # OpenRouter's sticky-routing key (see LLMClient.session_id); None: a fresh one per client.
     session_id: str | None = None
+    # --reasoning: none/low/medium/high, sent (as OpenRouter's `reasoning`) only to models that
+    # list it; None: the model's default.
+    reasoning: str | None = None
+    # A local server's capabilities (it has no /models list): --no-structured-output and
+    # --no-parallel-tools turn these off.
+    structured_output: bool = True
+    parallel_tools: bool = True
 
     def __post_init__(self) -> None:
         if self.session_id is not None and not 0 < len(self.session_id) <= MAX_SESSION_ID_CHARS:
             raise UsageError(f"session id must be 1 to {MAX_SESSION_ID_CHARS} characters")
+        if self.reasoning is not None and self.reasoning not in REASONING_EFFORTS:
+            raise UsageError(f"--reasoning must be one of {', '.join(REASONING_EFFORTS)}")
 
     @classmethod
     def of(cls, settings: ClientSettings | None, options: Mapping[str, Any]) -> ClientSettings:

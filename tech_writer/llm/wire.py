@@ -27,7 +27,10 @@ from tech_writer.secrets import SecretMask
 
 __all__ = ["AttemptFailed", "Completion", "ResponseReader", "merge_reasoning_detail"]
 
-PROVIDER_TITLES = {"openrouter": "OpenRouter", "openai": "OpenAI", "demo": "the demo model"}
+PROVIDER_TITLES = {"openrouter": "OpenRouter", "openai": "OpenAI", "demo": "the demo model",
+                   "local": "the local server"}
+KEY_HINTS = {"openrouter": "check OPENROUTER_API_KEY or --openrouter-key",
+             "local": "set LOCAL_API_KEY to the key the server was started with"}
 
 
 @dataclass
@@ -198,8 +201,7 @@ class ResponseReader:
         who = self.who
         error: LLMError
         if status == 401:
-            hint = ("check OPENROUTER_API_KEY or --openrouter-key" if self.provider == "openrouter"
-                    else "check OPENAI_API_KEY")
+            hint = KEY_HINTS.get(self.provider, "check OPENAI_API_KEY")
             error = AuthenticationError(f"{who} rejected the API key (401): {hint}",
                                         status_code=401, error_type="401")
         elif status == 402:
@@ -212,6 +214,10 @@ class ResponseReader:
                 f"{who} answered {status}: {message}", status_code=status,
                 error_type=error_type or str(status))
         else:
+            if status == 404 and "no endpoints found" in message.lower():
+                # provider.require_parameters: no provider of the model honours all it was sent.
+                message += (" (no provider of this model supports every parameter the run "
+                            "needs: try another --model, or leave out --reasoning)")
             error = RequestRejectedError(f"{who} rejected the request ({status}): {message}",
                                          status_code=status, error_type=error_type or str(status))
         return AttemptFailed(error, status, retry_after, retryable=self.retry.is_retryable(status))

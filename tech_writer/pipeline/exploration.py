@@ -237,7 +237,9 @@ def _explore_area(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
         notes, ended_by = outcome.content or "", "no_more_tools"
     else:
         # One more call, tools offered but not allowed: the tool list (and its cache) stays.
-        progress.step(label, f"{area.title}: step limit ({max_steps}) reached, asking for notes")
+        why = ("the model repeats itself" if outcome.stopped_repeating
+               else f"step limit ({max_steps}) reached")
+        progress.step(label, f"{area.title}: {why}, asking for notes")
         messages.append({"role": "user", "content": prompts.WRAP_UP_EXPLORATION})
         reply, _ = ask_model(llm, messages, schemas, history=history, tool_choice="none")
         messages.append(assistant_message(reply))

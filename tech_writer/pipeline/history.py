@@ -18,13 +18,34 @@ from typing import Any
 __all__ = ["ELIDED", "HistoryPolicy", "compact_history", "history_chars", "trim_for_context"]
 
 ELIDED = "[earlier tool output elided to save tokens; call the tool again if you need it]"
+# Characters per token assumed when fitting a history into a context window: prose and code run
+# about 4; 3 keeps the estimate on the safe side (as the cost estimates do).
+_CHARS_PER_TOKEN = 3
+# The share of the window a history may fill: the rest is the answer's and the estimate's margin.
+_CONTEXT_SHARE = 0.6
+_ANSWER_RESERVE_TOKENS = 4_096
 
 
 @dataclass(frozen=True)
 class HistoryPolicy:
-    high_watermark_chars: int = 60_000  # ~15k tokens
+    high_watermark_chars: int = 60_000  # ~15k tokens: what keeps a long exploration affordable
     low_watermark_chars: int = 30_000
     keep_recent_tool_results: int = 3
+
+    @classmethod
+    def for_context(cls, context_length: int | None,
+                    max_completion_tokens: int | None = None) -> HistoryPolicy:
+        """The default watermarks, lowered to fit a model whose context window is smaller (a
+        local model's 8k, say); ``None`` (window unknown) keeps the defaults."""
+        default = cls()
+        if context_length is None:
+            return default
+        reserve = min(max_completion_tokens or _ANSWER_RESERVE_TOKENS, context_length // 4)
+        room = int((context_length - reserve) * _CONTEXT_SHARE * _CHARS_PER_TOKEN)
+        high = max(min(default.high_watermark_chars, room), 2_000)
+        if high == default.high_watermark_chars:
+            return default
+        return cls(high, high // 2, default.keep_recent_tool_results)
 
 
 def history_chars(messages: MutableSequence[dict[str, Any]]) -> int:

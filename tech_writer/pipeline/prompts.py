@@ -8,6 +8,7 @@ part of the contract with :mod:`tech_writer.demo` and must not drift.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,6 +17,8 @@ __all__ = [
     "FILES_READ_PREFIX",
     "FINISH_EXPLORATION_SCHEMA",
     "OUTLINE_JSON_SCHEMA",
+    "OUTLINE_NAME",
+    "OUTLINE_TOOL_SCHEMA",
     "OUTLINE_SYSTEM",
     "PLAN_EXPLORATION_SCHEMA",
     "SECTION_SYSTEM",
@@ -26,6 +29,7 @@ __all__ = [
     "exploration_plan_instruction",
     "files_read_line",
     "outline_request",
+    "outline_text_instruction",
     "section_request",
 ]
 
@@ -163,6 +167,23 @@ def exploration_area_instruction(*, title: str, focus: str, paths: Sequence[str]
             f"Start from: {', '.join(paths) or '(anywhere)'}\n"
             f"Other explorers cover: {others}\n\n"
             "Explore your area with the tools, then call finish_exploration.")
+
+
+OUTLINE_NAME = "report_outline"  # the json_schema's name, and the tool's in the "tool" mode
+OUTLINE_TOOL_SCHEMA: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": OUTLINE_NAME,
+        "description": "Submit the report's outline: its title and its sections, in order.",
+        "parameters": OUTLINE_JSON_SCHEMA,
+    },
+}
+
+
+def outline_text_instruction() -> str:
+    """For a model without structured output or tools: the schema, in words."""
+    return ("Answer with only the JSON object of the report_outline, no prose and no code fence, "
+            "matching this JSON schema:\n" + json.dumps(OUTLINE_JSON_SCHEMA))
 
 
 def outline_request(prompt: str, understanding: str, max_sections: int) -> str:

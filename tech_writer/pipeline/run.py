@@ -6,7 +6,8 @@ The cost summary comes from the telemetry layer's cost span processor (via
 :meth:`LLMClient.get_cost_summary`), so it is by construction what the spans say.
 
 A failure late in a run never throws away what was paid for: :class:`RunFailed` carries the
-partial report (every section finished so far) and the cost so far.
+partial report (from the outline on: its title, every section finished so far, the others named
+as not written) and the cost so far.
 """
 
 from __future__ import annotations
@@ -125,6 +126,9 @@ def run_pipeline(
     lookup: LookupPolicy | None = None,
     request_timeout_s: float = 180.0,
     history: HistoryPolicy | None = None,
+    reasoning: str | None = None,
+    structured_output: bool = True,
+    parallel_tools: bool = True,
 ) -> tuple[str, CacheStore, dict[str, Any]]:
     """Write the report. Returns ``(report_markdown, cache_store, cost_stats)``.
 
@@ -145,8 +149,18 @@ def run_pipeline(
         llm = _client_for_run(telemetry, own_telemetry, model, provider, api_key, base_url,
                               track_cost, environ=environ, stream=stream, retry=retry,
                               lookup=lookup, timeout_s=request_timeout_s,
-                              max_in_flight=concurrency, max_cost_usd=max_cost_usd)
+                              max_in_flight=concurrency, max_cost_usd=max_cost_usd,
+                              reasoning=reasoning, structured_output=structured_output,
+                              parallel_tools=parallel_tools)
     telemetry = llm.telemetry  # the one it was built with, or the given client's own
+    try:
+        history = history or _check_model(llm)
+    except BaseException:
+        if own_llm:
+            llm.close()
+        if own_telemetry:
+            telemetry.shutdown()
+        raise
     if llm.simulated:
         log.warning("demo provider: a built-in scripted model writes the report; "
                     "costs are simulated")
@@ -192,6 +206,17 @@ def _check_arguments(prompt: str, root: Path, repo_path: str | Path, *, max_expl
         raise UsageError("--resume needs --persist-cache (that is where finished work is kept)")
     if max_cost_usd is not None and not (math.isfinite(max_cost_usd) and max_cost_usd > 0):
         raise UsageError("--max-cost must be a positive, finite amount of US dollars")
+
+
+def _check_model(llm: LLMClient) -> HistoryPolicy:
+    """Refuse a model that cannot do what the run needs before anything is paid for; fit the
+    history policy to its context window."""
+    capabilities = llm.capabilities()
+    missing = capabilities.missing_for_exploration()
+    if missing is not None:
+        raise UsageError(missing)
+    return HistoryPolicy.for_context(capabilities.context_length,
+                                     capabilities.max_completion_tokens)
 
 
 def _telemetry_from(environ: Mapping[str, str] | None) -> Telemetry:
@@ -270,7 +295,10 @@ class _Run:
         return summary
 
     def partial_report(self) -> str | None:
-        if self.state.outline is None or not self.state.sections:
+        """What exists so far: from the outline on, the title and every finished section, the
+        sections not written named in a note (the outline was paid for, even if no section
+        was finished); before it, nothing."""
+        if self.state.outline is None:
             return None
         return self._assemble()
 

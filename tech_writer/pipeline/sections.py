@@ -36,6 +36,9 @@ MAX_FIX_ROUNDS = 2
 
 
 CUT_OFF_NOTE = "*(The model's answer was cut off at its output limit.)*"
+NO_CITATIONS = ("This section cites nothing. Every factual claim needs a citation "
+                "[path:start-end] of lines you read with the tools: read what you need, then "
+                "rewrite the whole section with its citations.")
 EMPTY_NOTE = "*(The model returned no text for this section.)*"
 CONTINUE = ("Your answer was cut off by the output limit. Continue exactly where it stopped, "
             "without repeating anything.")
@@ -84,6 +87,16 @@ def write_section(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
         text = _write(llm, telemetry, tools, messages, schemas, max_steps, progress, tracker,
                       history)
         report = verify_citations(text, repo)
+    if report.total == 0 and text:
+        # Uncited prose is what the tool exists to avoid: asked once, then kept as it is.
+        progress.step("sections", f"{spec.title}: no citations, asking for them")
+        messages.append({"role": "user", "content": NO_CITATIONS})
+        retry = _write(llm, telemetry, tools, messages, schemas, max_steps, progress, tracker,
+                       history)
+        if retry:
+            text, report = retry, verify_citations(retry, repo)
+        if report.total == 0:
+            log.warning("section %r has no citations", spec.title)
     if report.invalid:
         log.warning("section %r keeps %d invalid citation(s) after %d fix rounds",
                     spec.title, report.invalid, rounds)

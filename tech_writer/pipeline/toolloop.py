@@ -2,6 +2,12 @@
 
 A malformed tool call (bad JSON, unknown tool, missing argument) becomes an error *result* that the
 model can correct; it never ends the run. The loop is bounded by ``max_steps`` model calls.
+
+A model that loops on one call: the same tool with the same arguments runs at most
+:data:`MAX_IDENTICAL_CALLS` times in a loop (twice: a result the history policy elided may be
+asked for again); later copies are answered with an error pointing at the earlier result. After
+:data:`MAX_REPEAT_TURNS` turns that asked for nothing new, the loop stops as if it had reached its
+step cap, and the caller's wrap-up (notes, or the section written now) follows.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ if TYPE_CHECKING:
     from telemetry import Telemetry
 
 __all__ = [
+    "MAX_IDENTICAL_CALLS",
+    "MAX_REPEAT_TURNS",
     "READING_TOOLS",
     "LoopOutcome",
     "ask_model",
@@ -32,6 +40,8 @@ __all__ = [
 
 # Tools whose ``path`` argument names a file the answer then depends on.
 READING_TOOLS = frozenset({"read_file", "get_symbols", "get_imports"})
+MAX_IDENTICAL_CALLS = 2
+MAX_REPEAT_TURNS = 2
 
 log = logging.getLogger("tech_writer.toolloop")
 
@@ -46,6 +56,8 @@ class LoopOutcome:
     tool_calls: list[str] = field(default_factory=list)
     paths_read: set[str] = field(default_factory=set)  # files the answer may depend on
     usages: list[UsageStats] = field(default_factory=list)
+    repeated_calls: int = 0  # identical calls refused (see MAX_IDENTICAL_CALLS)
+    stopped_repeating: bool = False  # the loop ended because the model asked nothing new
 
 
 def assistant_message(reply: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,6 +118,7 @@ def run_tool_loop(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
     answers = _CallAnswers(telemetry, tools, phase, progress, max_steps, finish_tool,
                            fixed_answers or {})
     outcome = LoopOutcome(content=None)
+    repeat_turns = 0
     for step in range(1, max_steps + 1):
         reply, usage = ask_model(llm, messages, schemas, history=history)
         outcome.usages.append(usage)
@@ -116,10 +129,20 @@ def run_tool_loop(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
         if not calls:
             outcome.content = reply.get("content")
             return outcome
+        refused_before = outcome.repeated_calls
         for index, call in enumerate(calls):
             messages.append(answers.answer(call, step, index, outcome))
         if outcome.finish_arguments is not None:
             return outcome
+        if outcome.repeated_calls - refused_before == len(calls):  # nothing new asked for
+            repeat_turns += 1
+            if repeat_turns >= MAX_REPEAT_TURNS:
+                log.warning("the model keeps repeating the same tool calls: %s stops after "
+                            "%d steps", phase, step)
+                progress.step(phase, f"step {step}/{max_steps}: the model repeats itself, "
+                                     "stopping")
+                outcome.stopped_repeating = True
+                break
     outcome.hit_step_cap = True
     return outcome
 
@@ -136,6 +159,7 @@ class _CallAnswers:
     max_steps: int
     finish_tool: str | None
     fixed_answers: Mapping[str, str]
+    seen: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def answer(self, call: dict[str, Any], step: int, index: int,
                outcome: LoopOutcome) -> dict[str, Any]:
@@ -153,6 +177,10 @@ class _CallAnswers:
             text = problem or "Exploration finished."
         elif name in self.fixed_answers:
             text = self.fixed_answers[name]
+        elif self._repeated(name, raw_arguments):
+            outcome.repeated_calls += 1
+            text = (f"Error: {name} was already called {MAX_IDENTICAL_CALLS} times with these "
+                    "same arguments; its result is above. Use it, or do something else.")
         else:
             text, ok = _run_tool(self.telemetry, self.tools, name, call_id, raw_arguments,
                                  self.phase, self.progress, step, self.max_steps)
@@ -161,6 +189,21 @@ class _CallAnswers:
                 if path:
                     outcome.paths_read.add(path)
         return {"role": "tool", "tool_call_id": call_id, "content": text}
+
+    def _repeated(self, name: str, raw_arguments: Any) -> bool:
+        """Count this call; True when it is past the identical-call limit."""
+        key = (name, _canonical(raw_arguments))
+        self.seen[key] = self.seen.get(key, 0) + 1
+        return self.seen[key] > MAX_IDENTICAL_CALLS
+
+
+def _canonical(raw: Any) -> str:
+    """Arguments compared by meaning: the same JSON with other spacing or key order is equal."""
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+        return json.dumps(value, sort_keys=True)
+    except (json.JSONDecodeError, TypeError):
+        return str(raw)
 
 
 def _run_tool(telemetry: Telemetry, tools: RepoTools, name: str, call_id: str,

@@ -289,6 +289,7 @@ def test_package_exports_are_pinned() -> None:
         "Fault",
         "FaultPlan",
         "ModelPrice",
+        "ModelProfile",
         "ModelTurn",
         "Pricing",
         "QueueModel",

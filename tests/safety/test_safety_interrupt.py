@@ -268,3 +268,66 @@ def test_success_replaces_the_existing_report_whole(sample_repo, prompt_file, tm
     assert new == json.loads(result.stdout)["report"]
     assert "An earlier report" not in new and len(new) < len(OLD_REPORT)
     assert [p.name for p in out.parent.iterdir()] == ["report.md"]
+
+
+# --- issue 14: stopped after the outline, before any section was finished ---------------------
+def outline_only_report_checks(report: str, titles: list[str]) -> None:
+    """The partial report is the outline: its title, and every section named as not written."""
+    assert report.startswith("# ") and "\n## " not in report
+    note = re.search(r"^> \*\*Incomplete report\*\*: the run stopped before writing: (.+)\.$",
+                     report, re.M)
+    assert note is not None, report
+    assert titles and titles[0] in note.group(1).split("; ")
+
+
+def test_interrupt_before_any_section_finished_writes_the_outline(sample_repo, prompt_file,
+                                                                  tmp_path):
+    out = tmp_path / "out" / "report.md"
+    stall = Stall(at=1)  # section 1's first request, held until the signal
+    with FakeOpenRouter(PhaseRouter(before=stall), api_key=KEY) as server:
+        run = LiveCli(*command(server, sample_repo, prompt_file, "--eval-json", "-o", out),
+                      env=ENV)
+        try:
+            assert stall.reached.wait(60), run.stderr
+            returncode, _ = wait_bounded(run, run.signal(signal.SIGINT))
+        finally:
+            stall.release.set()
+            run.kill()
+    assert returncode == 130, run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+    document = run.json()
+    report = document["report"]
+    assert report is not None and out.read_text(encoding="utf-8") == report
+    outline_only_report_checks(report, stall.titles)
+    assert document["cost"]["total_calls"] >= 2  # the exploration and the outline, paid for
+    assert f"partial report written to {out}" in run.stderr
+    assert re.search(r"^cost: \$\d+\.\d{4} · ", run.stderr, re.M)
+
+
+def test_failure_before_any_section_finished_writes_the_outline(sample_repo, prompt_file,
+                                                                tmp_path):
+    out = tmp_path / "partial.md"
+    box: list[FakeOpenRouter] = []
+    titles: list[str] = []
+
+    def no_credit_from_the_first_section(phase: str, number: int, request: dict[str, Any]) -> None:
+        if phase == "outline" and number == 1:
+            box[0].faults.add(Fault(status=402), count=4)  # every section's first request
+
+    with FakeOpenRouter(PhaseRouter(before=no_credit_from_the_first_section),
+                        api_key=KEY) as server:
+        box.append(server)
+        result = run_cli(*command(server, sample_repo, prompt_file, "--eval-json", "-o", out),
+                         env=ENV)
+        billed = server.billed_total_usd()
+        titles = [section_title_of(b) or "" for b in chat_bodies(server)
+                  if section_title_of(b)]
+    assert result.returncode == 1, result.stderr
+    assert_no_traceback(result)
+    document = json.loads(result.stdout)
+    assert "(402)" in document["error"]
+    assert document["cost"]["total_cost_usd"] == pytest.approx(billed, abs=1e-12) and billed > 0
+    report = document["report"]
+    assert report is not None and out.read_text(encoding="utf-8") == report
+    outline_only_report_checks(report, titles)
+    assert re.search(r"^tech-writer: sections not written: ", result.stderr, re.M)

@@ -27,8 +27,10 @@ from tech_writer.pipeline.sections import (
     EMPTY_NOTE,
     MAX_FIX_ROUNDS,
     MAX_SECTION_STEPS,
+    NO_CITATIONS,
     clean_section_text,
 )
+from tech_writer.pipeline.toolloop import MAX_IDENTICAL_CALLS, MAX_REPEAT_TURNS
 
 ENV = {"OPENROUTER_API_KEY": KEY}
 FEEDBACK = "Some citations are invalid:"
@@ -114,7 +116,8 @@ def test_endless_tool_calling_is_held_by_the_step_caps(sample_repo, prompt_file)
     run = Run(router, sample_repo, prompt_file, "--max-exploration", "4")
     run.completed()
     # Exploration: 4 steps leave no room for two areas, so no plan: one explorer, its 4 steps
-    # and one wrap-up; each section: its step cap and one "write now".
+    # and one wrap-up; each section: the same call runs twice, is refused twice, then the loop
+    # stops (before its step cap) and one "write now" follows.
     assert router.counts["plan"] == 0
     assert router.counts["exploration"] == 4 + 1
     assert router.requests_of("exploration")[-1].get("tool_choice") == "none"
@@ -123,11 +126,16 @@ def test_endless_tool_calling_is_held_by_the_step_caps(sample_repo, prompt_file)
     for body in router.requests_of("sections"):
         per_section.setdefault(section_title_of(body) or "", []).append(body)
     assert len(per_section) == 2
+    per_loop = MAX_IDENTICAL_CALLS + MAX_REPEAT_TURNS
+    assert per_loop < MAX_SECTION_STEPS
     for title, bodies in per_section.items():
-        assert len(bodies) == MAX_SECTION_STEPS + 1, title
+        assert len(bodies) == per_loop + 1, title
         assert bodies[-1].get("tool_choice") == "none"
+        refusals = [r for r in tool_results(bodies[-1]) if "already called" in r]
+        assert len(refusals) == MAX_REPEAT_TURNS
     assert run.report.count(EMPTY_NOTE) == 2
-    assert len(run.bodies) == 5 + 1 + 2 * (MAX_SECTION_STEPS + 1)
+    assert len(run.bodies) == 5 + 1 + 2 * (per_loop + 1)
+    assert "keeps repeating the same tool calls" in run.stderr
 
 
 # --- empty responses ---------------------------------------------------------------------------
@@ -156,9 +164,14 @@ def test_empty_response_in_a_section_is_asked_again_once(sample_repo, prompt_fil
     asked_again = [b for b in first_section if section_title_of(b) == title]
     assert asked_again[1].get("tool_choice") == "none"
     assert "write the section now" in last_user_text(asked_again[1])
-    assert len(asked_again) == 2  # once, not in a loop
+    write_now = [b for b in asked_again if "write the section now" in last_user_text(b)]
+    assert len(write_now) == 1  # once, not in a loop
+    # Written without reading anything, that answer cites nothing: asked once for citations
+    # (the model then reads and cites), not asked to write again.
+    assert [last_user_text(b) for b in asked_again[2:]] == [NO_CITATIONS] * (len(asked_again) - 2)
     sections = re.split(r"^## .+$", run.report, flags=re.M)[1:]
     assert sections[0].strip(), "the section is empty"
+    assert CITATION.search(sections[0]), "the section has no citations"
 
 
 # --- outlines that do not parse ----------------------------------------------------------------
@@ -305,3 +318,103 @@ def test_truncated_output_gets_one_continuation(sample_repo, prompt_file, contin
     else:
         assert first_body == whole
     assert run.document["citations"]["invalid"] == 0
+
+
+# --- issue 14: more misbehaviour, each with a defined outcome ------------------------------------
+def test_malformed_tool_call_json_is_a_tool_error_on_its_span(sample_repo, prompt_file):
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from tech_writer.pipeline.run import run_pipeline
+    from telemetry import Telemetry
+    from telemetry import attributes as attrs
+
+    exporter = InMemorySpanExporter()
+    telemetry = Telemetry.for_testing(exporter)
+    bad = ToolCall("read_file", '{"path": "README.md"')
+    router = PhaseRouter(replace={("sections", 1): ModelTurn(tool_calls=[bad])})
+    with FakeOpenRouter(router, api_key=KEY) as server:
+        report, _, cost = run_pipeline(prompt_file.read_text(), sample_repo, provider="openrouter",
+                                       model="openai/gpt-5.1", api_key=KEY,
+                                       base_url=server.base_url, max_sections=1, concurrency=1,
+                                       telemetry=telemetry)
+        billed = server.billed_total_usd()
+    telemetry.shutdown()
+    failed_tools = [s for s in exporter.get_finished_spans()
+                    if s.name == "execute_tool read_file"
+                    and (s.attributes or {}).get(attrs.ERROR_TYPE) == "tool_error"]
+    assert len(failed_tools) == 1  # counted once, as a failed tool call the model was told of
+    assert cost["total_cost_usd"] == pytest.approx(billed, abs=1e-12) and cost["complete"]
+    assert report.startswith("# ")
+
+
+def test_finish_exploration_never_called_the_prose_answer_is_the_notes(sample_repo, prompt_file):
+    notes = "NOTES-MARKER: an inventory service storing items in SQLite."
+    router = PhaseRouter(replace={("plan", 1): NO_PLAN,
+                                  ("exploration", 1): ModelTurn(content=notes)})
+    run = Run(router, sample_repo, prompt_file)
+    run.completed()
+    assert router.counts["exploration"] == 1
+    assert "NOTES-MARKER" in last_user_text(router.requests_of("outline")[0])
+
+
+def test_finish_exploration_in_the_wrong_shape_is_answered_and_corrected(sample_repo,
+                                                                         prompt_file):
+    wrong = ModelTurn(tool_calls=[ToolCall("finish_exploration", {"notes": "all done"})])
+    router = PhaseRouter(replace={("plan", 1): NO_PLAN, ("exploration", 1): wrong})
+    run = Run(router, sample_repo, prompt_file)
+    run.completed()
+    answer = tool_results(router.requests_of("exploration")[1])[-1]
+    assert answer.startswith("Error: finish_exploration needs a non-empty string argument")
+    assert router.counts["exploration"] >= 2
+
+
+def test_an_outline_with_fifty_sections_is_cut_to_max_sections(sample_repo, prompt_file):
+    fifty = json.dumps({"title": "Fifty", "sections": [
+        {"title": f"Part {i}", "focus": "Something.", "relevant_files": ["README.md"]}
+        for i in range(1, 51)]})
+    router = PhaseRouter(replace={("outline", 1): ModelTurn(content=fifty)})
+    run = Run(router, sample_repo, prompt_file)  # --max-sections 2
+    run.completed()
+    assert re.findall(r"^## (.+)$", run.report, re.M) == ["Part 1", "Part 2"]
+    assert "the outline has 50 sections; keeping the first 2" in run.stderr
+    assert router.counts["outline"] == 1
+
+
+CITATION = re.compile(r"\s*\[[^\[\]\s:]+:\d+(?:-\d+)?\]")
+
+
+def uncited(always: bool):
+    def rewrite(phase: str, number: int, request: dict[str, Any], turn: ModelTurn) -> ModelTurn:
+        if phase != "sections" or not turn.content:
+            return turn
+        if always or last_user_text(request) != NO_CITATIONS:
+            return ModelTurn(content=CITATION.sub("", turn.content))
+        return turn
+    return rewrite
+
+
+@pytest.mark.parametrize("always", [False, True], ids=["corrected", "never-cited"])
+def test_a_section_without_citations_is_asked_for_them_once(sample_repo, prompt_file, always):
+    router = PhaseRouter(rewrite=uncited(always))
+    run = Run(router, sample_repo, prompt_file)
+    run.completed()
+    asked = [b for b in router.requests_of("sections") if last_user_text(b) == NO_CITATIONS]
+    assert len({section_title_of(b) for b in asked}) == 2  # once per section
+    sections = re.split(r"^## .+$", run.report, flags=re.M)[1:]
+    if always:
+        assert not any(CITATION.search(s) for s in sections)
+        assert run.stderr.count("has no citations") == 2
+    else:
+        assert all(CITATION.search(s) for s in sections)
+        assert run.document["citations"]["invalid"] == 0
+
+
+def test_an_unknown_tool_is_answered_with_the_list_of_tools(sample_repo, prompt_file):
+    router = PhaseRouter(replace={("sections", 1): ModelTurn(tool_calls=[
+        ToolCall("grep_everything", {"pattern": "x"})])})
+    run = Run(router, sample_repo, prompt_file)
+    run.completed()
+    answer = tool_results(router.requests_of("sections")[1])[-1]
+    offered = [t["function"]["name"] for t in router.requests_of("sections")[0]["tools"]]
+    assert answer.startswith("Error: unknown tool 'grep_everything'. Available tools: ")
+    assert all(name in answer for name in offered)
