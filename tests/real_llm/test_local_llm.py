@@ -1,0 +1,153 @@
+"""Optional: the whole pipeline against a real (tiny) LLM on a local OpenAI-compatible server.
+
+Not in the default run (marker ``local_llm``): it needs llama-cpp-python, built from source, and
+a model file, prepared once by::
+
+    python -m tests.real_llm.prepare        # see that module for what it installs, and where
+    python -m pytest -m local_llm
+
+The model (SmolLM2-135M) writes poorly; the point is that the pipeline survives a real model's
+behaviour: the run ends with a report or one clear error line, what it says about citations is
+true, its cost is a known zero, and its trace has a chat span for each call the server answered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from cli_helpers import assert_no_traceback, independent_citation_check, run_cli
+from otlp_receiver import OtlpReceiver
+from real_llm.prepare import COMMAND, installation, server_command
+
+from tech_writer.report.citations import verify_citations
+from tech_writer.repository.repo import Repository
+from telemetry import attributes as attrs
+
+pytestmark = pytest.mark.local_llm
+
+_START_TIMEOUT_S = 120  # loading the 98 MB model takes well under a second; the server's imports more
+_RUN_TIMEOUT_S = 1500
+_COMPLETION_LOG = re.compile(r'"POST /v1/chat/completions HTTP/1\.1" (\d{3})')
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    base_url: str  # ends with /v1
+    model: str
+    log: Path
+
+    def completion_statuses(self) -> list[int]:
+        """The status of every chat completion the server answered, from its access log."""
+        text = self.log.read_text(encoding="utf-8", errors="replace")
+        return [int(status) for status in _COMPLETION_LOG.findall(text)]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    found = installation()
+    if found is None:
+        pytest.skip(f"no local LLM prepared: run `{COMMAND}` first (builds llama-cpp-python "
+                    "and installs a small model, outside the repository)")
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(server_command(found, port), stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        base_url = f"http://127.0.0.1:{port}/v1"
+        try:
+            deadline = time.monotonic() + _START_TIMEOUT_S
+            while time.monotonic() < deadline:
+                assert process.poll() is None, log_path.read_text(errors="replace")[-3000:]
+                try:
+                    if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.25)
+            else:
+                pytest.fail(f"the llama.cpp server did not answer within {_START_TIMEOUT_S} s")
+            yield LocalServer(base_url, found.model_name, log_path)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=20)
+
+
+def test_a_real_model_on_a_local_server(local_server, sample_repo, prompt_file, tmp_path):
+    output = tmp_path / "report.md"
+    with OtlpReceiver() as receiver:
+        started = time.monotonic()
+        result = run_cli(
+            "--prompt", prompt_file, "--repo", sample_repo, "--provider", "local",
+            "--base-url", local_server.base_url, "--model", local_server.model,
+            "--max-exploration", "6", "--max-sections", "2", "--concurrency", "1",
+            "--request-timeout", "600", "--eval-json", "-o", output,
+            env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+                 "OTEL_SERVICE_NAME": "tw-local-llm"},
+            timeout=_RUN_TIMEOUT_S)
+        wall_s = time.monotonic() - started
+        spans = receiver.spans()  # the CLI flushed before exiting
+    print(f"exit {result.returncode} after {wall_s:.0f} s\n--- stderr ---\n{result.stderr[-6000:]}")
+
+    # The run ended with a report (exit 0) or with one clear error line; never a traceback.
+    assert_no_traceback(result)
+    if result.returncode != 0:
+        errors = [line for line in result.stderr.splitlines()
+                  if line.startswith("tech-writer: error: ")]
+        assert len(errors) == 1, result.stderr[-3000:]
+        assert result.returncode == 1, result.stderr[-3000:]
+    document = json.loads(result.stdout)
+
+    # A local server bills nothing: the cost is a known zero, tokens come from its usage.
+    cost = document["cost"]
+    assert cost["provider"] == "local"
+    assert cost["total_cost_usd"] == 0.0
+    assert cost["complete"] is True
+    assert cost["calls_without_cost"] == 0
+    assert cost["total_calls"] >= 1
+    assert cost["prompt_tokens"] > 0 and cost["completion_tokens"] > 0
+    print(f"calls {cost['total_calls']}, prompt tokens {cost['prompt_tokens']}, "
+          f"completion tokens {cost['completion_tokens']}")
+
+    # What the run says of the report's citations is true: tech_writer's own check and an
+    # independent one agree with the JSON, about the report actually written.
+    report = document["report"]
+    if report is not None:
+        assert output.read_text(encoding="utf-8") == report
+        checked = verify_citations(report, Repository(sample_repo))
+        assert document["citations"] == checked.as_dict()
+        assert independent_citation_check(report, sample_repo) == (checked.total, checked.valid)
+        print(f"citations: {checked.as_dict()}")
+
+    # One chat span per call; each HTTP attempt it records is one the server logged answering
+    # (retries included); every one names the local provider, the model and the server.
+    chats = [s for s in spans if s.attributes.get(attrs.GEN_AI_OPERATION_NAME) == "chat"]
+    assert len(chats) == cost["total_calls"]
+    attempts = [e for s in chats for e in s.events if e.name == attrs.RETRY_EVENT]
+    assert len(attempts) >= len(chats)
+    assert len(local_server.completion_statuses()) == len(attempts)
+    for chat in chats:
+        assert chat.attributes[attrs.GEN_AI_PROVIDER_NAME] == "local"
+        assert chat.attributes[attrs.GEN_AI_REQUEST_MODEL] == local_server.model
+        assert chat.attributes[attrs.SERVER_ADDRESS] == "127.0.0.1"
+        assert chat.attributes.get(attrs.GEN_AI_USAGE_COST, 0.0) == 0.0
+    (root,) = [s for s in spans if s.parent_span_id is None]
+    assert root.attributes[attrs.ROLLUP_COST_USD] == 0.0
