@@ -141,8 +141,10 @@ def _server_venv(cache: Path, wheel: Path) -> Path:
 
 def _model_file(python: Path) -> Path:
     found = subprocess.run(
-        [str(python), "-c", f"import pathlib, {MODEL_MODULE} as m; "
-         "print(*sorted(pathlib.Path(m.__file__).parent.glob('*.gguf')), sep='\\n')"],
+        # Found, not imported: the package's module needs the `llm` CLI, which is not installed.
+        [str(python), "-c", f"import importlib.util, pathlib; s = importlib.util.find_spec("
+         f"{MODEL_MODULE!r}); print(*sorted(pathlib.Path(s.origin).parent.glob('*.gguf')), "
+         "sep='\\n')"],
         check=True, capture_output=True, text=True).stdout.split()
     if not found:
         raise SystemExit(f"the package {MODEL_PACKAGE} holds no .gguf file")
