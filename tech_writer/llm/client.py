@@ -27,6 +27,7 @@ from tech_writer.llm.capabilities import (
     parse_capabilities,
     reasoning_parameter,
 )
+from tech_writer.llm.compat import for_local_server
 from tech_writer.llm.cost_lookup import CostLookups, GenerationCost
 from tech_writer.llm.limiter import AdaptiveLimiter
 from tech_writer.llm.pricing import ModelPricing, fetch_model_entry, parse_pricing
@@ -285,6 +286,8 @@ class LLMClient:
         if tools:
             request["tools"] = list(tools)
         self._fit_to_model(request)
+        if self.provider == "local":
+            for_local_server(request)
         if stream and not self.config.openrouter_dialect:
             # OpenAI and most OpenAI-compatible servers put usage in the final chunk only when
             # asked (OpenRouter always does).

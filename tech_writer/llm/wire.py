@@ -267,10 +267,11 @@ def _upstream_message(raw: Any) -> str | None:
 
 
 def _error_details(body: Any) -> tuple[str, str | None]:
-    """Message and ``metadata.error_type`` from an OpenRouter/OpenAI error body."""
+    """Message and ``metadata.error_type`` from an OpenRouter/OpenAI error body; the message on
+    one line (llama-cpp-python's server sends a validation error over many), at most 300 chars."""
     error = body.get("error", body) if isinstance(body, dict) else body
     if isinstance(error, dict):
-        message = str(error.get("message") or "no message")
+        message = _one_line(str(error.get("message") or "no message"))
         metadata = error.get("metadata")
         metadata = metadata if isinstance(metadata, dict) else {}
         upstream = _upstream_message(metadata.get("raw"))
@@ -280,5 +281,9 @@ def _error_details(body: Any) -> tuple[str, str | None]:
         error_type = metadata.get("error_type")
         return message[:300], (str(error_type) if error_type else None)
     if isinstance(error, str):
-        return error[:300], None
+        return _one_line(error)[:300], None
     return "no message", None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

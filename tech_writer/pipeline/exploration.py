@@ -160,7 +160,7 @@ def parse_plan(raw: Any) -> list[Area]:
     """The areas of a ``plan_exploration`` call: invalid entries dropped, duplicates merged,
     at most :data:`MAX_AREAS` kept. Empty when nothing usable is left."""
     try:
-        arguments = json.loads(raw) if isinstance(raw, str) else raw
+        arguments = json.loads(raw, strict=False) if isinstance(raw, str) else raw
     except json.JSONDecodeError:
         return []
     entries = arguments.get("areas") if isinstance(arguments, dict) else None

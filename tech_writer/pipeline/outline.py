@@ -70,8 +70,8 @@ def parse_outline(text: str | None, max_sections: int) -> Outline:
     if not text or not text.strip():
         raise OutlineInvalid("the answer was empty")
     fenced = _FENCE.match(text)
-    try:
-        data = json.loads(fenced.group(1) if fenced else text)
+    try:  # strict=False: raw newlines inside strings, as real models write them, are accepted
+        data = json.loads(fenced.group(1) if fenced else text, strict=False)
     except json.JSONDecodeError as exc:
         raise OutlineInvalid(
             f"the answer is not valid JSON ({exc.msg} at char {exc.pos})") from None

@@ -1,7 +1,9 @@
 """The agentic loop shared by exploration and section writing: ask, run the tools asked for, repeat.
 
 A malformed tool call (bad JSON, unknown tool, missing argument) becomes an error *result* that the
-model can correct; it never ends the run. The loop is bounded by ``max_steps`` model calls.
+model can correct; it never ends the run. Arguments are read with ``json.loads(strict=False)``: a
+raw newline inside a string (llama.cpp's grammar-constrained output has them) is not an error. The
+loop is bounded by ``max_steps`` model calls.
 
 A model that loops on one call: the same tool with the same arguments runs at most
 :data:`MAX_IDENTICAL_CALLS` times in a loop (twice: a result the history policy elided may be
@@ -200,7 +202,7 @@ class _CallAnswers:
 def _canonical(raw: Any) -> str:
     """Arguments compared by meaning: the same JSON with other spacing or key order is equal."""
     try:
-        value = json.loads(raw) if isinstance(raw, str) else raw
+        value = json.loads(raw, strict=False) if isinstance(raw, str) else raw
         return json.dumps(value, sort_keys=True)
     except (json.JSONDecodeError, TypeError):
         return str(raw)
@@ -222,7 +224,7 @@ def _run_tool(telemetry: Telemetry, tools: RepoTools, name: str, call_id: str,
 
 def _path_argument(raw: Any) -> str | None:
     try:
-        arguments = json.loads(raw) if isinstance(raw, str) else raw
+        arguments = json.loads(raw, strict=False) if isinstance(raw, str) else raw
     except json.JSONDecodeError:
         return None
     path = arguments.get("path") if isinstance(arguments, dict) else None
@@ -231,7 +233,7 @@ def _path_argument(raw: Any) -> str | None:
 
 def _finish_arguments(raw: Any) -> tuple[dict[str, Any], str | None]:
     try:
-        arguments = json.loads(raw) if isinstance(raw, str) else raw
+        arguments = json.loads(raw, strict=False) if isinstance(raw, str) else raw
     except json.JSONDecodeError as exc:
         return {}, (f"Error: arguments are not valid JSON ({exc.msg}); "
                     "call finish_exploration again.")
@@ -244,7 +246,7 @@ def _finish_arguments(raw: Any) -> tuple[dict[str, Any], str | None]:
 
 def _brief(raw: Any) -> str:
     try:
-        arguments = json.loads(raw) if isinstance(raw, str) else raw
+        arguments = json.loads(raw, strict=False) if isinstance(raw, str) else raw
     except json.JSONDecodeError:
         return "invalid JSON"
     if not isinstance(arguments, dict):

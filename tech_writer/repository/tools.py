@@ -511,9 +511,11 @@ def _decode_arguments(arguments: str | dict[str, Any] | None) -> dict[str, Any]:
         if not value.strip():
             return {}
         try:
-            value = json.loads(value)
+            # strict=False: a raw newline or tab inside a string (llama.cpp's JSON grammar lets a
+            # model write one) is read as what it plainly means, not refused.
+            value = json.loads(value, strict=False)
             if isinstance(value, str) and value.lstrip().startswith("{"):  # JSON encoded twice
-                value = json.loads(value)
+                value = json.loads(value, strict=False)
         except json.JSONDecodeError as exc:
             raise _BadArguments(f"the arguments are not valid JSON ({exc.msg} at position {exc.pos})") from exc
     if value is None:
