@@ -10,6 +10,7 @@ a mid-stream chunk), and error bodies with ``metadata.error_type``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -197,6 +198,14 @@ class ResponseReader:
     def status_failure(self, status: int, body: Any, headers: Mapping[str, str]) -> AttemptFailed:
         message, error_type = _error_details(body)
         message = self.redact(message)
+        if status == 500 and _VALIDATION_ERROR.match(message):
+            # llama-cpp-python's server answers a request it cannot read (a field it does not
+            # know, a null it wants as a string) with a 500 carrying pydantic's validation
+            # errors: a refusal, as FastAPI's own 422 would be. Retrying cannot help.
+            refused = RequestRejectedError(
+                f"{self.who} rejected the request (500, a validation error): {message}",
+                status_code=422, error_type="validation_error")
+            return AttemptFailed(refused, status, None, retryable=False)
         retry_after = parse_retry_after(headers.get("retry-after") if headers else None)
         who = self.who
         error: LLMError
@@ -227,6 +236,7 @@ class ResponseReader:
 
 
 _DETAIL_TEXT_FIELDS = ("text", "summary", "data")
+_VALIDATION_ERROR = re.compile(r"\d+ validation errors?\b")
 
 
 def merge_reasoning_detail(details: list[dict[str, Any]], item: Mapping[str, Any]) -> None:

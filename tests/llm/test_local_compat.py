@@ -7,10 +7,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from cli_helpers import assert_no_traceback, run_cli
 
 from tech_writer.demo import DemoModel, FakeOpenRouter, ModelTurn, ToolCall
+from tech_writer.demo.faults import Fault
+from tech_writer.errors import RequestRejectedError
+from tech_writer.llm.client import LLMClient
 from tech_writer.llm.compat import for_local_server
+from tech_writer.llm.retry import RetryPolicy
 from tech_writer.llm.wire import _error_details
 
 LOCAL_MODEL = "smollm2-135m-instruct"
@@ -108,3 +113,31 @@ def test_raw_newlines_inside_json_strings_are_read_not_refused(sample_repo, prom
     assert "unusable" not in result.stderr
     report = json.loads(result.stdout)["report"]
     assert "Inventory" in report.splitlines()[0] and "Store" in report
+
+
+def test_a_validation_error_sent_as_500_is_a_refusal_not_retried():
+    """llama-cpp-python answers ``response_format: json_schema`` (it knows only text and
+    json_object) and a null assistant content with a 500 holding pydantic's errors."""
+    message = ("1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
+               "'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\"}")
+    with FakeOpenRouter(DemoModel()) as server:
+        server.faults.add(Fault(status=500, body={"error": {"message": message}}))
+        with LLMClient(LOCAL_MODEL, "local", None, server.openai_base_url,
+                       retry=RetryPolicy(max_attempts=5), environ={}) as llm:
+            with pytest.raises(RequestRejectedError) as refused:
+                llm.chat([{"role": "user", "content": "Outline."}])
+        attempts = len(server.requests)
+    assert attempts == 1
+    assert refused.value.status_code == 422  # what FastAPI itself answers: the outline's
+    # fallback to its next form treats it as the refusal it is
+    assert "validation error" in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_plain_500_is_still_retried():
+    with FakeOpenRouter(DemoModel()) as server:
+        server.faults.add(Fault(status=500, body={"error": {"message": "out of memory"}}))
+        with LLMClient(LOCAL_MODEL, "local", None, server.openai_base_url,
+                       retry=RetryPolicy(max_attempts=3, initial_backoff_s=0.01), environ={}) as llm:
+            reply, _ = llm.chat([{"role": "user", "content": "Say hello."}])
+        attempts = len(server.requests)
+    assert attempts == 2 and reply["content"]
