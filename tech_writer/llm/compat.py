@@ -10,6 +10,10 @@ formats that takes ``tools`` for a ChatML model):
   and accepts), is refused with a 500 validation error: its content goes back as ``""``.
 
 Both mean the same to OpenAI's API as what they replace, so every local server is sent them.
+And one bound: a server's own default for ``max_tokens`` is often "until the context is full",
+and a small model can loop inside a grammar-constrained string (SmolLM2 wrote a ``search_text``
+query for minutes): every answer the pipeline asks for fits in :data:`LOCAL_MAX_TOKENS`, and a
+section cut off there is continued once.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["for_local_server"]
+__all__ = ["LOCAL_MAX_TOKENS", "for_local_server"]
+
+LOCAL_MAX_TOKENS = 2048
 
 
 def for_local_server(request: dict[str, Any]) -> None:
@@ -25,6 +31,7 @@ def for_local_server(request: dict[str, Any]) -> None:
     capabilities) in place; the caller's message history is not changed."""
     if request.get("tools") and "tool_choice" not in request:
         request["tool_choice"] = "auto"
+    request.setdefault("max_tokens", LOCAL_MAX_TOKENS)
     request["messages"] = [_with_text_content(message) for message in request["messages"]]
 
 

@@ -14,7 +14,7 @@ from tech_writer.demo import DemoModel, FakeOpenRouter, ModelTurn, ToolCall
 from tech_writer.demo.faults import Fault
 from tech_writer.errors import RequestRejectedError
 from tech_writer.llm.client import LLMClient
-from tech_writer.llm.compat import for_local_server
+from tech_writer.llm.compat import LOCAL_MAX_TOKENS, for_local_server
 from tech_writer.llm.retry import RetryPolicy
 from tech_writer.llm.wire import _error_details
 
@@ -50,6 +50,7 @@ def test_tools_are_offered_as_auto_and_null_content_goes_back_as_text():
     request = {"model": LOCAL_MODEL, "messages": list(history), "tools": tools}
     for_local_server(request)
     assert request["tool_choice"] == "auto"
+    assert request["max_tokens"] == LOCAL_MAX_TOKENS  # a looping small model stops there
     assert request["messages"][1]["content"] == ""
     assert request["messages"][1]["tool_calls"] == history[1]["tool_calls"]
     assert history[1]["content"] is None  # the pipeline's own history is not changed

@@ -95,9 +95,13 @@ def installation() -> Installation | None:
 
 def server_command(found: Installation, port: int) -> list[str]:
     """The command that serves the model on ``127.0.0.1:port`` (OpenAI API under ``/v1``)."""
+    # One thread: ggml's worker threads spin-wait for each other, which on a shared, busy 2-core
+    # machine stalls them (prompts were read at 2-3 tokens/s with the default two batch
+    # threads, at 28 with one, under the same load).
     return [found.python, "-m", "llama_cpp.server", "--model", found.model_path,
             "--model_alias", found.model_name, "--chat_format", found.chat_format,
-            "--n_ctx", str(found.context_tokens), "--host", "127.0.0.1", "--port", str(port)]
+            "--n_ctx", str(found.context_tokens), "--n_threads", "1", "--n_threads_batch", "1",
+            "--host", "127.0.0.1", "--port", str(port)]
 
 
 def _pip(python: Path | str, *args: str, env: dict[str, str] | None = None) -> None:
