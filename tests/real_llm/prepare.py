@@ -1,7 +1,7 @@
 """Prepare a real small LLM behind an OpenAI-compatible server, for the ``local_llm`` tests.
 
-One command, from the repository's root (about 35 minutes the first time on 2 cores, most of it
-compiling llama.cpp; seconds once everything is cached)::
+One command, from the repository's root (46 minutes the first time on this machine's 2 busy
+cores, nearly all of it compiling llama.cpp; seconds once everything is cached)::
 
     python -m tests.real_llm.prepare
 
@@ -117,7 +117,7 @@ def _build_wheel(cache: Path) -> Path:
         return built[-1]
     wheels.mkdir(parents=True, exist_ok=True)
     print(f"wheel: building llama-cpp-python {LLAMA_CPP_VERSION} from source "
-          "(about 30 minutes on 2 cores) ...", flush=True)
+          "(about 45 minutes on 2 cores) ...", flush=True)
     started = time.monotonic()
     env = {**os.environ, "CMAKE_ARGS": CMAKE_ARGS,
            "CMAKE_BUILD_PARALLEL_LEVEL": str(os.cpu_count() or 2)}
