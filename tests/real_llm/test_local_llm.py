@@ -17,6 +17,7 @@ import json
 import re
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cli_helpers import assert_no_traceback, independent_citation_check, run_cli
+from conftest import make_repo
 from otlp_receiver import OtlpReceiver
 from real_llm.prepare import COMMAND, installation, server_command
 
@@ -58,13 +60,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+def workdir() -> Iterator[Path]:
+    """A folder of the module's own: a run takes minutes, and pytest's numbered temporary folders
+    can be pruned meanwhile by other pytest sessions of the same user."""
+    with tempfile.TemporaryDirectory(prefix="tw-local-llm-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture(scope="module")
+def local_server(workdir: Path) -> Iterator[LocalServer]:
     found = installation()
     if found is None:
         pytest.skip(f"no local LLM prepared: run `{COMMAND}` first (builds llama-cpp-python "
                     "and installs a small model, outside the repository)")
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
+    log_path = workdir / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(server_command(found, port), stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -91,8 +101,12 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServ
                 process.wait(timeout=20)
 
 
-def test_a_real_model_on_a_local_server(local_server, sample_repo, prompt_file, tmp_path):
-    output = tmp_path / "report.md"
+def test_a_real_model_on_a_local_server(local_server, workdir):
+    sample_repo = make_repo(workdir / "inventory-repo")
+    prompt_file = workdir / "architecture.md"
+    prompt_file.write_text("Write an architecture overview of this repository: components, data "
+                           "flow, storage. Cite the code.\n", encoding="utf-8")
+    output = workdir / "report.md"
     with OtlpReceiver() as receiver:
         started = time.monotonic()
         result = run_cli(
@@ -137,13 +151,20 @@ def test_a_real_model_on_a_local_server(local_server, sample_repo, prompt_file, 
         assert independent_citation_check(report, sample_repo) == (checked.total, checked.valid)
         print(f"citations: {checked.as_dict()}")
 
-    # One chat span per call; each HTTP attempt it records is one the server logged answering
-    # (retries included); every one names the local provider, the model and the server.
+    # One chat span per call: an answered one per call counted, a failed one per request the
+    # server refused; each HTTP attempt a span records is one the server logged answering
+    # (retries included); every span names the local provider, the model and the server.
     chats = [s for s in spans if s.attributes.get(attrs.GEN_AI_OPERATION_NAME) == "chat"]
-    assert len(chats) == cost["total_calls"]
+    answered = [s for s in chats if s.status_code != "ERROR"]
+    assert len(answered) == cost["total_calls"]
     attempts = [e for s in chats for e in s.events if e.name == attrs.RETRY_EVENT]
-    assert len(attempts) >= len(chats)
-    assert len(local_server.completion_statuses()) == len(attempts)
+    statuses = local_server.completion_statuses()
+    assert len(statuses) == len(attempts) >= len(chats)
+    assert statuses.count(200) == len(answered)
+    tools = [s for s in spans if s.attributes.get(attrs.GEN_AI_OPERATION_NAME) == "execute_tool"]
+    print(f"chat spans {len(chats)} ({len(chats) - len(answered)} refused), server statuses "
+          f"{sorted(set(statuses))}, tool calls {len(tools)} "
+          f"({sum(s.status_code == 'ERROR' for s in tools)} answered with an error)")
     for chat in chats:
         assert chat.attributes[attrs.GEN_AI_PROVIDER_NAME] == "local"
         assert chat.attributes[attrs.GEN_AI_REQUEST_MODEL] == local_server.model
