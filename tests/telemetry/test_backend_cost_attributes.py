@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -108,18 +107,6 @@ def test_shares_whose_plain_difference_misses_the_bill_are_corrected() -> None:
 
 
 # --- the attributes on the chat span -------------------------------------------------------------
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def tel(exporter: InMemorySpanExporter) -> Iterator[Telemetry]:
-    telemetry = Telemetry.for_testing(exporter)
-    yield telemetry
-    telemetry.shutdown()
-
-
 def usage(**overrides: object) -> ChatUsage:
     fields: dict[str, object] = dict(response_id="gen-1", response_model=MODEL,
                                      finish_reasons=["stop"], input_tokens=1000, output_tokens=500)

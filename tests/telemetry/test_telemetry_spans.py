@@ -4,7 +4,6 @@ import contextvars
 import json
 import logging
 import threading
-from collections.abc import Iterator
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
@@ -16,18 +15,6 @@ from telemetry import ChatUsage, Telemetry
 from telemetry import attributes as attrs
 
 MODEL = "openai/gpt-5.1"
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def tel(exporter: InMemorySpanExporter) -> Iterator[Telemetry]:
-    telemetry = Telemetry.for_testing(exporter)
-    yield telemetry
-    telemetry.shutdown()
 
 
 def usage(**overrides: object) -> ChatUsage:
