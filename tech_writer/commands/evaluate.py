@@ -8,9 +8,14 @@ from typing import Any
 
 import click
 
-from tech_writer.cli import EXIT_CODES_HELP, _local_repo, _OneLineErrors, _read_prompt
+from tech_writer.cli import (
+    EXIT_CODES_HELP,
+    _local_repo,
+    _OneLineErrors,
+    _read_prompt,
+    _read_text_file,
+)
 from tech_writer.commands.common import CONTEXT, guarded, inside_repo, judge_options, judge_settings
-from tech_writer.errors import UsageError
 from tech_writer.llm.providers import PROVIDER_NAMES
 
 __all__ = ["eval_command", "format_eval_summary"]
@@ -47,19 +52,13 @@ def _eval(*, report_file: str, repo: str, prompt_file: str | None, provider: str
           log_level: str) -> int:
     from tech_writer.pipeline.evaluate import evaluate
 
-    report_path = Path(report_file)
-    if not report_path.is_file():
-        raise UsageError(f"--report {report_file}: no such file")
-    data = report_path.read_bytes()
-    if b"\0" in data[:8192]:
-        raise UsageError(f"--report {report_file}: a binary file, not a Markdown report")
-    markdown = data.decode("utf-8", errors="replace")
+    markdown = _read_text_file("--report", report_file, "a Markdown report")
     prompt = _read_prompt(prompt_file) if prompt_file else None
     judge = judge_settings(judge_model, judge_provider, provider, judge_sample, judge_seed,
                             openrouter_key, base_url)
     repo_path = _local_repo(repo, cache_dir)
     document = evaluate(markdown, repo_path, prompt=prompt, judge=judge,
-                        exclude=inside_repo(report_path, repo_path))
+                        exclude=inside_repo(Path(report_file), repo_path))
     if as_json:
         click.echo(json.dumps(document, indent=2))
     else:
