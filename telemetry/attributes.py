@@ -62,7 +62,10 @@ COST_SOURCE = "tech_writer.cost.source"  # "inline" (in the completion) | "gener
 COST_PENDING = "tech_writer.cost.pending"
 COST_UPSTREAM_USD = "tech_writer.cost.upstream_usd"  # BYOK: billed by the provider directly
 COST_IS_BYOK = "tech_writer.cost.is_byok"
-COST_SIMULATED = "tech_writer.cost.simulated"  # True when the costs come from the demo model
+# True when the costs come from the demo model (its fake OpenRouter bills simulated dollars).
+# On chat spans: present only when true. On every metric point: always present, true or false,
+# so that a Prometheus query can select real spend (`tech_writer_cost_simulated="false"`).
+COST_SIMULATED = "tech_writer.cost.simulated"
 # True on a settle_cost span carrying a late cost whose chat span had already been ended.
 COST_SETTLEMENT = "tech_writer.cost.settlement"
 COST_LOOKUP_ATTEMPTS = "tech_writer.cost.lookup_attempts"
@@ -76,6 +79,22 @@ COST_MAYBE_BILLED_ATTEMPTS = "tech_writer.cost.maybe_billed_attempts"
 COST_SOURCE_INLINE = "inline"
 COST_SOURCE_GENERATION = "generation"
 COST_SOURCE_FREE = "free"  # a provider that bills nothing (a local server): $0, known
+
+# --- Cost as the open GenAI proposal names it (semantic-conventions-genai PR #443) ----------
+# Not in the conventions yet; written beside the de-facto names above, and only when the cost
+# is known. ``amount`` is the provider's figure unmodified (no rounding, no split).
+GEN_AI_USAGE_COST_AMOUNT = "gen_ai.usage.cost.amount"
+GEN_AI_USAGE_COST_CURRENCY = "gen_ai.usage.cost.currency"  # ISO 4217
+GEN_AI_USAGE_COST_SOURCE = "gen_ai.usage.cost.source"  # "provider" | "local"
+COST_CURRENCY_USD = "USD"  # OpenRouter bills in credits, one credit = one US dollar
+COST_ORIGIN_PROVIDER = "provider"  # billed by the provider (the answer's usage or /generation)
+COST_ORIGIN_LOCAL = "local"  # worked out here (a local server's $0: nothing was billed)
+# tech_writer.cost.source -> gen_ai.usage.cost.source
+COST_ORIGIN_BY_SOURCE = {
+    COST_SOURCE_INLINE: COST_ORIGIN_PROVIDER,
+    COST_SOURCE_GENERATION: COST_ORIGIN_PROVIDER,
+    COST_SOURCE_FREE: COST_ORIGIN_LOCAL,
+}
 # True on a chat span whose answer carried no ``usage``: its token counts are unknown (absent from
 # the span), never guessed.
 USAGE_MISSING = "tech_writer.usage.missing"

@@ -349,9 +349,11 @@ def model_entry(
     price: ModelPrice,
     supported_parameters: Sequence[str] = DEFAULT_PARAMETERS,
     max_completion_tokens: int | None = None,
+    reasoning: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One model of ``/models``, with every field OpenRouter's schema requires."""
-    return {
+    """One model of ``/models``, with every field OpenRouter's schema requires, and the optional
+    ``reasoning`` (ModelReasoning) of a reasoning model."""
+    entry: dict[str, Any] = {
         "id": model_id,
         "canonical_slug": model_id,
         "name": model_id,
@@ -386,6 +388,9 @@ def model_entry(
         "supported_voices": None,
         "links": {"details": f"/api/v1/models/{model_id}/endpoints"},
     }
+    if reasoning is not None:
+        entry["reasoning"] = dict(reasoning)
+    return entry
 
 
 def models_body(pricing: Pricing,
@@ -400,8 +405,9 @@ def models_body(pricing: Pricing,
         if price is None:
             continue
         profile = profiles.get(model_id, ModelProfile())
+        reasoning = profile.reasoning.entry() if profile.reasoning is not None else None
         models.append(model_entry(model_id, price, profile.supported_parameters,
-                                  profile.max_completion_tokens))
+                                  profile.max_completion_tokens, reasoning))
     return {"data": models, "total_count": len(models), "links": {"next": None}}
 
 

@@ -14,6 +14,12 @@ OpenRouter treats it:
 
 A ``reasoning`` parameter with ``enabled: false`` or ``effort: "none"`` turns a reasoning model's
 thinking off (no reasoning tokens billed); otherwise it spends ``reasoning_tokens``.
+
+A profile's :class:`ReasoningProfile` is the model's ``reasoning`` entry on ``/models``
+(OpenRouter's ``ModelReasoning``: ``supported_efforts``, ``mandatory``, ``default_effort``,
+``default_enabled``). A request asking for an effort outside ``supported_efforts``, or turning a
+mandatory reasoning off, is refused with 400 (the schema says such an effort "is rejected"; the
+wording of the message is the fake's own: OpenRouter's is not documented).
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_PARAMETERS",
+    "REASONING_EFFORTS",
     "NO_ENDPOINT_FOR_PARAMETERS",
     "NO_ENDPOINT_FOR_TOOLS",
     "ModelProfile",
+    "ReasoningProfile",
+    "reasoning_refusal",
     "reasoning_tokens_for",
     "refusal",
     "without_ignored",
@@ -37,6 +46,39 @@ NO_ENDPOINT_FOR_TOOLS = "No endpoints found that support tool use."
 NO_ENDPOINT_FOR_PARAMETERS = "No endpoints found that can handle the requested parameters."
 # Request fields that are optional parameters on OpenRouter (each under the name /models lists).
 _OPTIONAL = ("tool_choice", "response_format", "reasoning", "parallel_tool_calls")
+# OpenRouter's ReasoningEffort, highest first (the order supported_efforts lists them in).
+REASONING_EFFORTS = ("max", "xhigh", "high", "medium", "low", "minimal", "none")
+
+
+@dataclass(frozen=True)
+class ReasoningProfile:
+    """A reasoning model's ``reasoning`` entry on ``/models`` (OpenRouter's ModelReasoning)."""
+
+    supported_efforts: tuple[str, ...] | None = None  # None: no allowlist, every effort accepted
+    mandatory: bool = False  # True: reasoning cannot be turned off ("none" is rejected)
+    default_effort: str | None = "medium"
+    default_enabled: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = set(self.supported_efforts or ()) | {self.default_effort or "medium"}
+        unknown -= set(REASONING_EFFORTS)
+        if unknown:
+            raise ValueError(f"unknown reasoning efforts {sorted(unknown)}")
+
+    def entry(self) -> dict[str, Any]:
+        """The ``reasoning`` object of the model's ``/models`` entry."""
+        efforts = self.supported_efforts
+        return {
+            "default_effort": self.default_effort,
+            "default_enabled": self.default_enabled,
+            "mandatory": self.mandatory,
+            "supported_efforts": None if efforts is None else list(efforts),
+        }
+
+    def accepts(self, effort: str) -> bool:
+        if effort == "none" and self.mandatory:
+            return False
+        return self.supported_efforts is None or effort in self.supported_efforts
 
 
 @dataclass(frozen=True)
@@ -46,6 +88,7 @@ class ModelProfile:
     supported_parameters: tuple[str, ...] = DEFAULT_PARAMETERS
     reasoning_tokens: int = 0  # spent per answer while reasoning is on
     max_completion_tokens: int | None = None
+    reasoning: ReasoningProfile | None = None  # listed on /models; None: no ``reasoning`` entry
 
     def supports(self, parameter: str) -> bool:
         return parameter in self.supported_parameters
@@ -69,6 +112,22 @@ def refusal(body: Mapping[str, Any], profile: ModelProfile) -> str | None:
                         for name in _OPTIONAL if name in body):
         return NO_ENDPOINT_FOR_PARAMETERS
     return None
+
+
+def reasoning_refusal(body: Mapping[str, Any], profile: ModelProfile) -> str | None:
+    """The 400 message for a ``reasoning`` the model's profile rejects, or None."""
+    reasoning = body.get("reasoning")
+    if profile.reasoning is None or not isinstance(reasoning, Mapping):
+        return None
+    effort = reasoning.get("effort")
+    if reasoning.get("enabled") is False:
+        effort = "none"
+    if not isinstance(effort, str) or profile.reasoning.accepts(effort):
+        return None
+    if effort == "none":
+        return "Reasoning is mandatory for this model and cannot be disabled."
+    listed = ", ".join(profile.reasoning.supported_efforts or ())
+    return f"Reasoning effort '{effort}' is not supported by this model (supported: {listed})."
 
 
 def without_ignored(body: dict[str, Any], profile: ModelProfile) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Before each call the run's known spend, plus what calls in flight (or awaiting a cost look-up)
 may still cost, plus a conservative estimate of the new call (its size in tokens at the model's
-``/models`` price, and a fixed reserve for the answer) is compared with the budget. Once a call is
+``/models`` price, a cache write's where that is dearer, and the answer as long as the
+``max_completion_tokens`` the call is sent with) is compared with the budget. Once a call is
 refused, every later call is too: the run finishes with what it has.
 """
 
@@ -38,16 +39,21 @@ class Budget:
         self.exhausted = False
 
     def estimate(self, messages: Sequence[Mapping[str, Any]],
-                 tools: Sequence[Mapping[str, Any]] | None) -> float:
+                 tools: Sequence[Mapping[str, Any]] | None,
+                 completion_tokens: int | None = None) -> float:
+        """The call's worst case; ``completion_tokens``: the cap it is sent with (None: a
+        fixed reserve, for a provider that takes no cap)."""
         pricing = self._price()
         if pricing is None:
             return 0.0  # unknown price: only the spend already billed can stop the run
-        return pricing.estimate(estimate_prompt_tokens(messages, tools), COMPLETION_RESERVE_TOKENS)
+        answer = COMPLETION_RESERVE_TOKENS if completion_tokens is None else completion_tokens
+        return pricing.worst_case(estimate_prompt_tokens(messages, tools), answer)
 
     def reserve(self, key: int, messages: Sequence[Mapping[str, Any]],
-                tools: Sequence[Mapping[str, Any]] | None, spent_usd: float) -> None:
+                tools: Sequence[Mapping[str, Any]] | None, spent_usd: float,
+                completion_tokens: int | None = None) -> None:
         """Admit the call ``key`` or raise :class:`BudgetExhausted`."""
-        estimate = self.estimate(messages, tools)
+        estimate = self.estimate(messages, tools, completion_tokens)
         with self._lock:
             committed = spent_usd + sum(self._reserved.values())
             if self.exhausted or committed + estimate > self.max_cost_usd:

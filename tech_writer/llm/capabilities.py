@@ -22,10 +22,12 @@ __all__ = [
     "OPTIONAL_PARAMETERS",
     "REASONING_EFFORTS",
     "Capabilities",
+    "ModelReasoning",
     "OutlineMode",
     "fit_request",
     "needs_capabilities",
     "parse_capabilities",
+    "parse_model_reasoning",
     "reasoning_parameter",
 ]
 
@@ -36,7 +38,32 @@ OutlineMode = Literal["json_schema", "tool", "text"]
 OPTIONAL_PARAMETERS = ("tool_choice", "response_format", "reasoning", "parallel_tool_calls")
 # What "supports everything" stands for when a list has to be written out.
 _ALL_PARAMETERS = frozenset({"tools", "structured_outputs", *OPTIONAL_PARAMETERS})
-REASONING_EFFORTS = ("none", "low", "medium", "high")
+# OpenRouter's ReasoningEffort (its OpenAPI schema, August 2026), highest first.
+REASONING_EFFORTS = ("max", "xhigh", "high", "medium", "low", "minimal", "none")
+
+
+@dataclass(frozen=True)
+class ModelReasoning:
+    """A model's ``reasoning`` entry on ``/models`` (OpenRouter's ``ModelReasoning``)."""
+
+    mandatory: bool = False  # True: reasoning cannot be turned off, effort "none" is rejected
+    supported_efforts: tuple[str, ...] | None = None  # None: no allowlist, any effort accepted
+    default_effort: str | None = None
+
+    def refusal(self, model: str, effort: str) -> str | None:
+        """Why ``--reasoning effort`` cannot be sent to ``model`` (one line), or None."""
+        if effort == "none" and self.mandatory:
+            return (f"--reasoning none: {model}'s reasoning is mandatory and cannot be turned "
+                    f"off; choose one of {', '.join(self._allowed())} or another --model")
+        if self.supported_efforts is not None and effort not in self.supported_efforts:
+            return (f"--reasoning {effort}: {model} does not support that effort; choose one "
+                    f"of {', '.join(self._allowed())}")
+        return None
+
+    def _allowed(self) -> tuple[str, ...]:
+        listed = self.supported_efforts if self.supported_efforts is not None \
+            else REASONING_EFFORTS
+        return tuple(e for e in listed if not (e == "none" and self.mandatory))
 
 
 @dataclass(frozen=True)
@@ -48,6 +75,17 @@ class Capabilities:
     context_length: int | None = None
     max_completion_tokens: int | None = None
     parallel_tools: bool = True  # False: ask for one tool call per turn (parallel_tool_calls)
+    # /models' ``reasoning`` entry; None when the model lists none (not a reasoning model, or
+    # not known).
+    reasoning: ModelReasoning | None = None
+
+    def reasoning_refusal(self, effort: str | None) -> str | None:
+        """Why ``--reasoning effort`` cannot be sent to this model (one line), or None. A model
+        that does not list ``reasoning`` refuses nothing: the effort is left out (with a
+        warning), not sent."""
+        if effort is None or self.reasoning is None or not self.supports("reasoning"):
+            return None
+        return self.reasoning.refusal(self.model, effort)
 
     def supports(self, parameter: str) -> bool:
         if parameter == "response_format:json_schema":
@@ -109,7 +147,22 @@ def parse_capabilities(model: str, entry: Mapping[str, Any]) -> Capabilities:
     top = entry.get("top_provider")
     top = top if isinstance(top, Mapping) else {}
     return Capabilities(model, parameters, _positive_int(entry.get("context_length")),
-                        _positive_int(top.get("max_completion_tokens")))
+                        _positive_int(top.get("max_completion_tokens")),
+                        reasoning=parse_model_reasoning(entry.get("reasoning")))
+
+
+def parse_model_reasoning(entry: Any) -> ModelReasoning | None:
+    """``/models``' ``reasoning`` object; None when absent or unreadable. Efforts the schema
+    does not know are dropped (an allowlist that names only unknown ones then allows none of
+    ours, which is what it says)."""
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("mandatory"), bool):
+        return None
+    listed = entry.get("supported_efforts")
+    efforts = (tuple(e for e in listed if e in REASONING_EFFORTS)
+               if isinstance(listed, list) else None)
+    default = entry.get("default_effort")
+    return ModelReasoning(entry["mandatory"], efforts,
+                          default if default in REASONING_EFFORTS else None)
 
 
 def fit_request(request: dict[str, Any], capabilities: Capabilities) -> list[str]:
@@ -132,10 +185,12 @@ def needs_capabilities(request: Mapping[str, Any]) -> bool:
 
 
 def reasoning_parameter(effort: str) -> dict[str, Any]:
-    """OpenRouter's ``reasoning`` object for ``--reasoning``: ``none`` turns reasoning off."""
+    """OpenRouter's ``reasoning`` object for ``--reasoning``: ``{"effort": ...}``, ``none``
+    included. The schema's ChatRequest.reasoning has ``effort`` (and ``summary``) only; the
+    prose's ``{"enabled": false}`` is not in it, so it is not sent (the schema wins)."""
     if effort not in REASONING_EFFORTS:
         raise ValueError(f"reasoning effort must be one of {REASONING_EFFORTS}")
-    return {"enabled": False} if effort == "none" else {"effort": effort}
+    return {"effort": effort}
 
 
 def _is_json_schema(response_format: Any) -> bool:

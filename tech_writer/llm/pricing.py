@@ -54,6 +54,20 @@ class ModelPricing:
         return (prompt_tokens * self.prompt_usd_per_token
                 + completion_tokens * self.completion_usd_per_token + self.request_usd)
 
+    @property
+    def prompt_worst_usd_per_token(self) -> float:
+        """The most one prompt token can cost: a cache write where the model bills writes above
+        the input price (``input_cache_write``: 1.25x on Anthropic, and on OpenAI's newest
+        models even with automatic caching), else the input price."""
+        write = self.cache_write_usd_per_token or 0.0
+        return max(self.prompt_usd_per_token, write)
+
+    def worst_case(self, prompt_tokens: float, completion_tokens: float) -> float:
+        """An upper bound for one call: every prompt token written to the cache (when writes
+        cost more than input) and the answer as long as its cap."""
+        return (prompt_tokens * self.prompt_worst_usd_per_token
+                + completion_tokens * self.completion_usd_per_token + self.request_usd)
+
 
 def fetch_model_pricing(base_url: str, model: str, *, api_key: str | None = None,
                         timeout_s: float = 15.0,

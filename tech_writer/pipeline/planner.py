@@ -5,7 +5,11 @@ resends the conversation so far (system prompt, tool schemas, request, earlier t
 the history's compaction watermark), tool results are the size of this repository's typical file
 (capped as the tools cap them), and answers have typical lengths. The low end assumes a short
 exploration and few sections; the high end assumes every cap is reached and a citation-fix round
-per section. Prices are the model's list prices from ``/models`` (the bill may differ by routing).
+per section. Prices are the model's list prices from ``/models`` (the bill may differ by routing);
+the high end prices every prompt token as a cache write where the model bills writes above input
+(``input_cache_write``). Each call's answer cap (``max_completion_tokens``, the figure every
+request is sent with, :mod:`tech_writer.llm.output_cap`) is shown per phase, with what one answer
+that long would cost: what OpenRouter reserves credit for before each call.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tech_writer.llm.output_cap import OutputCaps
 from tech_writer.llm.pricing import ModelPricing
 from tech_writer.pipeline import prompts
 from tech_writer.pipeline.history import HistoryPolicy
@@ -57,6 +62,9 @@ class Plan:
     low: Scenario
     high: Scenario
     price_source: str
+    # max_completion_tokens per phase, and the cost of one answer that long (None: no price).
+    output_caps: dict[str, int]
+    capped_answer_usd: dict[str, float | None]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,7 +78,7 @@ def repo_stats(repo: Repository) -> RepoStats:
 
 def make_plan(repo: Repository, prompt: str, *, model: str, provider: str,
               pricing: ModelPricing | None, max_exploration: int, max_sections: int,
-              history: HistoryPolicy | None = None) -> Plan:
+              history: HistoryPolicy | None = None, caps: OutputCaps | None = None) -> Plan:
     stats = repo_stats(repo)
     tools = RepoTools(repo)
     schema_chars = len(json.dumps(tools.schemas())) + len(json.dumps(
@@ -82,9 +90,16 @@ def make_plan(repo: Repository, prompt: str, *, model: str, provider: str,
                        ceiling_chars=(history or HistoryPolicy()).high_watermark_chars,
                        pricing=pricing)
     low = context.scenario(min(6, max_exploration), min(3, max_sections), 2, 0)
-    high = context.scenario(max_exploration, max_sections, 6, 1)
+    high = context.scenario(max_exploration, max_sections, 6, 1, worst_prompt_price=True)
     source = f"{model} list price from /models" if pricing else "no price available"
-    return Plan(repo.root.name, model, provider, stats, low, high, source)
+    caps = caps or OutputCaps()
+    output_caps = {phase: caps.for_phase(phase) for phase in _PHASES}
+    answer_usd = {phase: (cap * pricing.completion_usd_per_token if pricing else None)
+                  for phase, cap in output_caps.items()}
+    return Plan(repo.root.name, model, provider, stats, low, high, source, output_caps, answer_usd)
+
+
+_PHASES = ("exploration", "outline", "sections")
 
 
 @dataclass(frozen=True)
@@ -102,7 +117,8 @@ class _Context:
                      for i in range(steps))
         return steps, prompt, steps * STEP_ANSWER_CHARS
 
-    def scenario(self, steps: int, sections: int, reads: int, fixes: int) -> Scenario:
+    def scenario(self, steps: int, sections: int, reads: int, fixes: int, *,
+                 worst_prompt_price: bool = False) -> Scenario:
         # The explorers' steps are modelled as one loop: several short conversations resend less
         # than one long one, so this stays an upper bound for the steps it counts.
         exploration_base = (len(prompts.EXPLORATION_SYSTEM) + self.prompt_chars + self.schema_chars
@@ -122,9 +138,11 @@ class _Context:
                 answer += loop_answer + SECTION_ANSWER_CHARS
         prompt_tokens = round(prompt / CHARS_PER_TOKEN)
         completion_tokens = round(answer / CHARS_PER_TOKEN)
-        cost = (self.pricing.estimate(prompt_tokens, completion_tokens) if self.pricing else None)
-        if cost is not None and self.pricing is not None:
-            cost += self.pricing.request_usd * (calls - 1)  # estimate() adds one request fee
+        cost = None
+        if self.pricing is not None:
+            price = self.pricing.worst_case if worst_prompt_price else self.pricing.estimate
+            cost = price(prompt_tokens, completion_tokens)
+            cost += self.pricing.request_usd * (calls - 1)  # the estimate adds one request fee
         return Scenario(steps, sections, reads, fixes, calls, prompt_tokens, completion_tokens,
                         cost)
 
@@ -148,6 +166,9 @@ def format_plan(plan: Plan) -> str:
         f"  high: {high.exploration_steps} exploration steps, {high.sections} sections "
         f"(+{high.fix_rounds_per_section} fix round each), {high.calls} calls, "
         f"~{high.prompt_tokens + high.completion_tokens:,} tokens, {money(high.cost_usd)}",
+        "Answers capped (max_completion_tokens): " + ", ".join(
+            f"{phase} {cap:,} tokens ({money(plan.capped_answer_usd[phase])} at most)"
+            for phase, cap in plan.output_caps.items()) + ".",
         f"Estimated cost: {money(low.cost_usd)} – {money(high.cost_usd)}. "
         "Cap it with --max-cost.",
     ]) + "\n"

@@ -104,7 +104,7 @@ def test_without_tool_choice_nothing_is_forced_and_the_run_completes(sample_repo
 
 @pytest.mark.parametrize("effort, sent, spent", [
     ("low", {"effort": "low"}, 50), ("high", {"effort": "high"}, 50),
-    ("none", {"enabled": False}, 0)])
+    ("none", {"effort": "none"}, 0)])
 def test_reasoning_effort_goes_to_a_reasoning_model_and_its_tokens_are_counted(
         sample_repo, prompt_file, effort, sent, spent):
     run = Run("fake/reasoner", sample_repo, prompt_file, "--reasoning", effort)
@@ -204,7 +204,8 @@ def test_capabilities_parsed_from_a_models_entry():
     local = Capabilities.local("q", structured_output=False, parallel_tools=False)
     assert local.outline_mode() == "tool" and not local.supports("reasoning")
     assert not local.parallel_tools
-    assert reasoning_parameter("none") == {"enabled": False}
+    # The schema's ChatRequest.reasoning has no `enabled`: "none" goes as an effort.
+    assert reasoning_parameter("none") == {"effort": "none"}
     assert reasoning_parameter("medium") == {"effort": "medium"}
 
 

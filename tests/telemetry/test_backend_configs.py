@@ -136,7 +136,7 @@ class Instrument:
 
 _CALL_ATTRIBUTES = frozenset({
     attrs.GEN_AI_OPERATION_NAME, attrs.GEN_AI_PROVIDER_NAME, attrs.GEN_AI_REQUEST_MODEL,
-    attrs.GEN_AI_RESPONSE_MODEL, attrs.PHASE,
+    attrs.GEN_AI_RESPONSE_MODEL, attrs.PHASE, attrs.COST_SIMULATED,
 })
 TOKEN_USAGE = Instrument(
     attrs.METRIC_TOKEN_USAGE, "{token}", Kind.HISTOGRAM,
@@ -148,7 +148,7 @@ OPERATION_DURATION = Instrument(
 COST = Instrument(
     attrs.METRIC_COST, "USD", Kind.COUNTER,
     frozenset({attrs.GEN_AI_PROVIDER_NAME, attrs.GEN_AI_REQUEST_MODEL, attrs.PHASE,
-               attrs.GEN_AI_OPERATION_NAME}),
+               attrs.GEN_AI_OPERATION_NAME, attrs.COST_SIMULATED}),
 )
 INSTRUMENTS = (TOKEN_USAGE, OPERATION_DURATION, COST)
 # job <- service.name, instance <- service.instance.id (set by the exporter for every series).
@@ -739,3 +739,24 @@ def test_cost_panels_are_in_dollars(dashboard: dict[str, Any]) -> None:
         assert _panel(dashboard, title)["fieldConfig"]["defaults"]["unit"] == "currencyUSD"
     latency = _panel(dashboard, "LLM call latency (p50 / p95)")
     assert latency["fieldConfig"]["defaults"]["unit"] == "s"
+
+
+def test_dashboard_keeps_simulated_spend_apart_from_real_spend(dashboard: dict[str, Any]) -> None:
+    """The demo's dollars are simulated (tech_writer.cost.simulated): 'Total cost' never counts
+    them, 'Simulated spend (demo)' counts only them, every other query follows the variable, and
+    the cost breakdowns say which of their bars are simulated."""
+    label = prometheus_label_name(attrs.COST_SIMULATED)
+    assert label == "tech_writer_cost_simulated"
+    (total,) = _panel(dashboard, "Total cost")["targets"]
+    (simulated,) = _panel(dashboard, "Simulated spend (demo)")["targets"]
+    assert f'{label}!="true"' in total["expr"]
+    assert f'{label}="true"' in simulated["expr"]
+    others = [(title, target) for title, target in _prometheus_exprs(dashboard)
+              if title not in ("Total cost", "Simulated spend (demo)")]
+    assert others and all(f'{label}=~"$simulated"' in t["expr"] for _, t in others)
+    for title in ("Cost per run", "Cost per phase", "Cost per model"):
+        (target,) = _panel(dashboard, title)["targets"]
+        assert label in promql_refs(target["expr"]).grouping, title
+        assert "{{" + label + "}}" in target["legendFormat"], title
+    (variable,) = [v for v in dashboard["templating"]["list"] if v["name"] == "simulated"]
+    assert variable["query"]["query"].endswith(f", {label})")

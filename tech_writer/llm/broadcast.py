@@ -1,0 +1,35 @@
+"""OpenRouter Broadcast: the request's ``trace`` object, so OpenRouter's spans nest under ours.
+
+With Broadcast on (OpenRouter's Settings → Observability), OpenRouter sends its own OTLP trace of
+every generation to the user's collector. Without a ``trace`` object that trace is a second one,
+unlinked to tech_writer's. With it (OpenRouter's ``TraceConfig``), OpenRouter puts its spans in
+our trace (``trace_id``) under the chat span of the call (``parent_span_id``), and names them:
+``span_name`` for the span it opens under the parent, ``generation_name`` for the generation in
+it. Both ids go as the lowercase hex strings OTLP/JSON carries (32 and 16 digits): the schema
+types them as plain strings, and OpenRouter maps them to the OTLP trace and parent span ids.
+
+Nothing is sent when the chat span is not recording a valid context (telemetry off): there is
+no trace of ours to join then.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.trace import SpanContext, format_span_id, format_trace_id
+
+__all__ = ["trace_object"]
+
+
+def trace_object(context: SpanContext, *, model: str, phase: str | None) -> dict[str, Any] | None:
+    """The ``trace`` field for a request made inside the chat span whose context is
+    ``context``; None when that context is not valid."""
+    if not context.is_valid:
+        return None
+    where = f" ({phase})" if phase else ""
+    return {
+        "trace_id": format_trace_id(context.trace_id),
+        "parent_span_id": format_span_id(context.span_id),
+        "span_name": f"openrouter {model}{where}",
+        "generation_name": f"generation {model}",
+    }
