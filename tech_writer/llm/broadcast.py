@@ -8,8 +8,9 @@ our trace (``trace_id``) under the chat span of the call (``parent_span_id``), a
 it. Both ids go as the lowercase hex strings OTLP/JSON carries (32 and 16 digits): the schema
 types them as plain strings, and OpenRouter maps them to the OTLP trace and parent span ids.
 
-Nothing is sent when the chat span is not recording a valid context (telemetry off): there is
-no trace of ours to join then.
+Nothing is sent unless the chat span is exported: a valid context, sampled, and telemetry
+exporting at all (the caller's check). Otherwise there is no span of ours in the user's backend
+to hang OpenRouter's under, and Broadcast's own unlinked trace is the better result.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ __all__ = ["trace_object"]
 
 def trace_object(context: SpanContext, *, model: str, phase: str | None) -> dict[str, Any] | None:
     """The ``trace`` field for a request made inside the chat span whose context is
-    ``context``; None when that context is not valid."""
-    if not context.is_valid:
+    ``context``; None when that span is not valid or not sampled (not exported)."""
+    if not (context.is_valid and context.trace_flags.sampled):
         return None
     where = f" ({phase})" if phase else ""
     return {

@@ -102,6 +102,9 @@ def test_the_trace_object_names_our_trace_and_the_chat_span_in_w3c_hex() -> None
                     "span_name": "openrouter openai/gpt-5.1 (sections)",
                     "generation_name": "generation openai/gpt-5.1"}
     assert trace_object(INVALID_SPAN_CONTEXT, model="m", phase=None) is None
+    unsampled = SpanContext(trace_id=1, span_id=2, is_remote=False,
+                            trace_flags=TraceFlags(TraceFlags.DEFAULT))
+    assert trace_object(unsampled, model="m", phase=None) is None  # not exported: no parent
 
 
 # --- error.availability ---------------------------------------------------------------------
