@@ -26,6 +26,7 @@ from tech_writer.errors import (
     UsageError,
     interruption,
 )
+from tech_writer.llm.capabilities import REASONING_EFFORTS
 from tech_writer.llm.providers import (
     PROVIDER_NAMES,
     get_provider,
@@ -99,8 +100,9 @@ def _fail(message: str, code: int) -> NoReturn:
               help="OpenRouter API key (default: $OPENROUTER_API_KEY).")
 @click.option("--no-track-cost", is_flag=True,
               help="Do not track cost (tracking is on by default for openrouter and demo).")
-@click.option("--reasoning", type=click.Choice(["none", "low", "medium", "high"]), default=None,
-              help="Reasoning effort for models that support it (OpenRouter's `reasoning`); "
+@click.option("--reasoning", type=click.Choice(list(REASONING_EFFORTS)), default=None,
+              help="Reasoning effort for models that support it (OpenRouter's "
+                   "`reasoning.effort`); only an effort the model lists on /models is sent, "
                    "none turns reasoning off. Default: the model's own.")
 @click.option("--no-structured-output", "no_structured_output", is_flag=True,
               help="The model/server has no JSON-schema output: ask for the outline as a tool "

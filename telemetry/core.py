@@ -178,12 +178,15 @@ class Telemetry:
     def start_chat(self, model: str, provider: str, *, server_address: str | None = None,
                    server_port: int | None = None,
                    request_attributes: Mapping[str, AttributeValue] | None = None,
-                   input_messages: list[Any] | None = None) -> ChatInvocation:
-        """Start a ``chat {model}`` CLIENT span as a child of the current context."""
+                   input_messages: list[Any] | None = None,
+                   simulated: bool = False) -> ChatInvocation:
+        """Start a ``chat {model}`` CLIENT span as a child of the current context; ``simulated``:
+        its cost will be simulated (the demo), which its metrics say from the start."""
         chat = ChatInvocation(self.tracer, self._metrics, model=model, provider=provider,
                               capture_content=self.capture_content, clock=self._clock,
                               server_address=server_address, server_port=server_port,
-                              request_attributes=request_attributes, input_messages=input_messages)
+                              request_attributes=request_attributes, input_messages=input_messages,
+                              simulated=simulated)
         with self._lock:
             self._chats.add(chat)
         return chat

@@ -26,6 +26,7 @@ from opentelemetry.util.types import AttributeValue
 from telemetry import attributes as attrs
 from telemetry.cost import TokenPrices, split_billed_cost
 from telemetry.metrics import ChatMetrics
+from telemetry.proposed_cost import proposed_cost_attributes
 
 __all__ = [
     "ChatInvocation",
@@ -170,7 +171,7 @@ class ChatInvocation:
                  capture_content: bool, clock: Callable[[], float],
                  server_address: str | None = None, server_port: int | None = None,
                  request_attributes: Mapping[str, AttributeValue] | None = None,
-                 input_messages: list[Any] | None = None) -> None:
+                 input_messages: list[Any] | None = None, simulated: bool = False) -> None:
         self.request_model = model
         self.provider = provider
         self._metrics = metrics
@@ -182,7 +183,7 @@ class ChatInvocation:
         self._awaiting_settlement = False
         self._answered_ns: int | None = None  # the end time of a span left open for its cost
         self._usage: ChatUsage | None = None
-        self._simulated = False
+        self._simulated = simulated  # every metric point says whether its dollars are simulated
         self.response_id: str | None = None
         attributes: dict[str, AttributeValue] = {
             attrs.GEN_AI_OPERATION_NAME: attrs.OPERATION_CHAT,
@@ -238,7 +239,7 @@ class ChatInvocation:
             return
         span = self.span
         self.response_id = usage.response_id
-        self._simulated = usage.simulated
+        self._simulated = self._simulated or usage.simulated
         span.set_attributes(_usage_attributes(usage))
         if self._capture_content and usage.output_messages is not None:
             span.set_attribute(attrs.GEN_AI_OUTPUT_MESSAGES, _to_json(usage.output_messages))
@@ -339,6 +340,7 @@ class ChatInvocation:
             attrs.GEN_AI_OPERATION_NAME: attrs.OPERATION_CHAT,
             attrs.GEN_AI_PROVIDER_NAME: self.provider,
             attrs.GEN_AI_REQUEST_MODEL: self.request_model,
+            attrs.COST_SIMULATED: self._simulated,
         }
         if self.phase:
             base[attrs.PHASE] = self.phase
@@ -378,7 +380,7 @@ def _usage_attributes(usage: ChatUsage) -> dict[str, AttributeValue]:
         if count:
             attributes[key] = count
     if usage.cost_usd is not None:
-        attributes.update(_cost_attributes(usage.cost_usd, usage))
+        attributes.update(_cost_attributes(usage.cost_usd, usage, usage.cost_source))
         if usage.cost_source:
             attributes[attrs.COST_SOURCE] = usage.cost_source
     else:
@@ -401,11 +403,13 @@ def _usage_attributes(usage: ChatUsage) -> dict[str, AttributeValue]:
 MLFLOW_COST_UNKNOWN = "{}"
 
 
-def _cost_attributes(cost_usd: float, usage: ChatUsage | None) -> dict[str, AttributeValue]:
+def _cost_attributes(cost_usd: float, usage: ChatUsage | None,
+                     cost_source: str | None) -> dict[str, AttributeValue]:
     """The billed cost under every name a backend reads it by (docs/telemetry-backends.md),
     with the input and output shares derived from the list prices when there are any."""
     attributes: dict[str, AttributeValue] = {attrs.GEN_AI_USAGE_COST: cost_usd,
                                              attrs.LLM_COST_TOTAL: cost_usd}
+    attributes.update(proposed_cost_attributes(cost_usd, cost_source))
     split = None
     if usage is not None:
         split = split_billed_cost(cost_usd, usage.prices, input_tokens=usage.input_tokens,
@@ -432,7 +436,7 @@ def _settled_chat_attributes(cost_usd: float | None, upstream_cost_usd: float | 
     leaves the span's unknown-cost marker as it is)."""
     attributes: dict[str, AttributeValue] = {attrs.COST_PENDING: False}
     if cost_usd is not None:
-        attributes.update(_cost_attributes(cost_usd, usage))
+        attributes.update(_cost_attributes(cost_usd, usage, attrs.COST_SOURCE_GENERATION))
         attributes[attrs.COST_SOURCE] = attrs.COST_SOURCE_GENERATION
     if upstream_cost_usd is not None:
         attributes[attrs.COST_UPSTREAM_USD] = upstream_cost_usd
@@ -447,6 +451,7 @@ def _late_settlement_attributes(cost_usd: float | None, upstream_cost_usd: float
     if cost_usd is not None:
         attributes.update({attrs.GEN_AI_USAGE_COST: cost_usd, attrs.LLM_COST_TOTAL: cost_usd,
                            attrs.COST_SOURCE: attrs.COST_SOURCE_GENERATION})
+        attributes.update(proposed_cost_attributes(cost_usd, attrs.COST_SOURCE_GENERATION))
     if upstream_cost_usd is not None:
         attributes[attrs.COST_UPSTREAM_USD] = upstream_cost_usd
     return attributes

@@ -19,17 +19,26 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tech_writer.errors import LLMError, UsageError
+from tech_writer.llm.broadcast import trace_object
 from tech_writer.llm.budget import Budget
 from tech_writer.llm.capabilities import (
     Capabilities,
     fit_request,
     needs_capabilities,
     parse_capabilities,
-    reasoning_parameter,
 )
 from tech_writer.llm.compat import for_local_server
 from tech_writer.llm.cost_lookup import CostLookups, GenerationCost
+from tech_writer.llm.key_limits import KeyLimits, fetch_key_limits, key_limit_problem
 from tech_writer.llm.limiter import AdaptiveLimiter
+from tech_writer.llm.openrouter_request import (
+    attribution_headers,
+    current_phase,
+    larger_cap_for,
+    output_caps,
+    reasoning_field,
+)
+from tech_writer.llm.output_cap import OutputCaps
 from tech_writer.llm.pricing import ModelPricing, fetch_model_entry, parse_pricing
 from tech_writer.llm.providers import (
     NO_KEY,
@@ -135,6 +144,24 @@ class UsageStats:
             stats.cost_source = "inline" if stats.cost_usd is not None else None
         return stats
 
+    def plus(self, later: UsageStats) -> UsageStats:
+        """This call and ``later`` (the same request asked again) as one: tokens added, the cost
+        the sum when both are known (else unknown), the later call's id."""
+        both_known = self.cost_usd is not None and later.cost_usd is not None
+        return UsageStats(
+            prompt_tokens=self.prompt_tokens + later.prompt_tokens,
+            completion_tokens=self.completion_tokens + later.completion_tokens,
+            total_tokens=self.total_tokens + later.total_tokens,
+            cost_usd=(self.cost_usd or 0.0) + (later.cost_usd or 0.0) if both_known else None,
+            cached_tokens=self.cached_tokens + later.cached_tokens,
+            cache_discount=self.cache_discount + later.cache_discount,
+            reasoning_tokens=self.reasoning_tokens + later.reasoning_tokens,
+            cache_write_tokens=self.cache_write_tokens + later.cache_write_tokens,
+            upstream_cost_usd=later.upstream_cost_usd, is_byok=later.is_byok,
+            generation_id=later.generation_id,
+            cost_source=later.cost_source if both_known else None,
+            usage_missing=self.usage_missing or later.usage_missing)
+
 
 class LLMClient:
     """Sends chat requests; returns ``(message_dict, UsageStats)``.
@@ -206,7 +233,7 @@ class LLMClient:
         self._models_entry: Mapping[str, Any] | None = None
         self._models_fetched = False
         self._models_lock = threading.Lock()
-        self._reasoning_warned = False
+        self._reasoning_warned: list[str] = []
         self._capabilities: Capabilities | None = None
 
     @staticmethod
@@ -219,9 +246,8 @@ class LLMClient:
 
     def _open_sdk_client(self, app_name: str, app_url: str, timeout_s: float) -> OpenAI:
         headers: dict[str, str] = {}
-        if self.config.openrouter_dialect:
-            # Attribution on OpenRouter's dashboards: X-OpenRouter-Title is current, X-Title legacy.
-            headers = {"HTTP-Referer": app_url, "X-Title": app_name, "X-OpenRouter-Title": app_name}
+        if self.config.openrouter_dialect:  # attribution on OpenRouter's dashboards
+            headers = attribution_headers(app_name, app_url)
         from openai import OpenAI
 
         return OpenAI(
@@ -243,11 +269,29 @@ class LLMClient:
         Extra keyword arguments (``response_format``, ``tool_choice``, ``temperature``, ``stream``)
         are passed through.
         """
+        reply, usage = self._budgeted_chat(messages, tools, dict(kwargs))
+        caps = self.output_caps()
+        cap = self._cap_for(kwargs)
+        larger = larger_cap_for(reply, kwargs, cap, caps.model_max if caps else None)
+        if larger is None:
+            return reply, usage
+        # Cut at the cap: tool calls cut mid-arguments or a structured answer are useless in
+        # part. Asked once more with a larger cap; a text answer is left to its caller.
+        log.warning("the answer was cut off at %d tokens (finish_reason \"length\"): asking "
+                    "again with max_completion_tokens %d", cap, larger)
+        again, more = self._budgeted_chat(messages, tools, {**kwargs,
+                                                            "max_completion_tokens": larger})
+        return again, usage.plus(more)
+
+    def _budgeted_chat(self, messages: Sequence[Mapping[str, Any]],
+                       tools: Sequence[Mapping[str, Any]] | None, kwargs: dict[str, Any]
+                       ) -> tuple[dict[str, Any], UsageStats]:
         if self._stop.is_set():
             raise LLMError("the run is stopping: no new LLM calls", error_type="cancelled")
         key = next(self._call_keys)
         if self.budget is not None:
-            self.budget.reserve(key, messages, tools, self.telemetry.cost.summary().total.cost_usd)
+            self.budget.reserve(key, messages, tools, self.telemetry.cost.summary().total.cost_usd,
+                                completion_tokens=self._cap_for(kwargs))
         try:
             return self._chat(key, messages, tools, **kwargs)
         except BaseException:
@@ -255,18 +299,28 @@ class LLMClient:
                 self.budget.release(key)
             raise
 
+    def _cap_for(self, kwargs: Mapping[str, Any]) -> int | None:
+        """The ``max_completion_tokens`` a call will be sent with (None: no cap is sent)."""
+        explicit = kwargs.get("max_completion_tokens")
+        if isinstance(explicit, int):
+            return explicit
+        caps = self.output_caps()
+        return caps.for_phase(current_phase()) if caps is not None else None
+
     def _chat(self, key: int, messages: Sequence[Mapping[str, Any]],
               tools: Sequence[Mapping[str, Any]] | None, **kwargs: Any
               ) -> tuple[dict[str, Any], UsageStats]:
         stream = bool(kwargs.pop("stream", self.stream))
-        request = self._request(messages, tools, kwargs, stream)
         prices = self._split_prices()  # before the span: no call's duration includes /models
+        if tools or needs_capabilities(kwargs) or self.settings.reasoning is not None:
+            self.capabilities()  # likewise: the /models entry is read before the span starts
         chat = self.telemetry.start_chat(
             self.model, self._telemetry_provider, server_address=self._server_address,
             server_port=self._server_port, input_messages=list(messages),
-            request_attributes=None)
+            request_attributes=None, simulated=self.simulated)
         started = time.monotonic()
         try:
+            request = self._request(messages, tools, kwargs, stream, chat)
             completion = self._send_with_retries(key, request, stream, chat)
         except BaseException as exc:
             # Cut off while its request was on the wire (Ctrl-C, abort): the provider may have
@@ -279,8 +333,9 @@ class LLMClient:
 
     def _request(self, messages: Sequence[Mapping[str, Any]],
                  tools: Sequence[Mapping[str, Any]] | None, kwargs: dict[str, Any],
-                 stream: bool = False) -> dict[str, Any]:
-        """The chat completion request: the SDK's keywords, OpenRouter's fields in ``extra_body``."""
+                 stream: bool = False, chat: ChatInvocation | None = None) -> dict[str, Any]:
+        """The chat completion request: the SDK's keywords, OpenRouter's fields in ``extra_body``
+        (see :mod:`tech_writer.llm.openrouter_request`)."""
         request: dict[str, Any] = {"model": self.model, "messages": self._cacheable(messages),
                                    **kwargs}
         if tools:
@@ -293,39 +348,64 @@ class LLMClient:
             # asked (OpenRouter always does).
             request["stream_options"] = {"include_usage": True}
         if self.config.openrouter_dialect:
-            openrouter_fields: dict[str, Any] = {"session_id": self.session_id}
-            if self.track_cost:
-                # Deprecated on OpenRouter (usage is always sent now) but harmless; the design
-                # asks for it.
-                openrouter_fields["usage"] = {"include": True}
-            if "tools" in request or "response_format" in request:
-                # The pipeline depends on these: route only to providers that honour every
-                # parameter sent, rather than to one that silently ignores them.
-                openrouter_fields["provider"] = {"require_parameters": True}
-            reasoning = self._reasoning()
-            if reasoning is not None:
-                openrouter_fields["reasoning"] = reasoning
-            request["extra_body"] = {**request.get("extra_body", {}), **openrouter_fields}
+            self._add_openrouter_fields(request, chat)
         return request
+
+    def _add_openrouter_fields(self, request: dict[str, Any], chat: ChatInvocation | None) -> None:
+        caps = self.output_caps()
+        phase = chat.phase if chat is not None else current_phase()
+        if caps is not None and "max_completion_tokens" not in request:
+            request["max_completion_tokens"] = caps.for_phase(phase)
+        fields: dict[str, Any] = {"session_id": self.session_id}
+        if "tools" in request or "response_format" in request:
+            # The pipeline depends on these: route only to providers that honour every
+            # parameter sent, rather than to one that silently ignores them.
+            fields["provider"] = {"require_parameters": True}
+        if self.settings.reasoning is not None:
+            reasoning = reasoning_field(self.capabilities(), self.settings.reasoning,
+                                        self._reasoning_warned)
+            if reasoning is not None:
+                fields["reasoning"] = reasoning
+        if chat is not None and self.telemetry.exporting:
+            broadcast = trace_object(chat.span_context, model=self.model, phase=phase)
+            if broadcast is not None:
+                fields["trace"] = broadcast
+        request["extra_body"] = {**request.get("extra_body", {}), **fields}
+
+    def output_caps(self) -> OutputCaps | None:
+        """The answer caps of this client's calls (``max_completion_tokens`` per phase, within
+        the model's maximum): OpenRouter and the demo only (None elsewhere). The model's maximum
+        and default effort come from ``/models`` once the capabilities are known (a run reads
+        them before its first call); a plain chat does not read ``/models`` for them."""
+        if not self.config.openrouter_dialect:
+            return None
+        known = self._capabilities if self._capabilities is not None else Capabilities(self.model)
+        return output_caps(known, self.settings.reasoning)
+
+    def key_limits(self) -> KeyLimits | None:
+        """What the API key may still spend (``GET /key``); None when unknown or not
+        OpenRouter."""
+        if not self.config.openrouter_dialect or self._api_key == NO_KEY:
+            return None
+        return fetch_key_limits(self.base_url, self._api_key)
+
+    def key_limit_problem(self) -> str | None:
+        """Why this key cannot pay for a single call of the run (one line), or None: what its
+        ``/key`` limit has left against the price of the smallest answer cap (an answer alone:
+        the check never refuses a run that could make a call)."""
+        self.capabilities()
+        caps, pricing = self.output_caps(), self.model_pricing()
+        if caps is None or pricing is None or not self.track_cost:
+            return None
+        smallest_cap = min(caps.for_phase(phase) for phase in PHASES)
+        return key_limit_problem(self.key_limits(),
+                                 smallest_cap * pricing.completion_usd_per_token,
+                                 self.settings.max_cost_usd)
 
     def _fit_to_model(self, request: dict[str, Any]) -> None:
         if needs_capabilities(request):
             for name in fit_request(request, self.capabilities()):
                 log.debug("%s does not support %s: left out of the request", self.model, name)
-
-    def _reasoning(self) -> dict[str, Any] | None:
-        """OpenRouter's ``reasoning`` for ``--reasoning``, only for a model that lists it."""
-        effort = self.settings.reasoning
-        if effort is None:
-            return None
-        parameters = self.capabilities().parameters
-        if parameters is not None and "reasoning" in parameters:
-            return reasoning_parameter(effort)
-        if not self._reasoning_warned:
-            self._reasoning_warned = True
-            log.warning("--reasoning %s ignored: %s does not list 'reasoning' among its "
-                        "supported parameters", effort, self.model)
-        return None
 
     def _answered(self, key: int, chat: ChatInvocation, completion: Completion, started: float,
                   prices: TokenPrices | None) -> tuple[dict[str, Any], UsageStats]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["KeyLimits", "fetch_key_limits", "parse_key_limits"]
+__all__ = ["KeyLimits", "fetch_key_limits", "key_limit_problem", "parse_key_limits"]
 
 log = logging.getLogger("tech_writer.key")
 
@@ -48,6 +48,26 @@ def fetch_key_limits(base_url: str, api_key: str, *, timeout_s: float = 15.0,
     if limits is None:
         log.info("the key's spend limit was not in /key's answer")
     return limits
+
+
+def key_limit_problem(limits: KeyLimits | None, worst_answer_usd: float | None,
+                      max_cost_usd: float | None = None) -> str | None:
+    """Why the run cannot start on this key (one line), or None. OpenRouter refuses (402) a
+    call whose worst case, answer capped, is more than the key has left: when even the
+    cheapest call of the run is, no call can succeed. A ``--max-cost`` above what the key has
+    left is only logged: the key then stops the run first."""
+    if limits is None or limits.remaining_usd is None:
+        return None
+    remaining = limits.remaining_usd
+    if max_cost_usd is not None and max_cost_usd > remaining:
+        log.warning("the API key has $%.4f left of its spend limit, less than --max-cost "
+                    "$%.4f: OpenRouter will refuse calls (402) before the budget is spent",
+                    remaining, max_cost_usd)
+    if worst_answer_usd is None or worst_answer_usd <= remaining:
+        return None
+    return (f"the API key has ${remaining:.4f} left of its spend limit, and OpenRouter sets aside "
+            f"up to ${worst_answer_usd:.4f} for each answer of this model: raise the key's limit "
+            "(https://openrouter.ai/settings/keys) or choose a cheaper --model")
 
 
 def _usd(value: Any) -> float | None:

@@ -33,13 +33,14 @@ __all__ = [
     "grown",
 ]
 
-# What one answer of each phase needs, generously: measured demo answers are far below these
-# (a section is ~900 tokens, an outline ~400), real models write longer.
+# What one answer of each phase needs, with room to spare (--dry-run's typical answers: a
+# section ~900 tokens, the outline ~400, the exploration's summary ~1,000). Not more: the cap is
+# also what --max-cost reserves for every call, and what OpenRouter holds back from the key.
 PHASE_ANSWER_TOKENS: Mapping[str, int] = {
-    "exploration": 4096,
-    "outline": 4096,
-    "sections": 8192,
-    "evaluate": 4096,
+    "exploration": 4096,  # a batch of tool calls, or the summary of what was found
+    "outline": 2048,  # the outline's JSON
+    "sections": 4096,  # a section's prose
+    "evaluate": 2048,  # the judge's scores
 }
 DEFAULT_ANSWER_TOKENS = 4096  # a call outside any phase
 # The share of the cap OpenRouter gives reasoning at each effort (its reasoning-tokens guide).

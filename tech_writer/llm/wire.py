@@ -23,6 +23,7 @@ from tech_writer.errors import (
     RequestRejectedError,
     ResponseError,
 )
+from tech_writer.llm.availability import Availability, read_availability
 from tech_writer.llm.retry import RetryPolicy, parse_retry_after
 from tech_writer.secrets import SecretMask
 
@@ -207,6 +208,9 @@ class ResponseReader:
                 status_code=422, error_type="validation_error")
             return AttemptFailed(refused, status, None, retryable=False)
         retry_after = parse_retry_after(headers.get("retry-after") if headers else None)
+        availability = read_availability(body)
+        if availability is not None and status not in (401, 402):
+            return self._availability_failure(status, message, availability, retry_after)
         who = self.who
         error: LLMError
         if status == 401:
@@ -224,12 +228,28 @@ class ResponseReader:
                 error_type=error_type or str(status))
         else:
             if status == 404 and "no endpoints found" in message.lower():
-                # provider.require_parameters: no provider of the model honours all it was sent.
+                # An answer without error.availability (older OpenRouter, other gateways):
+                # provider.require_parameters left no provider that honours all it was sent.
                 message += (" (no provider of this model supports every parameter the run "
                             "needs: try another --model, or leave out --reasoning)")
             error = RequestRejectedError(f"{who} rejected the request ({status}): {message}",
                                          status_code=status, error_type=error_type or str(status))
         return AttemptFailed(error, status, retry_after, retryable=self.retry.is_retryable(status))
+
+    def _availability_failure(self, status: int, message: str, availability: Availability,
+                              retry_after: float | None) -> AttemptFailed:
+        """A routing failure OpenRouter described with ``error.availability``: its code says
+        what happened and ``retryable`` whether asking again can help (not the status, not the
+        message's wording)."""
+        text = f"{self.who} could not serve the model ({status}): {message} — {availability.advice()}"
+        error: LLMError
+        if availability.retryable:
+            error = ProviderUnavailableError(text, status_code=status,
+                                             error_type=availability.code)
+        else:
+            error = RequestRejectedError(text, status_code=status, error_type=availability.code)
+        wait = retry_after if retry_after is not None else availability.retry_after_s
+        return AttemptFailed(error, status, wait, retryable=availability.retryable)
 
     def redact(self, text: str) -> str:
         return self._mask(text)

@@ -212,7 +212,8 @@ def _check_model(llm: LLMClient) -> HistoryPolicy:
     """Refuse a model that cannot do what the run needs before anything is paid for; fit the
     history policy to its context window."""
     capabilities = llm.capabilities()
-    missing = capabilities.missing_for_exploration()
+    missing = capabilities.missing_for_exploration() or capabilities.reasoning_refusal(
+        llm.settings.reasoning) or llm.key_limit_problem()
     if missing is not None:
         raise UsageError(missing)
     return HistoryPolicy.for_context(capabilities.context_length,

@@ -211,16 +211,22 @@ def test_no_key_is_a_usage_error_before_any_request(monkeypatch):
         LLMClient("gpt-5.1", "openai")
 
 
-def test_openrouter_headers_and_usage_flag_on_every_request():
+def test_openrouter_attribution_headers_and_no_usage_flag_on_every_request():
+    """X-OpenRouter-Title is the header's current name (X-Title only still accepted: not sent
+    twice), X-OpenRouter-Categories files the app as a CLI agent; `usage: {include: true}` is
+    deprecated without effect (usage always comes back), so it is not sent; every request has
+    an output cap."""
     with FakeOpenRouter(answers(2), api_key=KEY) as server, client(server) as llm:
         llm.chat(MESSAGES)
         llm.chat(MESSAGES)
         requests = list(server.requests)
     for request in requests:
         assert request.headers["http-referer"].startswith("https://github.com/")
-        assert request.headers["x-title"] == "tech_writer"
         assert request.headers["x-openrouter-title"] == "tech_writer"
-        assert request.json["usage"] == {"include": True}
+        assert request.headers["x-openrouter-categories"] == "cli-agent"
+        assert "x-title" not in request.headers
+        assert "usage" not in request.json and "max_tokens" not in request.json
+        assert request.json["max_completion_tokens"] == 4096
 
 
 def test_one_session_id_per_client_on_every_request():

@@ -23,7 +23,8 @@ from tech_writer.llm.pricing import ModelPricing
 # --- output caps ----------------------------------------------------------------------------
 def test_each_phase_gets_what_its_answer_needs_within_the_models_maximum() -> None:
     caps = OutputCaps()
-    assert caps.for_phase("sections") == PHASE_ANSWER_TOKENS["sections"] == 8192
+    assert caps.for_phase("sections") == PHASE_ANSWER_TOKENS["sections"] == 4096
+    assert caps.for_phase("outline") == 2048 and caps.for_phase("evaluate") == 2048
     assert caps.for_phase("exploration") == 4096 and caps.for_phase(None) == 4096
     assert OutputCaps(model_max=2000).for_phase("sections") == 2000
 
@@ -32,7 +33,7 @@ def test_each_phase_gets_what_its_answer_needs_within_the_models_maximum() -> No
                                             ("high", 5), ("max", 20)])
 def test_reasoning_is_given_room_before_the_answer(effort: str, factor: float) -> None:
     # OpenRouter gives reasoning a share of the cap (high: 80 %): the answer keeps what it needs.
-    assert OutputCaps(effort=effort).for_phase("outline") == pytest.approx(4096 * factor, abs=1)
+    assert OutputCaps(effort=effort).for_phase("sections") == pytest.approx(4096 * factor, abs=1)
 
 
 def test_a_truncated_answer_is_retried_with_a_larger_cap_once_it_can_grow() -> None:

@@ -96,7 +96,8 @@ def test_spans_and_metrics_reach_an_otlp_http_receiver(caplog: pytest.LogCapture
     assert (cost.value, cost.unit, cost.is_monotonic) == (0.0042, "USD", True)
     assert cost.attributes == {attrs.GEN_AI_OPERATION_NAME: "chat",
                                attrs.GEN_AI_PROVIDER_NAME: "openrouter",
-                               attrs.GEN_AI_REQUEST_MODEL: MODEL, attrs.PHASE: "exploration"}
+                               attrs.GEN_AI_REQUEST_MODEL: MODEL, attrs.PHASE: "exploration",
+                               attrs.COST_SIMULATED: False}  # real spend, said on every point
     assert metrics[attrs.METRIC_OPERATION_DURATION][0].count == 1
 
     requests = receiver.requests()

@@ -63,8 +63,10 @@ def points(metric: Metric) -> dict[frozenset[tuple[str, Any]], Any]:
     return {frozenset((point.attributes or {}).items()): point for point in metric.data.data_points}
 
 
+# tech_writer.cost.simulated is on every point, false for real spend (true: the demo's).
 BASE = {attrs.GEN_AI_OPERATION_NAME: "chat", attrs.GEN_AI_PROVIDER_NAME: "openrouter",
-        attrs.GEN_AI_REQUEST_MODEL: MODEL, attrs.PHASE: "exploration"}
+        attrs.GEN_AI_REQUEST_MODEL: MODEL, attrs.PHASE: "exploration",
+        attrs.COST_SIMULATED: False}
 
 
 def key(**extra: Any) -> frozenset[tuple[str, Any]]:

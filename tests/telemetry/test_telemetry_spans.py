@@ -96,6 +96,9 @@ def test_chat_span_carries_request_response_usage_and_cost(
         attrs.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: 7,
         attrs.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: 12,
         attrs.GEN_AI_USAGE_COST: 0.0123,
+        attrs.GEN_AI_USAGE_COST_AMOUNT: 0.0123,  # the GenAI cost proposal's three
+        attrs.GEN_AI_USAGE_COST_CURRENCY: "USD",
+        attrs.GEN_AI_USAGE_COST_SOURCE: "provider",
         attrs.LLM_COST_TOTAL: 0.0123,
         attrs.MLFLOW_LLM_COST: '{"total_cost": 0.0123}',  # no prices given: no split
         attrs.COST_SOURCE: "inline",
