@@ -43,12 +43,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import _wire
+from ._admission import admission_refusal
+from ._availability import availability_error_body
 from ._http import LoopbackServer, RequestHandler
+from ._limits import output_cap, truncated
 from ._reasoning import ReasoningSigner, reasoning_text
 from ._records import REDACTED_AUTHORIZATION, BilledCall, RecordedRequest
 from ._shapes import SHAPES, Shape
 from ._types import ModelTurn, ScriptedModel
-from .capabilities import ModelProfile, reasoning_tokens_for, refusal, without_ignored
+from .capabilities import ModelProfile, reasoning_tokens_for, without_ignored
 from .faults import Fault, FaultPlan, default_error_body
 from .pricing import (
     DEFAULT_PRICING,
@@ -342,14 +345,13 @@ class FakeOpenRouter:
         model = body["model"]
         price = price_for(self._pricing, model)
         if price is None:
-            handler.send_json(
-                400, {"error": {"code": 400, "message": f"{model} is not a valid model ID"}}
-            )
+            handler.send_json(400, availability_error_body(
+                "model_not_found", f"{model} is not a valid model ID", model))
             return
         profile = self._profiles.get(model, ModelProfile())
-        refused = refusal(body, profile)
-        if refused is not None:  # OpenRouter finds no provider before anything is routed
-            handler.send_json(404, {"error": {"code": 404, "message": refused}})
+        refused = admission_refusal(body, price, profile, self._remaining_credit())
+        if refused is not None:  # OpenRouter refuses before anything is routed
+            handler.send_json(*refused)
             return
         if self._reasoning is not None:
             broken = self._reasoning.problem(body["messages"])
@@ -372,8 +374,18 @@ class FakeOpenRouter:
                 handler.drop_connection()
                 return
             turn = self._ask_model(without_ignored(body, profile))
+            # Cut at the request's cap; reasoning (billed as output) spends the cap first.
+            turn = truncated(turn, output_cap(body),
+                             self._reasoning_tokens + reasoning_tokens_for(body, profile))
         latency_ms = round((time.monotonic() - started) * 1000)
         self._bill_and_send(handler, body, turn, streamed, latency_ms)
+
+    def _remaining_credit(self) -> float | None:
+        """What the key has left (None: no limit): OpenRouter's reservation is checked on it."""
+        if self._credit_usd is None:
+            return None
+        with self._lock:
+            return self._credit_usd - float(self._billed)
 
     def _ask_model(self, body: dict[str, Any]) -> ModelTurn:
         try:

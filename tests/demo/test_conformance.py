@@ -26,8 +26,11 @@ from openrouter.utils import RetryConfig  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
 from tech_writer.demo import FakeOpenRouter, Fault, ModelTurn, ToolCall  # noqa: E402
+from tech_writer.demo.capabilities import ModelProfile, ReasoningProfile  # noqa: E402
 from tech_writer.demo.faults import default_error_body  # noqa: E402
 from tech_writer.demo.pricing import DEFAULT_PRICING  # noqa: E402
+from tech_writer.llm.client import LLMClient  # noqa: E402
+from telemetry import Telemetry  # noqa: E402
 
 KEY = "sk-or-conformance-key"
 MODEL = "anthropic/claude-sonnet-4"
@@ -51,6 +54,11 @@ _KNOWN_EXTRAS = {
     "ChatStreamChoice": {"native_finish_reason"},
     "ModelArchitecture": {"tokenizer", "instruct_type"},
     "GetCurrentKeyData": set(),
+    # error.availability on a routing failure: OpenRouter's errors page and changelog (August
+    # 2026) document it; its OpenAPI schema of the same month does not list it.
+    **{f"{name}ResponseErrorData": {"availability"}
+       for name in ("BadRequest", "Forbidden", "NotFound", "TooManyRequests",
+                    "ServiceUnavailable")},
 }
 # Each status the fake can script, and the SDK's error for it on chat.send.
 _CHAT_ERRORS: dict[int, type[Exception]] = {
@@ -393,3 +401,98 @@ def test_malformed_bodies_are_what_the_sdk_rejects(server: FakeOpenRouter) -> No
     server.faults.add(Fault(malformed_body=True))
     with pytest.raises(errors.ResponseValidationError):
         sdk(server).chat.send(model=MODEL, messages=MESSAGES)
+
+
+# --- OpenRouter as of its August 2026 schema ------------------------------------------------
+EFFORTS = ModelProfile(("tools", "tool_choice", "response_format", "structured_outputs",
+                        "reasoning"), max_completion_tokens=64000,
+                       reasoning=ReasoningProfile(supported_efforts=("high", "medium", "low"),
+                                                  mandatory=True))
+
+
+def test_models_reasoning_entry_conforms() -> None:
+    """/models' ModelReasoning (supported_efforts, mandatory, ...) as the SDK reads it."""
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, profiles={MODEL: EFFORTS}) as fake:
+        strictly(components.ModelsListResponse, get(fake, "models", key=None).json())
+        listed = {m.id: m for m in sdk(fake).models.list().result.data}
+    reasoning = listed[MODEL].reasoning
+    assert reasoning is not None and reasoning.mandatory is True
+    assert reasoning.supported_efforts == ["high", "medium", "low"]
+    assert listed[MODEL].top_provider.max_completion_tokens == 64000
+
+
+def test_a_refused_effort_is_a_bad_request_the_sdk_reads() -> None:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, profiles={MODEL: EFFORTS}) as fake:
+        for effort in ("none", "xhigh"):
+            with pytest.raises(errors.BadRequestResponseError) as caught:
+                sdk(fake).chat.send(model=MODEL, messages=MESSAGES, reasoning={"effort": effort})
+            strictly(errors.BadRequestResponseErrorData, json.loads(caught.value.body or ""))
+        answer = sdk(fake).chat.send(model=MODEL, messages=MESSAGES, reasoning={"effort": "low"},
+                                     max_completion_tokens=1000)
+    assert answer.choices[0].message.content
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+def test_an_answer_cut_at_the_cap_conforms(server: FakeOpenRouter, stream: bool) -> None:
+    raw = post(server, messages=MESSAGES, max_completion_tokens=3, stream=stream)
+    if stream:
+        payloads = sse_payloads(raw)
+        for payload in payloads:
+            strictly(components.ChatStreamChunk, payload)
+        assert "length" in [c["finish_reason"] for p in payloads for c in p["choices"]]
+    else:
+        result = strictly(components.ChatResult, raw.json())
+        assert result.choices[0].finish_reason == "length"
+        assert result.usage.completion_tokens <= 3
+    assert server.ledger[-1].finish_reason == "length"
+
+
+def test_the_worst_case_402_conforms() -> None:
+    """Little credit left and no cap: OpenRouter reserves the model's largest answer and
+    refuses; the same request with a cap goes through."""
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, credit_usd=0.05,
+                        profiles={MODEL: EFFORTS}) as fake:
+        with pytest.raises(errors.PaymentRequiredResponseError) as caught:
+            sdk(fake).chat.send(model=MODEL, messages=MESSAGES)
+        data = strictly(errors.PaymentRequiredResponseErrorData,
+                        json.loads(caught.value.body or ""))
+        answer = sdk(fake).chat.send(model=MODEL, messages=MESSAGES, max_completion_tokens=1000)
+    assert "You requested up to 64000 tokens, but can only afford" in data.error.message
+    assert answer.choices[0].message.content
+
+
+def test_an_availability_error_conforms() -> None:
+    only_one = {MODEL: DEFAULT_PRICING[MODEL]}
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, pricing=only_one) as fake:
+        with pytest.raises(errors.BadRequestResponseError) as caught:
+            sdk(fake).chat.send(model="no/such-model", messages=MESSAGES)
+    body = json.loads(caught.value.body or "")
+    strictly(errors.BadRequestResponseErrorData, body)
+    availability = body["error"]["availability"]
+    assert availability["code"] == "model_not_found" and availability["retryable"] is False
+    assert availability["requested_models"] == ["no/such-model"]
+
+
+def test_what_the_client_sends_is_a_chat_request_of_the_schema() -> None:
+    """LLMClient's request bodies (as the fake recorded them) read strictly as the SDK's
+    ChatRequest: max_completion_tokens, reasoning.effort, the Broadcast trace (TraceConfig),
+    session_id, provider; nothing the schema lacks (no deprecated usage.include)."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    tel = Telemetry.for_testing(InMemorySpanExporter())
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, profiles={MODEL: EFFORTS}) as fake:
+        with LLMClient(MODEL, "openrouter", KEY, fake.base_url, telemetry=tel,
+                       reasoning="medium") as llm:
+            with tel.run_span(agent_name="tech_writer"), tel.phase_span("exploration"):
+                llm.chat(MESSAGES, tools=TOOLS)
+                llm.chat(MESSAGES, response_format=JSON_SCHEMA, stream=True)
+        bodies = [r.json for r in fake.requests if r.path.endswith("/chat/completions")]
+    tel.shutdown()
+    assert len(bodies) == 2
+    for body in bodies:
+        request = strictly(components.ChatRequest, body)
+        assert request.max_completion_tokens == 8192  # 4,096 for the answer, medium's half
+        assert request.reasoning.effort == "medium"
+        assert isinstance(request.trace, components.TraceConfig)
+        assert len(request.trace.trace_id) == 32 and len(request.trace.parent_span_id) == 16
+        assert request.provider.require_parameters is True

@@ -349,10 +349,16 @@ def test_models_lists_priced_models_as_decimal_strings(server: FakeOpenRouter) -
         assert "response_format" in entry["supported_parameters"]
 
 
+# The answer ("Hello from the fake model.") is 6 tokens: capped there, a request's worst case is
+# its real cost, which the credit below is set on (uncapped, OpenRouter would reserve credit for
+# the model's largest answer and refuse with 402 first: test_fake_limits).
+CAP = {"max_completion_tokens": 6}
+
+
 def test_key_reports_limit_and_usage() -> None:
     with FakeOpenRouter(answers(), credit_usd=1.0) as server:
         client = sdk(server, key="k")
-        costs = [chat(client).usage.model_extra["cost"] for _ in range(2)]
+        costs = [chat(client, **CAP).usage.model_extra["cost"] for _ in range(2)]
         data = httpx.get(f"{server.base_url}/key", headers={"Authorization": "Bearer k"}).json()[
             "data"
         ]
@@ -368,9 +374,9 @@ def test_credit_limit_answers_402_once_exceeded() -> None:
         probe_cost = chat(sdk(probe, key="k")).usage.model_extra["cost"]
     with FakeOpenRouter(answers(), credit_usd=probe_cost * 1.5) as server:
         client = sdk(server, key="k")
-        chat(client)
+        chat(client, **CAP)
         with pytest.raises(openai.APIStatusError) as caught:
-            chat(client)
+            chat(client, **CAP)
     assert caught.value.status_code == 402
     assert len(server.ledger) == 1
 
