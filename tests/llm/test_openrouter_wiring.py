@@ -12,7 +12,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import format_span_id, format_trace_id
 
-from tech_writer.demo import FakeOpenRouter, Fault, ModelTurn, QueueModel
+from tech_writer.demo import FakeOpenRouter, Fault, ModelTurn, QueueModel, ToolCall
 from tech_writer.demo._availability import availability_error_body
 from tech_writer.demo.pricing import ModelPrice
 from tech_writer.errors import ProviderUnavailableError, RequestRejectedError
@@ -224,3 +224,36 @@ def test_without_availability_the_status_still_decides() -> None:
         with LLMClient(MODEL, "openrouter", KEY, server.base_url, retry=FAST_RETRY) as llm:
             with pytest.raises(ProviderUnavailableError, match="gave up after 3 attempts"):
                 llm.chat(MESSAGES)
+
+
+# --- an answer cut at the cap ---------------------------------------------------------------
+TOOLS = [{"type": "function", "function": {
+    "name": "read_file", "parameters": {"type": "object",
+                                        "properties": {"path": {"type": "string"}}}}}]
+LONG_CALL = ToolCall("read_file", {"path": "src/inventory/warehouse/stock_levels.py"})
+
+
+def test_a_tool_call_cut_at_the_cap_is_asked_again_once_with_twice_the_cap() -> None:
+    with FakeOpenRouter(QueueModel([ModelTurn(tool_calls=[LONG_CALL])] * 2),
+                        api_key=KEY) as server:
+        with LLMClient(MODEL, "openrouter", KEY, server.base_url, retry=FAST_RETRY) as llm:
+            reply, usage = llm.chat(MESSAGES, tools=TOOLS, max_completion_tokens=10)
+        caps = [body["max_completion_tokens"] for body in chat_requests(server)]
+        cut, whole = server.ledger
+    assert caps == [10, 20]  # the cut call is billed too: both are in the usage
+    assert cut.finish_reason == "length" and whole.finish_reason == "tool_calls"
+    (call,) = reply["tool_calls"]
+    assert json.loads(call["function"]["arguments"]) == LONG_CALL.arguments  # never the cut part
+    assert usage.cost_usd == pytest.approx(cut.cost_usd + whole.cost_usd, abs=1e-15)
+    assert usage.completion_tokens == cut.completion_tokens + whole.completion_tokens
+    assert usage.generation_id == whole.generation_id
+
+
+def test_a_text_answer_cut_at_the_cap_is_returned_as_cut_for_its_caller() -> None:
+    text = "A section that goes on for rather longer than ten tokens allow."
+    with FakeOpenRouter(QueueModel([ModelTurn(content=text)]), api_key=KEY) as server:
+        with LLMClient(MODEL, "openrouter", KEY, server.base_url, retry=FAST_RETRY) as llm:
+            reply, _ = llm.chat(MESSAGES, max_completion_tokens=10)
+        assert len(chat_requests(server)) == 1  # the part is kept: sections continue it
+    assert reply["finish_reason"] == "length" and text.startswith(reply["content"])
+    assert len(reply["content"]) < len(text)

@@ -5,15 +5,17 @@ tools or tool_choice, and reasoning models, served by the fake OpenRouter with p
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
+import httpx
 import pytest
 from cli_helpers import KEY, assert_no_traceback, independent_citation_check, run_cli
 from safety_helpers import PhaseRouter, chat_bodies, phase_of
 
 from tech_writer.demo import DemoModel, FakeOpenRouter, Fault, ModelProfile
-from tech_writer.demo.capabilities import NO_ENDPOINT_FOR_PARAMETERS, NO_ENDPOINT_FOR_TOOLS
+from tech_writer.demo.capabilities import NO_ENDPOINT_FOR_PARAMETERS, NO_ENDPOINT_FOR_TOOLS, ReasoningProfile
 from tech_writer.errors import RequestRejectedError
 from tech_writer.llm.capabilities import Capabilities, parse_capabilities, reasoning_parameter
 from tech_writer.llm.client import LLMClient
@@ -32,6 +34,9 @@ PROFILES = {
     "fake/no-tool-choice": ModelProfile(NO_TOOL_CHOICE),
     "fake/no-tools": ModelProfile(NOTHING_BUT_TEXT),
     "fake/reasoner": ModelProfile(REASONER, reasoning_tokens=50, max_completion_tokens=8000),
+    # /models lists its efforts, and its reasoning cannot be turned off.
+    "fake/mandatory": ModelProfile(REASONER, reasoning_tokens=20, reasoning=ReasoningProfile(
+        supported_efforts=("high", "medium", "low"), mandatory=True)),
 }
 
 
@@ -256,3 +261,69 @@ def test_no_endpoint_for_the_parameters_is_one_line_with_the_way_out(sample_repo
     assert last.startswith("tech-writer: error: OpenRouter rejected the request (404): No "
                            "endpoints found that can handle the requested parameters.")
     assert "try another --model" in last
+
+
+# --- OpenRouter as of August 2026: output caps, efforts, key limits --------------------------
+def test_every_request_carries_its_phases_cap(sample_repo, prompt_file):
+    """max_completion_tokens per phase: the answer's need, doubled... by what reasoning at
+    "low" takes (20 %), within the model's top_provider.max_completion_tokens (8,000)."""
+    run = Run("fake/reasoner", sample_repo, prompt_file, "--reasoning", "low")
+    run.completed(sample_repo)
+    expected = {"plan": 5120, "exploration": 5120, "outline": 2560, "sections": 5120}
+    assert run.bodies and all(body["max_completion_tokens"] == expected[phase_of(body)]
+                              for body in run.bodies)
+    assert not any("max_tokens" in body for body in run.bodies)
+
+
+@pytest.mark.parametrize("effort, reason", [
+    ("none", "--reasoning none: fake/mandatory's reasoning is mandatory and cannot be turned "
+             "off; choose one of high, medium, low or another --model"),
+    ("max", "--reasoning max: fake/mandatory does not support that effort; choose one of "
+            "high, medium, low")])
+def test_an_effort_the_model_rules_out_is_refused_before_any_call(sample_repo, prompt_file,
+                                                                  effort, reason):
+    run = Run("fake/mandatory", sample_repo, prompt_file, "--reasoning", effort)
+    assert run.code == 2
+    assert run.bodies == [] and run.ledger == []
+    assert run.stderr.strip().splitlines() == [f"tech-writer: error: {reason}"]
+
+
+def test_an_effort_the_model_lists_is_sent(sample_repo, prompt_file):
+    run = Run("fake/mandatory", sample_repo, prompt_file, "--reasoning", "low")
+    run.completed(sample_repo)
+    assert all(body["reasoning"] == {"effort": "low"} for body in run.bodies)
+    assert all(call.reasoning_tokens == 20 for call in run.ledger)
+
+
+def _run_on_credit(repo, prompt, credit_usd: float):
+    with FakeOpenRouter(DemoModel(), api_key=KEY, credit_usd=credit_usd) as server:
+        result = run_cli("--prompt", prompt, "--repo", repo, "--provider", "openrouter",
+                         "--base-url", server.base_url, "--eval-json", "--concurrency", "1",
+                         "--max-sections", "2", env=ENV)
+        bodies, ledger = chat_bodies(server), server.ledger
+        uncapped = httpx.post(f"{server.base_url}/chat/completions", timeout=30,
+                              headers={"Authorization": f"Bearer {KEY}"},
+                              json={"model": "openai/gpt-5.1", "messages": [
+                                  {"role": "user", "content": "hi"}]})
+        return result, bodies, ledger, uncapped
+
+
+def test_a_key_with_little_credit_left_runs_because_every_answer_is_capped(sample_repo,
+                                                                          prompt_file):
+    """$0.50 left: an uncapped request would make OpenRouter reserve the model's largest answer
+    (400k tokens, $4) and refuse it with 402; capped, every call fits and the run completes."""
+    result, bodies, ledger, uncapped = _run_on_credit(sample_repo, prompt_file, 0.5)
+    assert_no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    assert uncapped.status_code == 402
+    assert "You requested up to 399" in uncapped.json()["error"]["message"]
+    assert bodies and len(bodies) == len(ledger)  # no call was refused
+    assert math.fsum(call.cost_usd for call in ledger) <= 0.5
+
+
+def test_a_key_that_cannot_pay_one_answer_is_refused_up_front(sample_repo, prompt_file):
+    result, bodies, ledger, _ = _run_on_credit(sample_repo, prompt_file, 0.001)
+    assert result.returncode == 2 and bodies == [] and ledger == []
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("tech-writer: error: the API key has $0.0010 left of its spend "
+                           "limit, and OpenRouter sets aside up to $0.0205 for each answer")
