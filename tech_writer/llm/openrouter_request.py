@@ -23,8 +23,9 @@ from typing import Any
 from opentelemetry import trace
 
 from tech_writer.errors import UsageError
-from tech_writer.llm.capabilities import Capabilities, reasoning_parameter
+from tech_writer.llm.capabilities import Capabilities, parse_capabilities, reasoning_parameter
 from tech_writer.llm.output_cap import OutputCaps, grown
+from tech_writer.llm.pricing import ModelPricing, fetch_model_entry, parse_pricing
 from telemetry import attributes as attrs
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "current_phase",
     "larger_cap_for",
     "output_caps",
+    "plan_inputs",
     "reasoning_field",
 ]
 
@@ -66,6 +68,15 @@ def output_caps(capabilities: Capabilities, effort: str | None) -> OutputCaps:
     if effort is None and reasoning is not None and capabilities.supports("reasoning"):
         effort = reasoning.default_effort
     return OutputCaps(effort=effort, model_max=capabilities.max_completion_tokens)
+
+
+def plan_inputs(base_url: str, model: str, effort: str | None
+                ) -> tuple[ModelPricing | None, OutputCaps]:
+    """``--dry-run``'s prices and answer caps from one ``/models`` request (public: no key)."""
+    entry = fetch_model_entry(base_url, model)
+    if entry is None:
+        return None, OutputCaps(effort=effort)
+    return parse_pricing(model, entry), output_caps(parse_capabilities(model, entry), effort)
 
 
 def reasoning_field(capabilities: Capabilities, effort: str | None,
