@@ -11,7 +11,7 @@ import sys
 import pytest
 from cli_helpers import KEY, assert_no_traceback, independent_citation_check, run_cli
 
-from tech_writer.demo import DemoModel, FakeOpenRouter, Fault
+from tech_writer.demo import DemoModel, FakeOpenRouter, Fault, ModelProfile
 
 FLAGS = ["--prompt", "--repo", "--output", "--provider", "--model", "--base-url",
          "--openrouter-key", "--no-track-cost", "--eval-json", "--log-level", "--max-exploration",
@@ -160,7 +160,11 @@ def test_out_of_credit_mid_run_keeps_the_partial_report_and_cost(sample_repo, pr
         full = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider", "openrouter",
                        "--base-url", probe.base_url, "--eval-json", env={"OPENROUTER_API_KEY": KEY})
         full_cost = json.loads(full.stdout)["cost"]["total_cost_usd"]
-    with FakeOpenRouter(DemoModel(), api_key=KEY, credit_usd=full_cost * 0.8) as server:
+    # The model answers at most 1,500 tokens (top_provider): OpenRouter's reservation for each
+    # call's worst case stays small beside the credit, so the credit runs out mid-sections.
+    profiles = {"openai/gpt-5.1": ModelProfile(max_completion_tokens=1500)}
+    with FakeOpenRouter(DemoModel(), api_key=KEY, credit_usd=full_cost * 0.8,
+                        profiles=profiles) as server:
         result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider", "openrouter",
                          "--base-url", server.base_url, "--eval-json", "-o", out,
                          "--concurrency", "1",  # sections finish one by one before credit ends
