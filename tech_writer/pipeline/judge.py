@@ -215,6 +215,10 @@ class Judge:
         response_format = {"type": "json_schema",
                            "json_schema": {"name": name, "strict": True, "schema": schema}}
         reply, _usage = self.llm.chat(messages, response_format=response_format)
+        if reply.get("finish_reason") == "length":  # cut at the cap even when asked again:
+            result.errors.append(f"{name}: the judge's answer was cut off at its output cap")
+            log.warning("judge: %s answer was cut off; its items stay unjudged", name)
+            return None  # a part of a JSON answer is never read as the whole
         content = reply.get("content") or ""
         parsed = _json_in(content)
         if parsed is None:

@@ -119,6 +119,8 @@ def make_outline(llm: LLMClient, repo: Repository, prompt: str, understanding: s
     for attempt in (1, 2):
         reply, mode = _ask(llm, messages, mode, request)
         try:
+            if reply.get("finish_reason") == "length":  # never parse a part as the whole
+                raise OutlineInvalid("the answer was cut off at the output cap")
             outline = parse_outline(_outline_text(reply, mode), max_sections)
         except OutlineInvalid as exc:
             problem = str(exc)

@@ -21,7 +21,7 @@ from tech_writer.llm.capabilities import Capabilities, parse_capabilities, reaso
 from tech_writer.llm.client import LLMClient
 from tech_writer.llm.retry import RetryPolicy
 from tech_writer.pipeline.history import HistoryPolicy
-from tech_writer.pipeline.outline import make_outline
+from tech_writer.pipeline.outline import OutlineError, make_outline
 from tech_writer.repository.repo import Repository
 
 ENV = {"OPENROUTER_API_KEY": KEY}
@@ -34,6 +34,8 @@ PROFILES = {
     "fake/no-tool-choice": ModelProfile(NO_TOOL_CHOICE),
     "fake/no-tools": ModelProfile(NOTHING_BUT_TEXT),
     "fake/reasoner": ModelProfile(REASONER, reasoning_tokens=50, max_completion_tokens=8000),
+    # Its top provider answers at most 40 tokens: any outline is cut.
+    "fake/terse": ModelProfile(REASONER[:-1], max_completion_tokens=40),
     # /models lists its efforts, and its reasoning cannot be turned off.
     "fake/mandatory": ModelProfile(REASONER, reasoning_tokens=20, reasoning=ReasoningProfile(
         supported_efforts=("high", "medium", "low"), mandatory=True)),
@@ -327,3 +329,10 @@ def test_a_key_that_cannot_pay_one_answer_is_refused_up_front(sample_repo, promp
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("tech-writer: error: the API key has $0.0010 left of its spend "
                            "limit, and OpenRouter sets aside up to $0.0205 for each answer")
+
+
+def test_an_outline_cut_at_the_models_maximum_is_never_parsed(sample_repo):
+    """The cap cannot grow past the model's maximum: the cut JSON is refused as such, asked
+    for once more (cut again), and the run fails clearly instead of reading a part."""
+    with pytest.raises(OutlineError, match="cut off at the output cap"):
+        outline_with("fake/terse", sample_repo)
