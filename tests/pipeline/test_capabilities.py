@@ -16,12 +16,12 @@ from safety_helpers import PhaseRouter, chat_bodies, phase_of
 
 from tech_writer.demo import DemoModel, FakeOpenRouter, Fault, ModelProfile
 from tech_writer.demo.capabilities import NO_ENDPOINT_FOR_PARAMETERS, NO_ENDPOINT_FOR_TOOLS, ReasoningProfile
-from tech_writer.errors import RequestRejectedError
+from tech_writer.errors import OutlineError, RequestRejectedError
 from tech_writer.llm.capabilities import Capabilities, parse_capabilities, reasoning_parameter
 from tech_writer.llm.client import LLMClient
 from tech_writer.llm.retry import RetryPolicy
 from tech_writer.pipeline.history import HistoryPolicy
-from tech_writer.pipeline.outline import OutlineError, make_outline
+from tech_writer.pipeline.outline import make_outline
 from tech_writer.repository.repo import Repository
 
 ENV = {"OPENROUTER_API_KEY": KEY}
