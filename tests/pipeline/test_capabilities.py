@@ -267,7 +267,7 @@ def test_no_endpoint_for_the_parameters_is_one_line_with_the_way_out(sample_repo
 
 # --- OpenRouter as of August 2026: output caps, efforts, key limits --------------------------
 def test_every_request_carries_its_phases_cap(sample_repo, prompt_file):
-    """max_completion_tokens per phase: the answer's need, doubled... by what reasoning at
+    """max_completion_tokens per phase: the answer's need grown by the share reasoning at
     "low" takes (20 %), within the model's top_provider.max_completion_tokens (8,000)."""
     run = Run("fake/reasoner", sample_repo, prompt_file, "--reasoning", "low")
     run.completed(sample_repo)
