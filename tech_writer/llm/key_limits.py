@@ -66,7 +66,7 @@ def key_limit_problem(limits: KeyLimits | None, worst_answer_usd: float | None,
     if worst_answer_usd is None or worst_answer_usd <= remaining:
         return None
     return (f"the API key has ${remaining:.4f} left of its spend limit, and OpenRouter sets aside "
-            f"up to ${worst_answer_usd:.4f} for each answer of this model: raise the key's limit "
+            f"${worst_answer_usd:.4f} or more for each answer of this model: raise the key's limit "
             "(https://openrouter.ai/settings/keys) or choose a cheaper --model")
 
 

@@ -328,7 +328,7 @@ def test_a_key_that_cannot_pay_one_answer_is_refused_up_front(sample_repo, promp
     assert result.returncode == 2 and bodies == [] and ledger == []
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("tech-writer: error: the API key has $0.0010 left of its spend "
-                           "limit, and OpenRouter sets aside up to $0.0205 for each answer")
+                           "limit, and OpenRouter sets aside $0.0205 or more for each answer")
 
 
 def test_an_outline_cut_at_the_models_maximum_is_never_parsed(sample_repo):
