@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tech_writer.errors import LLMError, UsageError
+from tech_writer.errors import LLMError
 from tech_writer.llm.budget import Budget
 from tech_writer.llm.capabilities import (
     Capabilities,
@@ -31,15 +31,8 @@ from tech_writer.llm.compat import for_local_server
 from tech_writer.llm.cost_lookup import CostLookups, GenerationCost
 from tech_writer.llm.limiter import AdaptiveLimiter
 from tech_writer.llm.pricing import ModelPricing, fetch_model_entry, parse_pricing
-from tech_writer.llm.providers import (
-    NO_KEY,
-    ProviderConfig,
-    get_provider,
-    require_base_url,
-    resolve_api_key,
-    validate_model,
-)
-from tech_writer.llm.settings import MAX_SESSION_ID_CHARS, ClientSettings
+from tech_writer.llm.providers import NO_KEY, ProviderConfig, resolve_api_key
+from tech_writer.llm.settings import APP_NAME, APP_URL, MAX_SESSION_ID_CHARS, ClientSettings
 from tech_writer.llm.wire import AttemptFailed, Completion, ResponseReader
 from telemetry import attributes as attrs
 
@@ -47,16 +40,15 @@ if TYPE_CHECKING:
     from openai import OpenAI
 
     from tech_writer.demo import FakeOpenRouter
-    from telemetry import ChatInvocation, Telemetry, TokenPrices
+    from telemetry import ChatInvocation, CostSummary, Telemetry, TokenPrices
 
 __all__ = [
-    "APP_NAME", "APP_URL", "MAX_SESSION_ID_CHARS", "PHASES", "ClientSettings", "LLMClient", "UsageStats",
+    "APP_NAME", "APP_URL", "MAX_SESSION_ID_CHARS", "PHASES", "ClientSettings", "LLMClient",
+    "UsageStats", "cost_summary_document",
 ]
 
 log = logging.getLogger("tech_writer.llm")
 
-APP_NAME = "tech_writer"
-APP_URL = "https://github.com/tech-writer-dev/tech_writer"
 PHASES = ("exploration", "outline", "sections")
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 # Models whose prompt caching needs explicit cache_control breakpoints (see OpenRouter's docs).
@@ -149,64 +141,55 @@ class LLMClient:
     def __init__(
         self,
         model: str | None = None,
-        provider: str = "openai",
+        provider: str | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
         track_cost: bool | None = None,
-        app_name: str = APP_NAME,
-        app_url: str = APP_URL,
+        app_name: str | None = None,
+        app_url: str | None = None,
         *,
         telemetry: Telemetry | None = None,
         environ: Mapping[str, str] | None = None,
         settings: ClientSettings | None = None,
         **options: Any,
     ) -> None:
-        """``options`` are :class:`ClientSettings` fields (``timeout_s=``, ``retry=``, ...), laid
-        over ``settings``."""
-        self.settings = settings = ClientSettings.of(settings, options)
-        self.config: ProviderConfig = get_provider(provider)
+        """``settings`` whole, or the seed's arguments and :class:`ClientSettings` fields as
+        keywords (``timeout_s=``, ``retry=``, ...); arguments given are laid over ``settings``.
+        ``provider`` left out is ``settings``' provider (``"openai"`` by default)."""
+        given = {"model": model, "provider": provider, "api_key": api_key, "base_url": base_url,
+                 "track_cost": track_cost, "app_name": app_name, "app_url": app_url}
+        self.settings = settings = ClientSettings.of(settings, {
+            **{name: value for name, value in given.items() if value is not None}, **options})
+        self.config: ProviderConfig = settings.config
+        self.provider, self.model = settings.provider, settings.model_name
+        self.track_cost, self.stream, self.retry = settings.tracks_cost, settings.stream, settings.retry
+        self.simulated = settings.provider == "demo"
         # OpenRouter's sticky-routing key: while a cache read is cheaper than a fresh prompt,
         # OpenRouter keeps the session's requests on the provider whose prompt cache holds the
-        # shared prefix (system prompt, tools, request), falling back when it is down. It also
-        # groups the session's calls on OpenRouter's dashboards. One per client (one per run when
-        # run_pipeline builds the client) unless the caller passes its own.
-        self.session_id = settings.session_id if settings.session_id is not None else uuid.uuid4().hex
-        self.provider = provider
-        require_base_url(self.config, base_url)
-        self.model = validate_model(self.config, model or self.config.default_model)
-        self.track_cost = self.config.track_cost_default if track_cost is None else track_cost
-        self.simulated = provider == "demo"
-        self.stream = settings.stream
-        self.retry = settings.retry
-        self._api_key = resolve_api_key(self.config, api_key, environ)
-        if settings.max_cost_usd is not None and not (self.track_cost and self.config.openrouter_dialect):
-            # Checked before anything is started, so a refusal leaves nothing running.
-            raise UsageError("--max-cost needs cost tracking: use --provider openrouter "
-                             "(or demo) without --no-track-cost")
-        self._demo_server = self._start_demo_server() if self.simulated and base_url is None else None
-        if self._demo_server is not None:
-            base_url = self._demo_server.base_url
-        self.base_url = (base_url or self.config.default_base_url or OPENAI_BASE_URL).rstrip("/")
-        self._client = self._open_sdk_client(app_name, app_url, settings.timeout_s)
+        # shared prefix; it also groups the session's calls on OpenRouter's dashboards. One per
+        # client (one per run) unless the settings name one.
+        self.session_id = settings.session_id or uuid.uuid4().hex
+        self._api_key = resolve_api_key(self.config, settings.api_key, environ)
+        self._demo_server = (self._start_demo_server()
+                             if self.simulated and settings.base_url is None else None)
+        self.base_url = (self._demo_server.base_url if self._demo_server is not None else
+                         settings.base_url or self.config.default_base_url or OPENAI_BASE_URL
+                         ).rstrip("/")
+        self._client = self._open_sdk_client(settings.app_name, settings.app_url, settings.timeout_s)
         self._server_address, self._server_port = _server_of(self.base_url)
-        self._reader = ResponseReader(provider, self.retry, self._api_key, self._server_address)
+        self._reader = ResponseReader(self.provider, self.retry, self._api_key, self._server_address)
         self._owns_telemetry = telemetry is None
         self.telemetry = telemetry if telemetry is not None else _private_telemetry()
-        self._lookups: CostLookups | None = None
-        if self.track_cost and self.config.openrouter_dialect:
-            self._lookups = CostLookups(self.base_url, self._api_key, policy=settings.lookup)
-        self._stop = threading.Event()
-        self._call_keys = itertools.count()
+        self._lookups = (CostLookups(self.base_url, self._api_key, policy=settings.lookup)
+                         if self.track_cost and self.config.openrouter_dialect else None)
+        self._stop, self._call_keys = threading.Event(), itertools.count()
         self._sending: dict[int, ChatInvocation] = {}  # calls whose request is on the wire
-        self._sending_lock = threading.Lock()
+        self._sending_lock, self._models_lock = threading.Lock(), threading.Lock()
         self.limiter = AdaptiveLimiter(settings.max_in_flight)
-        self.budget: Budget | None = None
-        if settings.max_cost_usd is not None:
-            self.budget = Budget(settings.max_cost_usd, self.model_pricing)
+        self.budget = (Budget(settings.max_cost_usd, self.model_pricing)
+                       if settings.max_cost_usd is not None else None)
         self._models_entry: Mapping[str, Any] | None = None
-        self._models_fetched = False
-        self._models_lock = threading.Lock()
-        self._reasoning_warned = False
+        self._models_fetched = self._reasoning_warned = False
         self._capabilities: Capabilities | None = None
 
     @staticmethod
@@ -367,34 +350,16 @@ class LLMClient:
         """Wait for background cost look-ups; ``True`` when none is left pending."""
         return self._lookups.wait(timeout_s) if self._lookups else True
 
-    def get_cost_summary(self, *, settle: bool = True) -> dict[str, Any]:
-        """The run's cost so far, as printed in ``--eval-json`` (settling look-ups first)."""
+    def cost_summary(self, *, settle: bool = True) -> CostSummary:
+        """The run's cost so far, from the cost span processor (settling look-ups first)."""
         if settle:
             self.settle()
-        summary = self.telemetry.cost.summary()
-        total = summary.total
-        phases = {name: _phase_dict(summary.phases.get(name)) for name in PHASES}
-        for name, totals in summary.phases.items():
-            if name not in phases:
-                phases[name] = _phase_dict(totals)
-        return {
-            "total_cost_usd": total.cost_usd,
-            "total_tokens": total.total_tokens,
-            "prompt_tokens": total.prompt_tokens,
-            "completion_tokens": total.completion_tokens,
-            "cached_tokens": total.cached_tokens,
-            "reasoning_tokens": total.reasoning_tokens,
-            "total_calls": total.calls,
-            "calls_without_cost": total.calls_unknown_cost,
-            "calls_without_usage": total.calls_without_usage,
-            "complete": total.complete,
-            "upstream_cost_usd": total.upstream_cost_usd,
-            "total_spend_usd": total.total_spend_usd,
-            "simulated": self.simulated,
-            "provider": self.provider,
-            "model": self.model,
-            "phases": phases,
-        }
+        return self.telemetry.cost.summary()
+
+    def get_cost_summary(self, *, settle: bool = True) -> dict[str, Any]:
+        """The run's cost so far, as printed in ``--eval-json`` (settling look-ups first)."""
+        return cost_summary_document(self.cost_summary(settle=settle), simulated=self.simulated,
+                                     provider=self.provider, model=self.model)
 
     def request_stop(self) -> None:
         """Refuse new calls from now on and cut retry waits short (budget, fatal errors)."""
@@ -650,6 +615,34 @@ def _private_telemetry() -> Telemetry:
     from telemetry import Telemetry
 
     return Telemetry.from_env(environ={})  # in-process only: spans feed the cost sum
+
+
+def cost_summary_document(cost_summary: CostSummary, *, simulated: bool, provider: str,
+                          model: str) -> dict[str, Any]:
+    """A cost summary as JSON, in the shape the seed documents for ``get_cost_summary()``."""
+    total = cost_summary.total
+    phases = {name: _phase_dict(cost_summary.phases.get(name)) for name in PHASES}
+    for name, totals in cost_summary.phases.items():
+        if name not in phases:
+            phases[name] = _phase_dict(totals)
+    return {
+        "total_cost_usd": total.cost_usd,
+        "total_tokens": total.total_tokens,
+        "prompt_tokens": total.prompt_tokens,
+        "completion_tokens": total.completion_tokens,
+        "cached_tokens": total.cached_tokens,
+        "reasoning_tokens": total.reasoning_tokens,
+        "total_calls": total.calls,
+        "calls_without_cost": total.calls_unknown_cost,
+        "calls_without_usage": total.calls_without_usage,
+        "complete": total.complete,
+        "upstream_cost_usd": total.upstream_cost_usd,
+        "total_spend_usd": total.total_spend_usd,
+        "simulated": simulated,
+        "provider": provider,
+        "model": model,
+        "phases": phases,
+    }
 
 
 def _phase_dict(totals: Any) -> dict[str, Any]:
