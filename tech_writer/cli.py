@@ -320,11 +320,11 @@ def _json_document(result: RunResult, citations: dict[str, Any],
 def _evaluate(result: RunResult, repo_path: Path, prompt: str,
               request: _ReportOptions) -> dict[str, Any]:
     """--eval: the deterministic scores of the report just written (see tech-writer eval)."""
-    from tech_writer.pipeline.evaluate import evaluate
+    from tech_writer.pipeline.evaluate import EvalScope, evaluate
 
     assert result.report is not None
-    evaluation = evaluate(result.report, repo_path, prompt=prompt, files_read=result.files_read,
-                          exclude=inside_repo(request.output, repo_path))
+    scope = EvalScope(result.files_read, inside_repo(request.output, repo_path))
+    evaluation = evaluate(result.report, repo_path, prompt=prompt, scope=scope)
     if not request.eval_json:
         click.echo(format_eval_summary(evaluation), err=True, nl=False)
     return evaluation

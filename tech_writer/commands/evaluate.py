@@ -78,7 +78,7 @@ class _EvalRequest:
 
 
 def _eval(request: _EvalRequest) -> int:
-    from tech_writer.pipeline.evaluate import evaluate
+    from tech_writer.pipeline.evaluate import EvalScope, evaluate
 
     markdown = read_text_file("--report", request.report_file, "a Markdown report")
     prompt = read_prompt(request.prompt_file) if request.prompt_file else None
@@ -86,7 +86,7 @@ def _eval(request: _EvalRequest) -> int:
                            request.base_url)
     repo_path = local_repo(request.repo, request.cache_dir)
     document = evaluate(markdown, repo_path, prompt=prompt, judge=judge,
-                        exclude=inside_repo(Path(request.report_file), repo_path))
+                        scope=EvalScope(exclude=inside_repo(Path(request.report_file), repo_path)))
     if request.as_json:
         click.echo(json.dumps(document, indent=2))
     else:

@@ -37,7 +37,7 @@ from tech_writer.errors import (
     TechWriterError,
     interruption,
 )
-from tech_writer.pipeline.evaluate import JudgeSettings, evaluate
+from tech_writer.pipeline.evaluate import EvalScope, JudgeSettings, evaluate
 from tech_writer.pipeline.progress import Progress
 from tech_writer.pipeline.run import run_report
 from tech_writer.pipeline.settings import RunSettings
@@ -272,7 +272,7 @@ def _one_run(request: CompareRequest, model: str, run: int, remaining: float | N
                 judge = _judge_within(request.judge, remaining)
                 try:
                     evaluation = evaluate(report, request.repo_path, prompt=request.prompt,
-                                          judge=judge, files_read=files_read, telemetry=telemetry,
+                                          judge=judge, scope=EvalScope(files_read), telemetry=telemetry,
                                           trace_attributes=tag, environ=environ)
                 except TechWriterError as exc:  # the run is kept; its evaluation is missing
                     error = f"evaluation failed: {exc.message}"

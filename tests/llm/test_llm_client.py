@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 
 import pytest
 
+from tech_writer.commands.common import setting_message
 from tech_writer.demo import FakeOpenRouter, Fault, ModelTurn, QueueModel
 from tech_writer.errors import (
     AuthenticationError,
@@ -204,8 +206,9 @@ def test_error_mid_stream_is_a_failed_call():
 
 def test_no_key_is_a_usage_error_before_any_request(monkeypatch):
     monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
-    with pytest.raises(UsageError, match="OPENROUTER_API_KEY.*--openrouter-key"):
+    with pytest.raises(UsageError, match="OPENROUTER_API_KEY") as no_key:
         LLMClient("openai/gpt-5.1", "openrouter", None, "http://127.0.0.1:9/api/v1")
+    assert re.search("OPENROUTER_API_KEY.*--openrouter-key", setting_message(no_key.value))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(UsageError, match="OPENAI_API_KEY"):
         LLMClient("gpt-5.1", "openai")

@@ -18,6 +18,7 @@ from tech_writer.errors import RequestRejectedError
 from tech_writer.llm.capabilities import Capabilities, parse_capabilities, reasoning_parameter
 from tech_writer.llm.client import LLMClient
 from tech_writer.llm.retry import RetryPolicy
+from tech_writer.pipeline.context import RunContext
 from tech_writer.pipeline.history import HistoryPolicy
 from tech_writer.pipeline.outline import make_outline
 from tech_writer.repository.repo import Repository
@@ -157,8 +158,8 @@ def outline_with(model: str, repo_root: Any, *, faults: tuple[Fault, ...] = (),
             server.faults.add(fault)
         with LLMClient(model, "openrouter", KEY, server.base_url,
                        retry=RetryPolicy(max_attempts=1)) as llm:
-            outline = make_outline(llm, Repository(repo_root), "Write an architecture overview.",
-                                   "Files read: README.md (7 lines)", 3)
+            ctx = RunContext.of(llm, Repository(repo_root), "Write an architecture overview.")
+            outline = make_outline(ctx, "Files read: README.md (7 lines)", 3)
         return outline, chat_bodies(server)
 
 
