@@ -164,33 +164,38 @@ class LLMClient:
         self.provider, self.model = settings.provider, settings.model_name
         self.track_cost, self.stream, self.retry = settings.tracks_cost, settings.stream, settings.retry
         self.simulated = settings.provider == "demo"
-        # OpenRouter's sticky-routing key: while a cache read is cheaper than a fresh prompt,
-        # OpenRouter keeps the session's requests on the provider whose prompt cache holds the
-        # shared prefix; it also groups the session's calls on OpenRouter's dashboards. One per
-        # client (one per run) unless the settings name one.
+        # OpenRouter's sticky-routing key (prompt-cache hits; the dashboards group by it): one
+        # per client, so one per run, unless the settings name one.
         self.session_id = settings.session_id or uuid.uuid4().hex
         self._api_key = resolve_api_key(self.config, settings.api_key, environ)
+        self._connect(settings)
+        self._owns_telemetry = telemetry is None
+        self.telemetry = telemetry if telemetry is not None else _private_telemetry()
+        self._lookups = (CostLookups(self.base_url, self._api_key, policy=settings.lookup)
+                         if self.track_cost and self.config.openrouter_dialect else None)
+        self.limiter = AdaptiveLimiter(settings.max_in_flight)
+        self.budget = (Budget(settings.max_cost_usd, self.model_pricing)
+                       if settings.max_cost_usd is not None else None)
+        self._stop, self._call_keys = threading.Event(), itertools.count()
+        self._sending: dict[int, ChatInvocation] = {}  # calls whose request is on the wire
+        self._sending_lock, self._models_lock = threading.Lock(), threading.Lock()
+        self._models_entry: Mapping[str, Any] | None = None
+        self._models_fetched = self._reasoning_warned = False
+        self._capabilities: Capabilities | None = None
+
+    def _connect(self, settings: ClientSettings) -> None:
+        """The address (the demo's own loopback server when it has none), the SDK client and
+        the response reader."""
         self._demo_server = (self._start_demo_server()
                              if self.simulated and settings.base_url is None else None)
         self.base_url = (self._demo_server.base_url if self._demo_server is not None else
                          settings.base_url or self.config.default_base_url or OPENAI_BASE_URL
                          ).rstrip("/")
-        self._client = self._open_sdk_client(settings.app_name, settings.app_url, settings.timeout_s)
+        self._client = self._open_sdk_client(settings.app_name, settings.app_url,
+                                             settings.timeout_s)
         self._server_address, self._server_port = _server_of(self.base_url)
-        self._reader = ResponseReader(self.provider, self.retry, self._api_key, self._server_address)
-        self._owns_telemetry = telemetry is None
-        self.telemetry = telemetry if telemetry is not None else _private_telemetry()
-        self._lookups = (CostLookups(self.base_url, self._api_key, policy=settings.lookup)
-                         if self.track_cost and self.config.openrouter_dialect else None)
-        self._stop, self._call_keys = threading.Event(), itertools.count()
-        self._sending: dict[int, ChatInvocation] = {}  # calls whose request is on the wire
-        self._sending_lock, self._models_lock = threading.Lock(), threading.Lock()
-        self.limiter = AdaptiveLimiter(settings.max_in_flight)
-        self.budget = (Budget(settings.max_cost_usd, self.model_pricing)
-                       if settings.max_cost_usd is not None else None)
-        self._models_entry: Mapping[str, Any] | None = None
-        self._models_fetched = self._reasoning_warned = False
-        self._capabilities: Capabilities | None = None
+        self._reader = ResponseReader(self.provider, self.retry, self._api_key,
+                                      self._server_address)
 
     @staticmethod
     def _start_demo_server() -> FakeOpenRouter:
