@@ -76,7 +76,8 @@ SETTING_FLAGS: dict[str, str] = {
     "models": "--models",
 }
 
-# A setting error in the words of the flags, by its reason (``reason:provider`` first).
+# A setting error in the words of the flags, by its reason (``reason:variant`` first, the
+# variant being the error's ``variant`` or ``provider`` detail).
 _FLAG_WORDING: dict[str, str] = {
     "base_url_required": "--provider {provider} needs --base-url, the server's OpenAI API "
                          "address, e.g. {example} (llama.cpp) or http://127.0.0.1:11434/v1 "
@@ -92,8 +93,9 @@ _FLAG_WORDING: dict[str, str] = {
                    "OPENROUTER_API_KEY / --openrouter-key, or --provider demo, which needs none)",
     "budget_not_positive": "--max-cost {value}: must be a positive, finite amount of US dollars, "
                            "e.g. 0.50",
-    "budget_untracked": "--max-cost needs cost tracking: use --provider openrouter (or demo) "
-                        "without --no-track-cost",
+    "budget_untracked:off": "--max-cost needs cost tracking: use --provider openrouter (or demo) "
+                            "without --no-track-cost",
+    "budget_untracked": "--max-cost needs cost tracking: use --provider openrouter (or demo)",
     "resume_without_cache": "--resume needs --persist-cache (that is where finished work is "
                             "kept)",
     "cache_unopenable": "--cache-path {path}: cannot open the cache ({error}); choose a writable "
@@ -106,7 +108,8 @@ _FLAG_WORDING: dict[str, str] = {
 
 def setting_message(error: SettingError) -> str:
     """The setting error in the words of the command line's flags."""
-    template = (_FLAG_WORDING.get(f"{error.reason}:{error.details.get('provider', '')}")
+    variant = error.details.get("variant") or error.details.get("provider", "")
+    template = (_FLAG_WORDING.get(f"{error.reason}:{variant}")
                 or _FLAG_WORDING.get(error.reason))
     if template is not None:
         return template.format(**error.details)

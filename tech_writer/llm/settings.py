@@ -78,7 +78,8 @@ class ClientSettings:
                                f"{', '.join(REASONING_EFFORTS)}")
         if self.max_in_flight < 1:
             raise SettingError("max_in_flight", "at least one request must be allowed in flight")
-        check_budget(self.max_cost_usd, config, tracked=self.tracks_cost)
+        check_budget(self.max_cost_usd, config, tracked=self.tracks_cost,
+                     turned_off=self.track_cost is False)
 
     @property
     def config(self) -> ProviderConfig:
@@ -101,7 +102,8 @@ class ClientSettings:
         return replace(base, **options) if options else base
 
 
-def check_budget(max_cost_usd: float | None, config: ProviderConfig, *, tracked: bool) -> None:
+def check_budget(max_cost_usd: float | None, config: ProviderConfig, *, tracked: bool,
+                 turned_off: bool = False) -> None:
     """A budget is a positive, finite number of dollars, and only a provider whose calls report
     their cost (OpenRouter's dialect, with tracking on) can keep one."""
     if max_cost_usd is None:
@@ -113,4 +115,4 @@ def check_budget(max_cost_usd: float | None, config: ProviderConfig, *, tracked:
     if not (tracked and config.openrouter_dialect):
         raise SettingError("max_cost_usd", "a budget needs cost tracking, which only the "
                            "openrouter and demo providers have (with tracking on)",
-                           reason="budget_untracked")
+                           reason="budget_untracked", variant="off" if turned_off else "")

@@ -53,7 +53,7 @@ from tech_writer.secrets import known_secrets
 from telemetry import attributes as attrs
 
 if TYPE_CHECKING:
-    from telemetry import Telemetry, UsageTotals
+    from telemetry import CostSummary, Telemetry, UsageTotals
 
 __all__ = ["DEMO_NOTICE", "RunFailed", "assemble_report", "format_cost_line", "run_pipeline",
            "run_report"]
@@ -301,7 +301,7 @@ class _Run:
             return self._result(_best_effort(self.partial_report),
                                 _best_effort(self.llm.cost_summary), failure)
 
-    def _result(self, report: str | None, cost_summary: Any,
+    def _result(self, report: str | None, cost_summary: CostSummary | None,
                 failure: RunFailure | None = None) -> RunResult:
         llm = self.llm
         return RunResult(report, cost_summary, llm.provider, llm.model, llm.simulated,
