@@ -29,6 +29,7 @@ from tech_writer.errors import (
 from tech_writer.llm.providers import PROVIDER_NAMES, get_provider, resolve_api_key, validate_model
 
 if TYPE_CHECKING:
+    from tech_writer.pipeline.evaluate import JudgeSettings
     from telemetry import CostSummary
 
 __all__ = [
@@ -288,7 +289,7 @@ class JudgeOptions:
 
 
 def judge_settings(judge: JudgeOptions, provider: str, openrouter_key: str | None,
-                   base_url: str | None) -> Any:
+                   base_url: str | None) -> JudgeSettings | None:
     """The judge's settings (``None`` without ``--judge``), refused now if they cannot work."""
     from tech_writer.pipeline.evaluate import JudgeSettings
 
