@@ -25,7 +25,7 @@ from bench.sample_repo import make_sample_repo
 from bench.timing import interleaved, median, ms_list
 
 if TYPE_CHECKING:
-    from tech_writer.demo import FakeOpenRouter
+    from tech_writer.demo import FakeOpenRouter, FakeOptions
 
 __all__ = ["CONCURRENCY_TARGET", "run"]
 
@@ -59,7 +59,8 @@ def run(quick: bool) -> list[Figure]:
         repo = make_sample_repo(Path(tmp) / "parcel")
 
         def trial(concurrency: int) -> float:
-            with FakeOpenRouter(WideOutlineModel(sections), latency_s=latency) as server:
+            with FakeOpenRouter(WideOutlineModel(sections),
+                                options=FakeOptions(latency_s=latency)) as server:
                 result = _timed_run(server, repo, sections, concurrency)
             trials[f"c{concurrency}"].append(result[1])
             return result[0]

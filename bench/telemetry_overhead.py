@@ -32,7 +32,7 @@ from bench.sample_repo import make_sample_repo
 from bench.timing import interleaved, median, ms_list, ratio_interval, timed
 
 if TYPE_CHECKING:
-    from tech_writer.demo import FakeOpenRouter
+    from tech_writer.demo import FakeOpenRouter, FakeOptions
     from telemetry import ChatInvocation
 
 __all__ = ["SLOW_RUN_TARGET", "SLOW_S_PER_CALL", "run"]
@@ -148,7 +148,8 @@ def _slow_run_overhead(quick: bool) -> Figure:
     sections = 1 if quick else 8
     latency = 0.02 if quick else SLOW_S_PER_CALL
     with tempfile.TemporaryDirectory(prefix="bench-telemetry-slow-") as tmp, OtlpSink() as sink, \
-            FakeOpenRouter(WideOutlineModel(sections), latency_s=latency) as server:
+            FakeOpenRouter(WideOutlineModel(sections),
+                           options=FakeOptions(latency_s=latency)) as server:
         repo = make_sample_repo(Path(tmp) / "parcel")
         trial = _on_off_trial(server, repo, sink, sections, 1 if quick else _SLOW_ROUNDS)
     on, off = median(trial.samples["on"]), median(trial.samples["off"])

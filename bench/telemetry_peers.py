@@ -43,7 +43,7 @@ from bench.peers.venvs import PeerVenv, cache_root, prepare_venv
 from bench.pipeline import BENCH_API_KEY
 
 if TYPE_CHECKING:
-    from tech_writer.demo import FakeOpenRouter
+    from tech_writer.demo import FakeOpenRouter, FakeOptions
 
 __all__ = ["CPU_TARGET", "MODEL", "PEERS_ENV", "run"]
 
@@ -76,8 +76,8 @@ def run(quick: bool) -> list[Figure]:
     whole = PeerResult("tech_writer-sdk", "tech_writer LLMClient, whole (vs bare openai SDK)")
     peers = [PeerResult(v.peer.name, v.peer.label, reason=None if v.python else v.reason)
              for v in venvs]
-    with FakeOpenRouter(ReadFileTurnModel(), cached_tokens=CACHED_TOKENS,
-                        reasoning_tokens=REASONING_TOKENS) as server:
+    with FakeOpenRouter(ReadFileTurnModel(),
+                        options=FakeOptions(cached_tokens=CACHED_TOKENS, reasoning_tokens=REASONING_TOKENS)) as server:
         for round_index in range(sizes.rounds):
             _one_round(server, sizes, ours, whole, peers, venvs, reverse=round_index % 2 == 1)
     return _figures(ours, whole, peers, sizes)

@@ -26,7 +26,7 @@ from bench.peers.pins import PEERS, peer_named
 from bench.peers.recorded import FIELDS, Billed, recorded_from_spans
 from bench.peers.venvs import CACHE_ENV, cache_root, find_venv, pip_error
 from bench.telemetry_peers import _figures, _Sizes
-from tech_writer.demo import FakeOpenRouter
+from tech_writer.demo import FakeOpenRouter, FakeOptions
 from telemetry import ChatUsage, Telemetry
 
 BILLED = Billed(input_tokens=1337, output_tokens=139, cached_tokens=800, reasoning_tokens=120,
@@ -200,7 +200,8 @@ def test_pins_cover_the_four_peers_and_pip_errors_are_reduced_to_their_cause():
 
 
 def test_our_client_loop_measures_three_modes_side_by_side():
-    with FakeOpenRouter(ReadFileTurnModel(), cached_tokens=800, reasoning_tokens=120) as server:
+    with FakeOpenRouter(ReadFileTurnModel(),
+                        options=FakeOptions(cached_tokens=800, reasoning_tokens=120)) as server:
         result = client.measure("tech_writer", ["bare", "off", "instrumented"],
                                 base_url=server.base_url, model="anthropic/claude-sonnet-4",
                                 warmup=1, calls=2, blocks=2)

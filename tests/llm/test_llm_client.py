@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from tech_writer.demo import FakeOpenRouter, Fault, ModelTurn, QueueModel
+from tech_writer.demo import FakeOpenRouter, FakeOptions, Fault, ModelTurn, QueueModel
 from tech_writer.errors import (
     AuthenticationError,
     InsufficientCreditsError,
@@ -58,7 +58,8 @@ def test_inline_cost_is_summed_exactly_without_generation_lookups():
 
 
 def test_cost_comes_from_generation_after_404s():
-    with FakeOpenRouter(answers(2), api_key=KEY, inline_cost=False, generation_404s=3) as server:
+    with FakeOpenRouter(answers(2), api_key=KEY,
+                        options=FakeOptions(inline_cost=False, generation_404s=3)) as server:
         with client(server) as llm:
             usages = [llm.chat(MESSAGES)[1] for _ in range(2)]
             summary = llm.get_cost_summary()
@@ -73,8 +74,8 @@ def test_cost_comes_from_generation_after_404s():
 
 def test_lookup_that_never_succeeds_is_counted_not_zeroed(caplog):
     policy = LookupPolicy(max_wait_s=0.2, initial_delay_s=0.01, max_delay_s=0.05)
-    with FakeOpenRouter(answers(2), api_key=KEY, inline_cost=False,
-                        generation_available=False) as server:
+    with FakeOpenRouter(answers(2), api_key=KEY,
+                        options=FakeOptions(inline_cost=False, generation_available=False)) as server:
         with caplog.at_level(logging.WARNING), client(server, lookup=policy) as llm:
             llm.chat(MESSAGES)
             llm.chat(MESSAGES)
@@ -99,7 +100,8 @@ def test_streaming_usage_comes_from_the_final_chunk():
 
 
 def test_byok_reports_both_openrouter_fee_and_upstream_cost():
-    with FakeOpenRouter(answers(1), api_key=KEY, byok=True) as server, client(server) as llm:
+    with FakeOpenRouter(answers(1), api_key=KEY,
+                        options=FakeOptions(byok=True)) as server, client(server) as llm:
         _, usage = llm.chat(MESSAGES)
         summary = llm.get_cost_summary()
     call = server.ledger[0]
@@ -111,7 +113,8 @@ def test_byok_reports_both_openrouter_fee_and_upstream_cost():
 
 
 def test_cached_and_reasoning_tokens_are_read():
-    with FakeOpenRouter(answers(1), api_key=KEY, cached_tokens=3, reasoning_tokens=7) as server:
+    with FakeOpenRouter(answers(1), api_key=KEY,
+                        options=FakeOptions(cached_tokens=3, reasoning_tokens=7)) as server:
         with client(server) as llm:
             _, usage = llm.chat(MESSAGES)
             summary = llm.get_cost_summary()
@@ -250,7 +253,7 @@ def test_a_session_id_can_be_chosen_within_openrouters_limit():
 
 
 def test_no_track_cost_sends_no_usage_request_and_makes_no_lookups():
-    with FakeOpenRouter(answers(2), api_key=KEY, inline_cost=False) as server:
+    with FakeOpenRouter(answers(2), api_key=KEY, options=FakeOptions(inline_cost=False)) as server:
         with client(server, track_cost=False) as llm:
             _, usage = llm.chat(MESSAGES)
             llm.get_cost_summary()
@@ -356,7 +359,7 @@ def test_request_timeout_is_honoured_and_bounded():
 
     from tech_writer.errors import ProviderUnavailableError
 
-    with FakeOpenRouter(answers(1), api_key=KEY, latency_s=5.0) as server:
+    with FakeOpenRouter(answers(1), api_key=KEY, options=FakeOptions(latency_s=5.0)) as server:
         llm = client(server, timeout_s=0.3, retry=RetryPolicy(max_attempts=2,
                                                              initial_backoff_s=0.01))
         started = time.monotonic()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tech_writer.demo import DemoModel, FakeOpenRouter
+from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions
 from tech_writer.demo.pricing import DEFAULT_PRICING
 from tech_writer.llm import LLMClient
 from telemetry import ChatUsage, Telemetry, TokenPrices
@@ -215,7 +215,8 @@ def test_shutdown_exports_a_chat_still_waiting_for_its_cost(exporter: InMemorySp
 def test_the_client_splits_with_the_models_list_prices(exporter: InMemorySpanExporter) -> None:
     key = "sk-or-split-test-0123456789"
     tel = Telemetry.for_testing(exporter)
-    with FakeOpenRouter(DemoModel(), api_key=key, cached_tokens=40) as server, LLMClient(
+    with FakeOpenRouter(DemoModel(), api_key=key,
+                        options=FakeOptions(cached_tokens=40)) as server, LLMClient(
             MODEL, "openrouter", key, server.base_url, telemetry=tel) as llm:
         _, stats = llm.chat([{"role": "user", "content": "Say hello. " * 60}])
         (billed,) = server.ledger

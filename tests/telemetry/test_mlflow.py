@@ -29,7 +29,7 @@ import httpx
 import pytest
 from cli_helpers import KEY, assert_no_traceback, run_cli
 
-from tech_writer.demo import DemoModel, FakeOpenRouter
+from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions
 from telemetry import ChatUsage, Telemetry, TokenPrices
 
 pytestmark = pytest.mark.mlflow
@@ -192,8 +192,9 @@ def test_mlflow_shows_the_billed_cost(mlflow_server: MlflowServer, sample_repo: 
                                       prompt_file: Path, inline_cost: bool) -> None:
     # Cached prompt tokens make the bill differ from any list-price estimate MLflow could make;
     # without an inline cost every call's cost comes from /generation (after one 404) instead.
-    fake = FakeOpenRouter(DemoModel(), api_key=KEY, cached_tokens=300, inline_cost=inline_cost,
-                          generation_404s=0 if inline_cost else 1)
+    fake = FakeOpenRouter(DemoModel(), api_key=KEY,
+                          options=FakeOptions(cached_tokens=300, inline_cost=inline_cost,
+                                              generation_404s=0 if inline_cost else 1))
     experiment_id = mlflow_server.create_experiment(f"billed-{'inline' if inline_cost else 'gen'}")
     ours = _run_tool(mlflow_server, experiment_id, sample_repo, prompt_file, fake)
     ledger = {call.generation_id: call for call in fake.ledger}
@@ -223,8 +224,8 @@ def test_a_call_of_unknown_cost_gets_no_cost_from_mlflow(mlflow_server: MlflowSe
                                                          prompt_file: Path) -> None:
     # No inline cost and no /generation: no call's cost is ever known. MLflow would price each
     # from its own table; the marker tech_writer sets (mlflow.llm.cost = {}) stops that.
-    fake = FakeOpenRouter(DemoModel(), api_key=KEY, inline_cost=False,
-                          generation_available=False)
+    fake = FakeOpenRouter(DemoModel(), api_key=KEY,
+                          options=FakeOptions(inline_cost=False, generation_available=False))
     experiment_id = mlflow_server.create_experiment("unknown")
     ours = _run_tool(mlflow_server, experiment_id, sample_repo, prompt_file, fake,
                      "--cost-lookup-timeout", "0.5")
