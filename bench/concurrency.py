@@ -25,7 +25,7 @@ from bench.sample_repo import make_sample_repo
 from bench.timing import interleaved, median, ms_list
 
 if TYPE_CHECKING:
-    from tech_writer.demo import FakeOpenRouter, FakeOptions
+    from tech_writer.demo import FakeOpenRouter
 
 __all__ = ["CONCURRENCY_TARGET", "run"]
 
@@ -52,7 +52,7 @@ def run(quick: bool) -> list[Figure]:
         reason = "run_pipeline() has no `concurrency` keyword yet"
         return [unavailable(whole_name, reason, unit="s", target=CONCURRENCY_TARGET),
                 unavailable(phase_name, reason, unit="s", target=None)]
-    from tech_writer.demo import FakeOpenRouter
+    from tech_writer.demo import FakeOpenRouter, FakeOptions
 
     trials: dict[str, list[_Trial]] = {"c1": [], f"c{PARALLEL}": []}
     with tempfile.TemporaryDirectory(prefix="bench-concurrency-") as tmp:

@@ -32,7 +32,7 @@ from bench.sample_repo import make_sample_repo
 from bench.timing import interleaved, median, ms_list, ratio_interval, timed
 
 if TYPE_CHECKING:
-    from tech_writer.demo import FakeOpenRouter, FakeOptions
+    from tech_writer.demo import FakeOpenRouter
     from telemetry import ChatInvocation
 
 __all__ = ["SLOW_RUN_TARGET", "SLOW_S_PER_CALL", "run"]
@@ -143,7 +143,7 @@ def _fixed_cost(trial: _Trial) -> Figure:
 
 
 def _slow_run_overhead(quick: bool) -> Figure:
-    from tech_writer.demo import FakeOpenRouter
+    from tech_writer.demo import FakeOpenRouter, FakeOptions
 
     sections = 1 if quick else 8
     latency = 0.02 if quick else SLOW_S_PER_CALL
@@ -233,22 +233,23 @@ def _noop_spans(count: int) -> float:
     from opentelemetry.metrics import NoOpMeter
     from opentelemetry.trace import NoOpTracer
 
-    from telemetry import ChatInvocation
+    from telemetry import ChatInvocation, ChatRequest
     from telemetry.metrics import ChatMetrics
 
     tracer, metrics = NoOpTracer(), ChatMetrics(NoOpMeter("bench"))
     started = time.perf_counter()
     for index in range(count):
-        _one_chat(ChatInvocation(tracer, metrics, model="bench/model", provider="openrouter",
-                                 capture_content=False, clock=time.monotonic,
-                                 server_address="127.0.0.1", server_port=8080), index)
+        request = ChatRequest("bench/model", "openrouter", server_address="127.0.0.1",
+                              server_port=8080)
+        _one_chat(ChatInvocation(tracer, metrics, request, capture_content=False,
+                                 clock=time.monotonic), index)
     return time.perf_counter() - started
 
 
 def _one_chat(chat: ChatInvocation, index: int) -> None:
-    from telemetry import ChatUsage
+    from telemetry import ChatAnswer, UsageStats
 
     chat.record_attempt(1, status_code=200)
-    chat.stop(ChatUsage(
-        response_id=f"gen-{index}", response_model="bench/model", finish_reasons=["stop"],
-        input_tokens=1200, output_tokens=300, cost_usd=0.00042, cost_source="inline"))
+    usage = UsageStats(prompt_tokens=1200, completion_tokens=300, total_tokens=1500,
+                       cost_usd=0.00042, generation_id=f"gen-{index}", cost_source="inline")
+    chat.stop(ChatAnswer(usage, "bench/model", finish_reasons=["stop"]))

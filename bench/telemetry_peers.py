@@ -43,7 +43,7 @@ from bench.peers.venvs import PeerVenv, cache_root, prepare_venv
 from bench.pipeline import BENCH_API_KEY
 
 if TYPE_CHECKING:
-    from tech_writer.demo import FakeOpenRouter, FakeOptions
+    from tech_writer.demo import FakeOpenRouter
 
 __all__ = ["CPU_TARGET", "MODEL", "PEERS_ENV", "run"]
 
@@ -70,7 +70,7 @@ def run(quick: bool) -> list[Figure]:
     skip = ("not run: --quick" if quick
             else f"not run: {PEERS_ENV}=off" if os.environ.get(PEERS_ENV) == "off" else None)
     venvs = [_venv(peer, skip) for peer in PEERS]
-    from tech_writer.demo import FakeOpenRouter
+    from tech_writer.demo import FakeOpenRouter, FakeOptions
 
     ours = PeerResult("tech_writer", OURS_LABEL, versions=_own_versions())
     whole = PeerResult("tech_writer-sdk", "tech_writer LLMClient, whole (vs bare openai SDK)")

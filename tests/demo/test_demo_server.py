@@ -625,3 +625,13 @@ def test_stop_is_prompt_and_idempotent_with_open_connections() -> None:
 def test_base_url_needs_a_started_server() -> None:
     with pytest.raises(RuntimeError):
         _ = FakeOpenRouter(answers()).base_url
+
+
+def test_options_refuse_what_no_server_could_do() -> None:
+    for wrong in ({"shape": "pretty"}, {"cached_tokens": -1}, {"generation_404s": -1},
+                  {"latency_s": -0.1}, {"reasoning_tokens": -2}, {"cache_write_tokens": -3}):
+        with pytest.raises(ValueError):
+            FakeOptions(**wrong)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="api_key"):
+        FakeOpenRouter(api_key="")
+    assert FakeOpenRouter().options == FakeOptions()  # the demo's server: the defaults

@@ -18,6 +18,7 @@ from tech_writer.errors import (
 from tech_writer.llm.client import MAX_SESSION_ID_CHARS, LLMClient, UsageStats
 from tech_writer.llm.cost_lookup import LookupPolicy
 from tech_writer.llm.retry import RetryPolicy
+from tech_writer.llm.wire import read_usage
 
 KEY = "sk-or-test-0123456789abcdef"
 FAST_RETRY = RetryPolicy(max_attempts=4, initial_backoff_s=0.01, max_backoff_s=0.5,
@@ -282,7 +283,7 @@ def test_model_name_must_fit_the_provider(provider, model):
 
 
 def test_usage_stats_from_openrouter_usage_object():
-    usage = UsageStats.from_usage({
+    usage = read_usage({
         "prompt_tokens": 100, "completion_tokens": 40, "total_tokens": 140, "cost": 0.0012,
         "is_byok": True, "cost_details": {"upstream_inference_cost": 0.02},
         "prompt_tokens_details": {"cached_tokens": 60, "cache_write_tokens": 5},
@@ -292,8 +293,8 @@ def test_usage_stats_from_openrouter_usage_object():
                                cost_usd=0.0012, cached_tokens=60, reasoning_tokens=12,
                                cache_write_tokens=5, upstream_cost_usd=0.02, is_byok=True,
                                generation_id="gen-1", cost_source="inline")
-    missing = UsageStats.from_usage({"prompt_tokens": 3, "completion_tokens": 2, "cost": None},
-                                    "gen-2", read_cost=True)
+    missing = read_usage({"prompt_tokens": 3, "completion_tokens": 2, "cost": None}, "gen-2",
+                         read_cost=True)
     assert missing.cost_usd is None and missing.cost_source is None and missing.total_tokens == 5
 
 

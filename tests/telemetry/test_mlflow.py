@@ -28,9 +28,10 @@ from typing import Any
 import httpx
 import pytest
 from cli_helpers import KEY, assert_no_traceback, run_cli
+from span_helpers import chat_answer
 
 from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions
-from telemetry import ChatUsage, Telemetry, TokenPrices
+from telemetry import Telemetry, TokenPrices
 
 pytestmark = pytest.mark.mlflow
 
@@ -154,8 +155,9 @@ def _warm_up(server: MlflowServer) -> None:
     tel = Telemetry.from_env(environ)
     with tel.run_span(agent_name="warm-up"):
         chat = tel.start_chat("openai/gpt-5.1", "openrouter")
-        chat.stop(ChatUsage("gen-warm-up", "openai/gpt-5.1", ["stop"], 10, 2, cost_usd=1e-5,
-                            prices=TokenPrices(1.25e-6, 1e-5)))
+        chat.stop(chat_answer(generation_id="gen-warm-up", response_model="openai/gpt-5.1",
+                              finish_reasons=["stop"], prompt_tokens=10, completion_tokens=2,
+                              cost_usd=1e-5, prices=TokenPrices(1.25e-6, 1e-5)))
     assert tel.force_flush(timeout_s=60.0)
     tel.shutdown(timeout_s=10.0)
 

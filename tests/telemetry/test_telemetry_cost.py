@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Status, StatusCode
+from span_helpers import chat_answer
 
-from telemetry import ChatUsage, CostSpanProcessor, CostSummary, Telemetry, UsageTotals
+from telemetry import ChatAnswer, CostSpanProcessor, CostSummary, Telemetry, UsageTotals
 from telemetry import attributes as attrs
 
 MODEL = "anthropic/claude-sonnet-4"
@@ -26,11 +27,12 @@ def tel() -> Iterator[Telemetry]:
     telemetry.shutdown()
 
 
-def usage(**overrides: object) -> ChatUsage:
-    fields: dict[str, object] = dict(response_id="gen-1", response_model=MODEL,
-                                     finish_reasons=["stop"], input_tokens=100, output_tokens=20)
+def usage(**overrides: object) -> ChatAnswer:
+    fields: dict[str, object] = dict(generation_id="gen-1", response_model=MODEL,
+                                     finish_reasons=["stop"], prompt_tokens=100,
+                                     completion_tokens=20)
     fields.update(overrides)
-    return ChatUsage(**fields)  # type: ignore[arg-type]
+    return chat_answer(**fields)
 
 
 def call(tel: Telemetry, phase: str | None, **overrides: object) -> None:
@@ -47,11 +49,11 @@ def test_a_run_with_every_kind_of_call(tel: Telemetry) -> None:
     call(tel, "exploration", cost_usd=0.02, cost_source="inline", cache_write_tokens=9)
     with tel.phase_span("outline"):
         settled = tel.start_chat(MODEL, "openrouter")
-        settled.stop(usage(response_id="gen-s", cost_pending=True))
+        settled.stop(usage(generation_id="gen-s", cost_pending=True))
         unknown = tel.start_chat(MODEL, "openrouter")
-        unknown.stop(usage(response_id="gen-u", cost_pending=True))
+        unknown.stop(usage(generation_id="gen-u", cost_pending=True))
         still_pending = tel.start_chat(MODEL, "openrouter")
-        still_pending.stop(usage(response_id="gen-p", cost_pending=True))
+        still_pending.stop(usage(generation_id="gen-p", cost_pending=True))
         tel.start_chat(MODEL, "openrouter").fail(TimeoutError("read timed out"))
     call(tel, "sections")  # no cost reported at all (e.g. plain OpenAI)
     call(tel, None, cost_usd=0.5, upstream_cost_usd=1.25, is_byok=True)  # outside any phase
