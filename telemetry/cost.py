@@ -54,9 +54,11 @@ OTHER_PHASE = "other"
 
 @dataclass(frozen=True)
 class UsageTotals:
-    """Tokens, calls and USD for a phase or a whole run. Token counts follow the GenAI
-    conventions: ``prompt_tokens`` includes cached and cache-write tokens, ``completion_tokens``
-    includes reasoning tokens."""
+    """Tokens, calls and USD for a phase or a whole run: the sum of the calls'
+    :class:`~telemetry.usage.UsageStats` (every one of its :data:`~telemetry.usage.TOKEN_FIELDS`,
+    the costs summed with :func:`math.fsum`) and how many calls had a cost. Token counts follow
+    the GenAI conventions: ``prompt_tokens`` includes cached and cache-write tokens,
+    ``completion_tokens`` includes reasoning tokens."""
 
     cost_usd: float = 0.0
     upstream_cost_usd: float = 0.0  # BYOK: billed to the user by the provider directly

@@ -7,6 +7,8 @@ import math
 
 import pytest
 
+import tech_writer
+import telemetry
 from tech_writer.demo import FakeOpenRouter, FakeOptions, Fault, ModelTurn, QueueModel
 from tech_writer.errors import (
     AuthenticationError,
@@ -293,6 +295,7 @@ def test_usage_stats_from_openrouter_usage_object():
                                cost_usd=0.0012, cached_tokens=60, reasoning_tokens=12,
                                cache_write_tokens=5, upstream_cost_usd=0.02, is_byok=True,
                                generation_id="gen-1", cost_source="inline")
+    assert type(usage) is telemetry.UsageStats is tech_writer.UsageStats  # one record, one type
     missing = read_usage({"prompt_tokens": 3, "completion_tokens": 2, "cost": None}, "gen-2",
                          read_cost=True)
     assert missing.cost_usd is None and missing.cost_source is None and missing.total_tokens == 5

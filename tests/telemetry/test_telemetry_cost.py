@@ -5,6 +5,7 @@ import math
 import random
 import threading
 from collections.abc import Iterator
+from dataclasses import fields
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +16,7 @@ from span_helpers import chat_answer
 
 from telemetry import ChatAnswer, CostSpanProcessor, CostSummary, Telemetry, UsageTotals
 from telemetry import attributes as attrs
+from telemetry.usage import TOKEN_FIELDS, UsageStats
 
 MODEL = "anthropic/claude-sonnet-4"
 PHASES = ("exploration", "outline", "sections")
@@ -234,3 +236,17 @@ def test_a_settlement_after_shutdown_still_counts() -> None:
     tel.settle_cost(chat, cost_usd=0.07, lookup_attempts=2)
     totals = tel.cost.summary().phases["sections"]
     assert (totals.cost_usd, totals.calls_with_cost, totals.calls_pending) == (0.07, 1, 0)
+
+
+def test_the_totals_sum_every_token_count_of_the_usage_record(tel: Telemetry) -> None:
+    # One record, read back from the span: every token count a call carries reaches the totals.
+    assert set(TOKEN_FIELDS) <= {field.name for field in fields(UsageTotals)}
+    usage = UsageStats(prompt_tokens=90, completion_tokens=40, total_tokens=130, cost_usd=0.25,
+                       cached_tokens=30, reasoning_tokens=12, cache_write_tokens=7,
+                       upstream_cost_usd=1.5, is_byok=True, generation_id="gen-9",
+                       cost_source="inline")
+    tel.start_chat(MODEL, "openrouter").stop(ChatAnswer(usage, MODEL, ["stop"]))
+    total = tel.cost.summary().total
+    assert {name: getattr(total, name) for name in TOKEN_FIELDS} == usage.token_counts()
+    assert (total.cost_usd, total.upstream_cost_usd, total.total_tokens) == (0.25, 1.5, 130)
+    assert (total.calls, total.calls_with_cost, total.complete) == (1, 1, True)
