@@ -489,7 +489,7 @@ class LLMClient:
                 usage.cost_usd = result.cost_usd
                 usage.cost_source = "generation"
                 usage.cache_discount = result.cache_discount or 0.0
-                if result.upstream_cost_usd is not None and usage.is_byok:  # see from_usage
+                if result.upstream_cost_usd is not None and usage.is_byok:  # see wire.read_usage
                     usage.upstream_cost_usd = result.upstream_cost_usd
             upstream = result.upstream_cost_usd if usage.is_byok else None
             self.telemetry.settle_cost(chat, cost_usd=result.cost_usd,
