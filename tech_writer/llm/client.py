@@ -33,8 +33,9 @@ from tech_writer.llm.limiter import AdaptiveLimiter
 from tech_writer.llm.pricing import ModelPricing, fetch_model_entry, parse_pricing
 from tech_writer.llm.providers import NO_KEY, ProviderConfig, resolve_api_key
 from tech_writer.llm.settings import APP_NAME, APP_URL, MAX_SESSION_ID_CHARS, ClientSettings
-from tech_writer.llm.wire import AttemptFailed, Completion, ResponseReader
+from tech_writer.llm.wire import AttemptFailed, Completion, ResponseReader, read_usage
 from telemetry import attributes as attrs
+from telemetry.usage import UsageStats
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -70,62 +71,6 @@ def _with_breakpoints(content: Any) -> Any:
     for index in {0, len(marked) - 1}:
         marked[index]["cache_control"] = _BREAKPOINT
     return marked
-
-
-@dataclass
-class UsageStats:
-    """Token and cost statistics for one LLM call.
-
-    ``cost_usd`` is what OpenRouter billed (``None`` = unknown). When a completion arrives without
-    it, ``cost_usd`` is filled in later by the background ``/generation`` look-up (``cost_source``
-    then becomes ``"generation"``); the run's summary waits for those look-ups.
-    """
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cost_usd: float | None = None
-    cached_tokens: int = 0
-    cache_discount: float = 0.0
-    reasoning_tokens: int = 0
-    cache_write_tokens: int = 0
-    upstream_cost_usd: float | None = None  # BYOK: what the provider billed the user directly
-    is_byok: bool = False
-    generation_id: str | None = None
-    cost_source: str | None = None  # "inline" | "generation" | "free" | None
-    usage_missing: bool = False  # the answer carried no usage: the token counts are unknown
-
-    @classmethod
-    def from_usage(cls, usage: Mapping[str, Any] | None, generation_id: str | None,
-                   *, read_cost: bool) -> UsageStats:
-        """Build from an OpenRouter/OpenAI ``usage`` object (a plain dict)."""
-        missing = not usage
-        usage = usage or {}
-        prompt_details = _mapping(usage.get("prompt_tokens_details"))
-        completion_details = _mapping(usage.get("completion_tokens_details"))
-        cost_details = _mapping(usage.get("cost_details"))
-        prompt = _int(usage.get("prompt_tokens"))
-        completion = _int(usage.get("completion_tokens"))
-        is_byok = bool(usage.get("is_byok"))
-        stats = cls(
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            total_tokens=_int(usage.get("total_tokens")) or prompt + completion,
-            cached_tokens=_int(prompt_details.get("cached_tokens")),
-            cache_write_tokens=_int(prompt_details.get("cache_write_tokens")),
-            reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
-            is_byok=is_byok,
-            # Only BYOK calls bill the user upstream: otherwise the field (when a number) is what
-            # OpenRouter paid its provider, already inside `cost`, and must not be added to it.
-            upstream_cost_usd=_float(cost_details.get("upstream_inference_cost")) if is_byok
-            else None,
-            generation_id=generation_id,
-            usage_missing=missing,
-        )
-        if read_cost:
-            stats.cost_usd = _float(usage.get("cost"))
-            stats.cost_source = "inline" if stats.cost_usd is not None else None
-        return stats
 
 
 class LLMClient:
@@ -318,8 +263,7 @@ class LLMClient:
     def _answered(self, key: int, chat: ChatInvocation, completion: Completion, started: float,
                   prices: TokenPrices | None) -> tuple[dict[str, Any], UsageStats]:
         """Account for an answered call: its usage, its span, and its cost now or once looked up."""
-        usage = UsageStats.from_usage(completion.usage, completion.generation_id,
-                                      read_cost=self.track_cost)
+        usage = read_usage(completion.usage, completion.generation_id, read_cost=self.track_cost)
         if self.track_cost and self.config.cost_known_zero:
             usage.cost_usd, usage.cost_source = 0.0, "free"  # nothing billed: known, not unknown
         if usage.usage_missing:
@@ -481,26 +425,15 @@ class LLMClient:
 
     def _stop_span(self, chat: ChatInvocation, completion: Completion, usage: UsageStats,
                    pending: bool, reply: dict[str, Any], prices: TokenPrices | None) -> None:
-        from telemetry import ChatUsage
+        from telemetry import ChatAnswer
 
-        chat.stop(ChatUsage(
-            response_id=completion.generation_id,
-            response_model=completion.response_model,
+        chat.stop(ChatAnswer(
+            usage, completion.response_model,
             finish_reasons=[completion.finish_reason] if completion.finish_reason else [],
-            input_tokens=usage.prompt_tokens,
-            output_tokens=usage.completion_tokens,
-            cached_tokens=usage.cached_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            cost_usd=usage.cost_usd,
-            cost_source=usage.cost_source,
             cost_pending=pending,
-            upstream_cost_usd=usage.upstream_cost_usd,
-            is_byok=usage.is_byok,
             simulated=self.simulated,
             output_messages=[reply],
             prices=prices,
-            usage_missing=usage.usage_missing,
         ))
 
     def _split_prices(self) -> TokenPrices | None:
@@ -526,7 +459,7 @@ class LLMClient:
                 usage.cost_usd = result.cost_usd
                 usage.cost_source = "generation"
                 usage.cache_discount = result.cache_discount or 0.0
-                if result.upstream_cost_usd is not None and usage.is_byok:  # see from_usage
+                if result.upstream_cost_usd is not None and usage.is_byok:  # see wire.read_usage
                     usage.upstream_cost_usd = result.upstream_cost_usd
             upstream = result.upstream_cost_usd if usage.is_byok else None
             self.telemetry.settle_cost(chat, cost_usd=result.cost_usd,
@@ -659,16 +592,3 @@ def _phase_dict(totals: Any) -> dict[str, Any]:
 
 def _money(value: float | None) -> str:
     return "unknown" if value is None else f"${value:.6f}"
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-
-
-def _float(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-

@@ -13,7 +13,7 @@ from cli_helpers import assert_no_traceback, independent_citation_check, run_cli
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tech_writer.commands.common import setting_message
-from tech_writer.demo import FakeOpenRouter, ModelTurn, QueueModel
+from tech_writer.demo import FakeOpenRouter, FakeOptions, ModelTurn, QueueModel
 from tech_writer.errors import AuthenticationError, UsageError
 from tech_writer.llm.client import LLMClient
 from tech_writer.llm.retry import RetryPolicy
@@ -94,7 +94,7 @@ def test_local_key_comes_from_LOCAL_API_KEY_when_the_server_wants_one():
 def test_a_server_that_sends_no_usage_counts_its_calls_as_tokens_unknown(stream, caplog):
     exporter = InMemorySpanExporter()
     telemetry = Telemetry.for_testing(exporter)
-    with FakeOpenRouter(answers(1), send_usage=False) as server:
+    with FakeOpenRouter(answers(1), options=FakeOptions(send_usage=False)) as server:
         with LLMClient(LOCAL_MODEL, "local", None, server.openai_base_url, retry=NO_RETRY,
                        telemetry=telemetry, environ={}, stream=stream) as llm:
             reply, usage = llm.chat(MESSAGES)
