@@ -49,21 +49,32 @@ def layer_of(module: str) -> str:
     return max(candidates, key=len)
 
 
-def imported_modules(path: Path, module: str) -> set[str]:
+def import_statements(tree: ast.AST, path: Path, module: str
+                      ) -> list[tuple[str, list[str]]]:
+    """Every import of ``tree`` as (the module named, the names taken from it): ``import a.b``
+    is ``("a.b", [])``; a relative ``from`` is resolved against ``module``'s package."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    statements: list[tuple[str, list[str]]] = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            statements += [(alias.name, []) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - node.level + 1]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            found.add(target)
-            # `from tech_writer import cli` names a module too
-            found.update(f"{target}.{alias.name}" for alias in node.names)
+            statements.append((target, [alias.name for alias in node.names]))
+    return statements
+
+
+def imported_modules(path: Path, module: str) -> set[str]:
+    found: set[str] = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for target, names in import_statements(tree, path, module):
+        found.add(target)
+        # `from tech_writer import cli` names a module too
+        found.update(f"{target}.{name}" for name in names)
     return {name for name in found if name.split(".")[0] in PROJECT_PACKAGES}
 
 
@@ -148,23 +159,13 @@ def runtime_imports(path: Path, module: str) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and _is_type_checking(node):
             node.body = [ast.Pass()]
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            # `from . import _wire` imports the submodule; `from .x import f` imports x.
-            submodules = {f"{target}.{alias.name}" for alias in node.names
-                          if _real_module(f"{target}.{alias.name}")}
-            found.update(submodules)
-            if len(submodules) < len(node.names):
-                found.add(target)
+    for target, names in import_statements(tree, path, module):
+        # `from . import _wire` imports the submodule; `from .x import f` imports x.
+        submodules = {f"{target}.{name}" for name in names if _real_module(f"{target}.{name}")}
+        found.update(submodules)
+        if not names or len(submodules) < len(names):
+            found.add(target)
     return {name for name in found
             if name.split(".")[0] in PROJECT_PACKAGES and _real_module(name)}
 
