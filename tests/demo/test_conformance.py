@@ -25,7 +25,7 @@ from openrouter.types.basemodel import UNSET, Unset  # noqa: E402
 from openrouter.utils import RetryConfig  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
-from tech_writer.demo import FakeOpenRouter, Fault, ModelTurn, ToolCall  # noqa: E402
+from tech_writer.demo import FakeOpenRouter, FakeOptions, Fault, ModelTurn, ToolCall  # noqa: E402
 from tech_writer.demo.capabilities import ModelProfile, ReasoningProfile  # noqa: E402
 from tech_writer.demo.faults import default_error_body  # noqa: E402
 from tech_writer.demo.pricing import DEFAULT_PRICING  # noqa: E402
@@ -148,7 +148,7 @@ def server() -> Iterator[FakeOpenRouter]:
 
 @pytest.fixture
 def reasoning_server() -> Iterator[FakeOpenRouter]:
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, reasoning=True) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, options=FakeOptions(reasoning=True)) as fake:
         yield fake
 
 
@@ -212,7 +212,8 @@ def test_every_stream_chunk_conforms(server: FakeOpenRouter, extra: dict[str, An
 @pytest.mark.parametrize("shape", ["maximal", "minimal"])
 @pytest.mark.parametrize("reasoning", [False, True], ids=["", "reasoning"])
 def test_maximal_and_minimal_answers_conform(shape: str, reasoning: bool) -> None:
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, shape=shape, reasoning=reasoning) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY,
+                        options=FakeOptions(shape=shape, reasoning=reasoning)) as fake:
         for extra in ({}, {"tools": TOOLS}):
             result = strictly(components.ChatResult, post(fake, messages=MESSAGES, **extra).json())
             for payload in sse_payloads(post(fake, messages=MESSAGES, stream=True, **extra)):
@@ -224,8 +225,9 @@ def test_maximal_and_minimal_answers_conform(shape: str, reasoning: bool) -> Non
 
 
 def test_byok_and_cache_usage_conform() -> None:
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, byok=True, cached_tokens=5,
-                        cache_write_tokens=3, reasoning_tokens=4) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY,
+                        options=FakeOptions(byok=True, cached_tokens=5, cache_write_tokens=3,
+                                            reasoning_tokens=4)) as fake:
         body = post(fake, messages=MESSAGES).json()
         usage = strictly(components.ChatUsage, body["usage"])
         record = strictly(components.GenerationResponse,
@@ -296,7 +298,7 @@ def test_models_list_conforms(server: FakeOpenRouter) -> None:
 # OpenRouter's schema marks /key's rate_limit deprecated, yet still required: reading it warns.
 @pytest.mark.filterwarnings("ignore:.*DEPRECATED:DeprecationWarning")
 def test_key_record_conforms() -> None:
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, credit_usd=2.0) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, options=FakeOptions(credit_usd=2.0)) as fake:
         post(fake, messages=MESSAGES)
         strictly(operations.GetCurrentKeyResponse, get(fake, "key").json())
         data = sdk(fake).api_keys.get_current_key_metadata().data
@@ -349,7 +351,8 @@ class Broken:
 def test_the_fakes_own_refusals_conform(server: FakeOpenRouter) -> None:
     """Bad requests, unknown routes and a failing scripted model: OpenRouter's error body too."""
     only_one = {MODEL: DEFAULT_PRICING[MODEL]}  # no "*" fallback price: other ids are unknown
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, pricing=only_one) as strict_fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY,
+                        options=FakeOptions(pricing=only_one)) as strict_fake:
         with pytest.raises(errors.BadRequestResponseError) as caught:
             sdk(strict_fake).chat.send(model="no/such-model", messages=MESSAGES)
     strictly(errors.BadRequestResponseErrorData, json.loads(caught.value.body or ""))
@@ -365,7 +368,7 @@ def test_the_fakes_own_refusals_conform(server: FakeOpenRouter) -> None:
 
 
 def test_credit_limit_402_conforms() -> None:
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, credit_usd=1e-9) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, options=FakeOptions(credit_usd=1e-9)) as fake:
         with pytest.raises(errors.PaymentRequiredResponseError) as caught:
             sdk(fake).chat.send(model=MODEL, messages=MESSAGES)
     strictly(errors.PaymentRequiredResponseErrorData, json.loads(caught.value.body or ""))
@@ -412,7 +415,8 @@ EFFORTS = ModelProfile(("tools", "tool_choice", "response_format", "structured_o
 
 def test_models_reasoning_entry_conforms() -> None:
     """/models' ModelReasoning (supported_efforts, mandatory, ...) as the SDK reads it."""
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, profiles={MODEL: EFFORTS}) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY,
+                        options=FakeOptions(profiles={MODEL: EFFORTS})) as fake:
         strictly(components.ModelsListResponse, get(fake, "models", key=None).json())
         listed = {m.id: m for m in sdk(fake).models.list().result.data}
     reasoning = listed[MODEL].reasoning
@@ -422,7 +426,8 @@ def test_models_reasoning_entry_conforms() -> None:
 
 
 def test_a_refused_effort_is_a_bad_request_the_sdk_reads() -> None:
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, profiles={MODEL: EFFORTS}) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY,
+                        options=FakeOptions(profiles={MODEL: EFFORTS})) as fake:
         for effort in ("none", "xhigh"):
             with pytest.raises(errors.BadRequestResponseError) as caught:
                 sdk(fake).chat.send(model=MODEL, messages=MESSAGES, reasoning={"effort": effort})
@@ -450,8 +455,8 @@ def test_an_answer_cut_at_the_cap_conforms(server: FakeOpenRouter, stream: bool)
 def test_the_worst_case_402_conforms() -> None:
     """Little credit left and no cap: OpenRouter reserves the model's largest answer and
     refuses; the same request with a cap goes through."""
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, credit_usd=0.05,
-                        profiles={MODEL: EFFORTS}) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, options=FakeOptions(
+            credit_usd=0.05, profiles={MODEL: EFFORTS})) as fake:
         with pytest.raises(errors.PaymentRequiredResponseError) as caught:
             sdk(fake).chat.send(model=MODEL, messages=MESSAGES)
         data = strictly(errors.PaymentRequiredResponseErrorData,
@@ -463,7 +468,8 @@ def test_the_worst_case_402_conforms() -> None:
 
 def test_an_availability_error_conforms() -> None:
     only_one = {MODEL: DEFAULT_PRICING[MODEL]}
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, pricing=only_one) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY,
+                        options=FakeOptions(pricing=only_one)) as fake:
         with pytest.raises(errors.BadRequestResponseError) as caught:
             sdk(fake).chat.send(model="no/such-model", messages=MESSAGES)
     body = json.loads(caught.value.body or "")
@@ -480,7 +486,8 @@ def test_what_the_client_sends_is_a_chat_request_of_the_schema() -> None:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     tel = Telemetry.for_testing(InMemorySpanExporter())
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, profiles={MODEL: EFFORTS}) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY,
+                        options=FakeOptions(profiles={MODEL: EFFORTS})) as fake:
         with LLMClient(MODEL, "openrouter", KEY, fake.base_url, telemetry=tel,
                        reasoning="medium") as llm:
             with tel.run_span(agent_name="tech_writer"), tel.phase_span("exploration"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, SpanContext, TraceFlags
 
-from tech_writer.demo import FakeOpenRouter
+from tech_writer.demo import FakeOpenRouter, FakeOptions
 from tech_writer.llm.availability import read_availability
 from tech_writer.llm.broadcast import trace_object
 from tech_writer.llm.capabilities import (
@@ -139,7 +139,7 @@ def test_key_limits_are_read_and_validated() -> None:
     assert bad is not None and bad.remaining_usd is None
     assert parse_key_limits({"error": {}}) is None
 
-    with FakeOpenRouter(api_key="k", credit_usd=0.5) as server:
+    with FakeOpenRouter(api_key="k", options=FakeOptions(credit_usd=0.5)) as server:
         read = fetch_key_limits(server.base_url, "k")
         refused = fetch_key_limits(server.base_url, "wrong-key")  # 401: not known, not fatal
     assert read is not None and read.remaining_usd == 0.5 and read.limit_usd == 0.5

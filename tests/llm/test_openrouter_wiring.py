@@ -12,7 +12,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import format_span_id, format_trace_id
 
-from tech_writer.demo import FakeOpenRouter, Fault, ModelTurn, QueueModel, ToolCall
+from tech_writer.demo import FakeOpenRouter, FakeOptions, Fault, ModelTurn, QueueModel, ToolCall
 from tech_writer.demo._availability import availability_error_body
 from tech_writer.demo.pricing import ModelPrice
 from tech_writer.errors import ProviderUnavailableError, RequestRejectedError
@@ -108,7 +108,7 @@ def test_the_proposals_cost_attributes_carry_the_bill_unmodified() -> None:
 def test_a_cost_looked_up_later_is_the_providers_and_an_unknown_one_is_left_out() -> None:
     exporter = InMemorySpanExporter()
     tel = Telemetry.for_testing(exporter)
-    with FakeOpenRouter(answers(2), api_key=KEY, inline_cost=False) as server:
+    with FakeOpenRouter(answers(2), api_key=KEY, options=FakeOptions(inline_cost=False)) as server:
         with LLMClient(MODEL, "openrouter", KEY, server.base_url, retry=FAST_RETRY,
                        lookup=FAST_LOOKUP, telemetry=tel) as llm:
             llm.chat(MESSAGES)
@@ -170,8 +170,8 @@ WRITES = ModelPrice(prompt=2e-6, completion=8e-6, input_cache_read=2e-7,
 def test_cache_writes_are_priced_as_models_lists_them_on_the_span() -> None:
     exporter = InMemorySpanExporter()
     tel = Telemetry.for_testing(exporter)
-    with FakeOpenRouter(answers(1), api_key=KEY, pricing={"openai/gpt-new": WRITES},
-                        cache_write_tokens=4) as server:
+    with FakeOpenRouter(answers(1), api_key=KEY, options=FakeOptions(
+            pricing={"openai/gpt-new": WRITES}, cache_write_tokens=4)) as server:
         with LLMClient("openai/gpt-new", "openrouter", KEY, server.base_url, retry=FAST_RETRY,
                        telemetry=tel) as llm:
             llm.chat(MESSAGES)

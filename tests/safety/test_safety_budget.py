@@ -11,7 +11,7 @@ import pytest
 from cli_helpers import KEY, assert_no_traceback, run_cli
 from conftest import make_repo
 
-from tech_writer.demo import DemoModel, FakeOpenRouter, ModelProfile
+from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions, ModelProfile
 
 ENV = {"OPENROUTER_API_KEY": KEY}
 # The model's top provider answers at most 1,500 tokens (/models' top_provider): every request's
@@ -37,7 +37,7 @@ def prompt(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def full_cost(repo: Path, prompt: Path) -> float:
     """What the whole report costs without a budget (the scale the budgets below are set on)."""
-    with FakeOpenRouter(DemoModel(), api_key=KEY, profiles=PROFILES) as server:
+    with FakeOpenRouter(DemoModel(), api_key=KEY, options=FakeOptions(profiles=PROFILES)) as server:
         result = run_cli("--prompt", prompt, "--repo", repo, "--provider", "openrouter",
                          "--base-url", server.base_url, "--eval-json", env=ENV)
         billed = server.billed_total_usd()
@@ -60,7 +60,7 @@ def test_max_cost_stops_new_calls_and_finishes_with_what_exists(repo, prompt, fu
     # guard reserves a conservative estimate for the next call (several times what a call here
     # really costs), so it stops well before the real total.
     budget = full_cost * 1.1
-    with FakeOpenRouter(DemoModel(), api_key=KEY, profiles=PROFILES) as server:
+    with FakeOpenRouter(DemoModel(), api_key=KEY, options=FakeOptions(profiles=PROFILES)) as server:
         result = run_with_budget(server, repo, prompt, budget, "-o", out)
         billed = server.billed_total_usd()
         chats = [r for r in server.requests if r.path.endswith("/chat/completions")]
@@ -103,8 +103,8 @@ def test_max_cost_stops_new_calls_and_finishes_with_what_exists(repo, prompt, fu
 ], ids=["first-call", "exploration", "sections", "sections-generation-lookups", "enough"])
 def test_total_billed_never_exceeds_the_budget(repo, prompt, full_cost, fraction, inline_cost):
     budget = full_cost * fraction
-    with FakeOpenRouter(DemoModel(), api_key=KEY, profiles=PROFILES,
-                        inline_cost=inline_cost) as server:
+    with FakeOpenRouter(DemoModel(), api_key=KEY, options=FakeOptions(
+            profiles=PROFILES, inline_cost=inline_cost)) as server:
         result = run_with_budget(server, repo, prompt, budget)
         billed = server.billed_total_usd()
     assert_no_traceback(result)
@@ -120,7 +120,7 @@ def test_total_billed_never_exceeds_the_budget(repo, prompt, full_cost, fraction
 
 
 def test_dry_run_calls_no_model_and_prints_a_cost_range(repo, prompt, full_cost):
-    with FakeOpenRouter(DemoModel(), api_key=KEY, profiles=PROFILES) as server:
+    with FakeOpenRouter(DemoModel(), api_key=KEY, options=FakeOptions(profiles=PROFILES)) as server:
         result = run_cli("--prompt", prompt, "--repo", repo, "--provider", "openrouter",
                          "--base-url", server.base_url, "--dry-run", env=ENV)
         requests = server.requests
@@ -146,7 +146,7 @@ def test_dry_run_with_the_demo_provider_needs_no_server(repo, prompt):
 
 
 def test_dry_run_eval_json_shape(repo, prompt):
-    with FakeOpenRouter(DemoModel(), api_key=KEY, profiles=PROFILES) as server:
+    with FakeOpenRouter(DemoModel(), api_key=KEY, options=FakeOptions(profiles=PROFILES)) as server:
         result = run_cli("--prompt", prompt, "--repo", repo, "--provider", "openrouter",
                          "--base-url", server.base_url, "--dry-run", "--eval-json",
                          "--max-exploration", "10", "--max-sections", "5", env=ENV)
