@@ -254,7 +254,7 @@ def _dry_run(prompt: str, repo_path: Path, settings: RunSettings, eval_json: boo
     from tech_writer.llm.openrouter_request import plan_inputs
     from tech_writer.llm.output_cap import OutputCaps
     from tech_writer.llm.pricing import ModelPricing
-    from tech_writer.pipeline.planner import format_plan, make_plan
+    from tech_writer.pipeline.planner import ModelFacts, format_plan, make_plan
     from tech_writer.repository.repo import Repository
 
     config, model, base_url = settings.client.config, settings.model_name, settings.base_url
@@ -270,8 +270,8 @@ def _dry_run(prompt: str, repo_path: Path, settings: RunSettings, eval_json: boo
     elif config.cost_known_zero:  # a local server bills nothing
         pricing = ModelPricing(model, 0.0, 0.0)
     plan = make_plan(Repository(repo_path), prompt, model=model, provider=settings.provider,
-                     pricing=pricing, max_exploration=settings.max_exploration,
-                     max_sections=settings.max_sections, caps=caps)
+                     facts=ModelFacts(pricing, caps), max_exploration=settings.max_exploration,
+                     max_sections=settings.max_sections)
     if eval_json:
         click.echo(json.dumps({"dry_run": plan.as_dict()}, indent=2))
     else:

@@ -61,7 +61,7 @@ class OutputCaps:
         """``max_completion_tokens`` for a call of ``phase``."""
         answer = PHASE_ANSWER_TOKENS.get(phase or "", DEFAULT_ANSWER_TOKENS)
         share = REASONING_SHARE.get(self.effort or "none", 0.0)
-        cap = math.ceil(answer / (1.0 - share))
+        cap = math.ceil(round(answer / (1.0 - share), 6))  # 4096 / 0.2 is 20480.000000000004
         return cap if self.model_max is None else min(cap, self.model_max)
 
 

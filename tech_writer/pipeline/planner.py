@@ -25,13 +25,22 @@ from tech_writer.pipeline.history import HistoryPolicy
 from tech_writer.repository.repo import Repository
 from tech_writer.repository.tools import RepoTools
 
-__all__ = ["Plan", "RepoStats", "Scenario", "format_plan", "make_plan", "repo_stats"]
+__all__ = ["ModelFacts", "Plan", "RepoStats", "Scenario", "format_plan", "make_plan", "repo_stats"]
 
 CHARS_PER_TOKEN = 4.0  # typical, for a central estimate (the budget guard uses a stricter 3)
 STEP_ANSWER_CHARS = 400  # a tool call and the model's note about it
 UNDERSTANDING_CHARS = 4_000
 OUTLINE_ANSWER_CHARS = 1_500
 SECTION_ANSWER_CHARS = 3_500
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What ``/models`` says of the model that a plan needs: its list prices (None: no price)
+    and the answer caps its requests are sent with."""
+
+    pricing: ModelPricing | None
+    caps: OutputCaps = OutputCaps()
 
 
 @dataclass(frozen=True)
@@ -76,10 +85,10 @@ def repo_stats(repo: Repository) -> RepoStats:
     return RepoStats(len(sizes), sum(sizes), median)
 
 
-def make_plan(repo: Repository, prompt: str, *, model: str, provider: str,
-              pricing: ModelPricing | None, max_exploration: int, max_sections: int,
-              history: HistoryPolicy | None = None, caps: OutputCaps | None = None) -> Plan:
-    stats = repo_stats(repo)
+def make_plan(repo: Repository, prompt: str, *, model: str, provider: str, facts: ModelFacts,
+              max_exploration: int, max_sections: int,
+              history: HistoryPolicy | None = None) -> Plan:
+    stats, pricing = repo_stats(repo), facts.pricing
     tools = RepoTools(repo)
     schema_chars = len(json.dumps(tools.schemas())) + len(json.dumps(
         prompts.FINISH_EXPLORATION_SCHEMA)) + len(json.dumps(prompts.PLAN_EXPLORATION_SCHEMA))
@@ -92,8 +101,7 @@ def make_plan(repo: Repository, prompt: str, *, model: str, provider: str,
     low = context.scenario(min(6, max_exploration), min(3, max_sections), 2, 0)
     high = context.scenario(max_exploration, max_sections, 6, 1, worst_prompt_price=True)
     source = f"{model} list price from /models" if pricing else "no price available"
-    caps = caps or OutputCaps()
-    output_caps = {phase: caps.for_phase(phase) for phase in _PHASES}
+    output_caps = {phase: facts.caps.for_phase(phase) for phase in _PHASES}
     answer_usd = {phase: (cap * pricing.completion_usd_per_token if pricing else None)
                   for phase, cap in output_caps.items()}
     return Plan(repo.root.name, model, provider, stats, low, high, source, output_caps, answer_usd)

@@ -174,3 +174,22 @@ def test_dry_run_eval_json_shape(repo, prompt):
     assert isinstance(low["cost_usd"], float) and isinstance(high["cost_usd"], float)
     assert 0 < low["cost_usd"] <= high["cost_usd"]
     assert math.isfinite(high["cost_usd"])
+
+
+def test_dry_run_shows_each_phases_answer_cap_and_its_price(repo, prompt):
+    """The same max_completion_tokens the run sends (and the budget reserves), with what one
+    answer that long costs at the list price: what OpenRouter sets aside before each call."""
+    with FakeOpenRouter(DemoModel(), api_key=KEY) as server:  # no model maximum listed
+        text = run_cli("--prompt", prompt, "--repo", repo, "--provider", "openrouter",
+                       "--base-url", server.base_url, "--dry-run", env=ENV)
+        capped = run_cli("--prompt", prompt, "--repo", repo, "--provider", "openrouter",
+                         "--base-url", server.base_url, "--dry-run", "--eval-json",
+                         "--reasoning", "high", env=ENV)
+    assert text.returncode == 0 and capped.returncode == 0, text.stderr + capped.stderr
+    assert ("Answers capped (max_completion_tokens): exploration 4,096 tokens ($0.0410 at "
+            "most), outline 2,048 tokens ($0.0205 at most), sections 4,096 tokens ($0.0410 at "
+            "most).") in text.stdout
+    plan = json.loads(capped.stdout)["dry_run"]
+    # "high" reasoning takes 80 % of the cap first: five times the answer's need.
+    assert plan["output_caps"] == {"exploration": 20480, "outline": 10240, "sections": 20480}
+    assert plan["capped_answer_usd"]["outline"] == pytest.approx(10240 * 1e-5)
