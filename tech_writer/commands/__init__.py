@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SUBCOMMAND_NAMES", "subcommand"]
 
-SUBCOMMAND_NAMES = ("eval", "compare")
+SUBCOMMAND_NAMES = ("eval", "compare", "check")
 
 
 def subcommand(name: str) -> click.Command:
@@ -23,6 +23,10 @@ def subcommand(name: str) -> click.Command:
         from tech_writer.commands.evaluate import eval_command
 
         return eval_command
+    if name == "check":
+        from tech_writer.commands.check import check_command
+
+        return check_command
     from tech_writer.commands.compare import compare_command
 
     return compare_command
