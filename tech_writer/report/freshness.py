@@ -38,6 +38,7 @@ __all__ = [
     "CheckResult",
     "CitationVerdict",
     "ReportSection",
+    "STATUSES",
     "SectionVerdict",
     "apply_fixes",
     "check_report",
