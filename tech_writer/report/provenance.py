@@ -52,6 +52,7 @@ __all__ = [
     "file_sha",
     "lines_sha",
     "render",
+    "report_body",
     "split_report",
 ]
 
@@ -227,6 +228,13 @@ def split_report(text: str) -> tuple[str, Provenance | None]:
         raise ProvenanceError(f"a provenance line is not JSON ({exc.msg})") from None
     body = text[: start.start()].rstrip("\n") + "\n"
     return body, _from_records(records)
+
+
+def report_body(text: str) -> str:
+    """The report without its provenance comment, whatever state that comment is in (for
+    readers of the prose, e.g. the evaluation, which must not score the comment as claims)."""
+    matches = list(_START.finditer(text))
+    return text if not matches else text[: matches[-1].start()].rstrip("\n") + "\n"
 
 
 def _from_records(records: list[Any]) -> Provenance:
