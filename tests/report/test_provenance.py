@@ -119,3 +119,12 @@ def test_small(tmp_path: Path) -> None:
         sections=[SectionInput(f"S{k}", "focus", (), markdown if k == 0 else "", ()) for k in range(6)])
     size = len(render(provenance).encode())
     assert 4000 < size < 8000
+
+
+def test_report_body_drops_the_comment_even_a_broken_one(tmp_path: Path) -> None:
+    from tech_writer.report.provenance import report_body
+
+    report = attach(BODY, _provenance(_repo(tmp_path)))
+    assert report_body(report) == BODY
+    assert report_body(BODY + "\n<!-- tech-writer provenance v1: cut\n{\"x\"") == BODY
+    assert report_body(BODY) == BODY
