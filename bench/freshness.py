@@ -8,6 +8,17 @@ file and add 3 files no section covers.
   --porcelain`` on the same tree, the cheapest "what changed" a CI job could ask for.
 * ``freshness.check_command``: the whole ``tech-writer check --json`` process (interpreter start
   included), informational; its verdicts are compared with the planted edits.
+
+Then real history: the demo model writes a report on the first of eleven consecutive itsdangerous
+commits (``tests/data/itsdangerous-history.bundle``), and for each following commit (5 with
+--quick, 10 in full) ``check`` classifies it and ``update`` refreshes it in place, as a scheduled
+CI job would:
+
+* ``freshness.history.<n>``, one per commit: the update's cost as a ratio of the full run's, with
+  the citations per status, the sections written again, the update's calls and ``check``'s time;
+* ``freshness.history_update_cost``: the whole sequence's update cost against a full run at
+  every commit (the ratio); target: under 0.5;
+* ``freshness.history_check_max``: the slowest ``check`` of the sequence; target: under 1 s.
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ import random
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +57,8 @@ def run(quick: bool) -> list[Figure]:
         report = Path(tmp) / "REPORT.md"
         report.write_text(_write_report(root), encoding="utf-8")
         _edit(root)
-        return _figures(root, report, files, rounds)
+        figures = _figures(root, report, files, rounds)
+        return figures + _history_figures(Path(tmp) / "history", 5 if quick else 10)
 
 
 def _write_report(root: Path) -> str:
@@ -132,3 +145,81 @@ def _figures(root: Path, report: Path, files: int, rounds: int) -> list[Figure]:
                             notes="tech-writer check --json, a whole process (interpreter start included)",
                             checks_ok=same))
     return figures
+
+
+# --- real history ----------------------------------------------------------------------------
+_BUNDLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "itsdangerous-history.bundle"
+_PROMPT = ("Write an architecture overview of this repository: its components, how data flows "
+           "between them, and its key design decisions. Cite the code.")
+HISTORY_COST_TARGET = 0.5
+
+
+@dataclass(frozen=True)
+class _Step:
+    commit: str
+    counts: dict[str, int]
+    check_s: float
+    rewritten: int
+    calls: int
+    cost_usd: float
+
+
+def _history_figures(root: Path, commits: int) -> list[Figure]:
+    """The demo's report on the first commit, then check + update after each of ``commits``."""
+    from tech_writer.pipeline.run import run_report
+    from tech_writer.pipeline.settings import RunSettings
+
+    subprocess.run(["git", "clone", "-q", str(_BUNDLE), str(root)], check=True, capture_output=True,
+                   timeout=_TIMEOUT_S)
+    sequence = _git(root, "rev-list", "--reverse", "HEAD").split()[: commits + 1]
+    _git(root, "checkout", "-q", sequence[0])
+    full = run_report(_PROMPT, root, RunSettings(provider="demo", concurrency=1))
+    if full.failure is not None or full.report is None or full.cost_summary is None:
+        raise RuntimeError(f"the demo run failed: {full.failure}")
+    full_cost, full_calls = full.cost_summary.total.cost_usd, full.cost_summary.total.calls
+    steps, text = [], full.report
+    for commit in sequence[1:]:
+        _git(root, "checkout", "-q", commit)
+        step, text = _step(root, commit, text)
+        steps.append(step)
+    figures = [measured(f"freshness.history.{index}", step.cost_usd, full_cost, unit="$",
+                        notes=(f"{step.commit[:7]}: citations {step.counts}; {step.rewritten} section(s) "
+                               f"written again, {step.calls} call(s) (full run: {full_calls}); check "
+                               f"{step.check_s * 1000:.0f} ms"))
+               for index, step in enumerate(steps, start=1)]
+    total = sum(step.cost_usd for step in steps)
+    figures.append(measured("freshness.history_update_cost", total, full_cost * len(steps), unit="$",
+                            target=HISTORY_COST_TARGET,
+                            notes=(f"{len(steps)} consecutive commits: {sum(s.calls for s in steps)} update "
+                                   f"calls against {full_calls * len(steps)} for a full run at each (demo "
+                                   "model, simulated prices)")))
+    slowest = max(step.check_s for step in steps)
+    figures.append(measured("freshness.history_check_max", slowest, None, unit="s", target=CHECK_TARGET_S,
+                            target_of="value", notes="the slowest check of the sequence (median of 3 each)"))
+    return figures
+
+
+def _step(root: Path, commit: str, text: str) -> tuple[_Step, str]:
+    from tech_writer.pipeline.settings import RunSettings
+    from tech_writer.pipeline.update import update_report
+    from tech_writer.report.freshness import STATUSES, check_report
+    from tech_writer.repository.repo import Repository
+
+    def check() -> None:
+        check_report(text, Repository(root))
+
+    times = interleaved(3, {"check": check})["check"]
+    checked = check_report(text, Repository(root))
+    counts: dict[str, int] = {status: checked.count(status) for status in STATUSES}
+    result = update_report(text, root, RunSettings(provider="demo", concurrency=1))
+    if result.failure is not None:
+        raise RuntimeError(f"update at {commit[:7]} failed: {result.failure.message}")
+    summary = result.cost_summary
+    calls = summary.total.calls if summary else 0
+    cost = summary.total.cost_usd if summary else 0.0
+    return _Step(commit, counts, median(times), len(result.rewritten), calls, cost), result.report
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True,
+                          timeout=_TIMEOUT_S).stdout

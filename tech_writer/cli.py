@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tech_writer import __version__
+from tech_writer.commands.check import check_command
 from tech_writer.commands.common import (
     CONTEXT,
     EXIT_CODES_HELP,
@@ -36,6 +37,7 @@ from tech_writer.commands.common import (
 )
 from tech_writer.commands.compare import compare_command
 from tech_writer.commands.evaluate import eval_command, format_eval_summary
+from tech_writer.commands.update import update_command
 from tech_writer.errors import EXIT_FAILED, UsageError
 from tech_writer.llm.providers import PROVIDER_NAMES
 
@@ -157,6 +159,8 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
 cli.add_command(eval_command)
 cli.add_command(compare_command)
+cli.add_command(check_command)
+cli.add_command(update_command)
 
 
 def _refuse_report_options(ctx: click.Context, options: dict[str, Any]) -> None:

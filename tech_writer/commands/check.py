@@ -7,13 +7,14 @@ is moved, stale or gone, 2 on a usage error.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from tech_writer.cli import _OneLineErrors
+from tech_writer.commands.common import CONTEXT, OneLineErrors, global_options, global_settings, run_guarded
 from tech_writer.errors import UsageError
 
 if TYPE_CHECKING:
@@ -26,8 +27,7 @@ Exit codes: 0 every citation holds (after --fix, moved ones do; with --strict, e
 fresh too) · 1 a citation moved, went stale or is gone · 2 bad usage."""
 
 
-@click.command("check", cls=_OneLineErrors, epilog=CHECK_EXIT_HELP,
-               context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.command("check", cls=OneLineErrors, epilog=CHECK_EXIT_HELP, context_settings=CONTEXT)
 @click.argument("report_file", metavar="REPORT", type=click.Path(path_type=Path))
 @click.option("--repo", "repo", default=".", show_default=True, metavar="DIR",
               help="The repository the report is about, as it is now.")
@@ -37,9 +37,8 @@ fresh too) · 1 a citation moved, went stale or is gone · 2 bad usage."""
                                           "nothing else in the report changes.")
 @click.option("--strict", is_flag=True, help="A section is also stale when any file it read or cited "
                                              "changed at all, even outside the lines it cites.")
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
-              default="WARNING", show_default=True, help="Log detail on stderr.")
-def check_command(**options: object) -> None:
+@global_options
+def check_command(**options: Any) -> None:
     """Check a report against the code: every citation holds, moved (with its new lines), went
     stale or is gone; every section fresh or stale; files added since that no section covers.
     No model, no key, no cost.
@@ -48,12 +47,11 @@ def check_command(**options: object) -> None:
     Example:
       tech-writer check docs/ARCHITECTURE.md --repo . --fix
     """
-    from tech_writer.commands.common import guarded
+    globals_ = global_settings(options.pop("quiet"), options.pop("log_level"))
+    run_guarded(functools.partial(_check, **options), log_level=globals_.log_level)
 
-    guarded(_check, dict(options))
 
-
-def _check(*, report_file: Path, repo: str, as_json: bool, fix: bool, strict: bool, log_level: str) -> int:
+def _check(*, report_file: Path, repo: str, as_json: bool, fix: bool, strict: bool) -> int:
     repo_path = Path(repo)
     if not repo_path.is_dir():
         raise UsageError(f"--repo {repo}: not a directory")

@@ -116,3 +116,15 @@ def test_action_inputs_cannot_inject_commands(tmp_path: Path) -> None:
                                                  "args": "$(touch pwned2) ; touch pwned3"})
     assert code == 2
     assert not any((project / name).exists() for name in ("pwned", "pwned2", "pwned3"))
+
+
+def test_action_update_writes_the_stale_section_again_then_check_passes(tmp_path: Path) -> None:
+    project = _project(tmp_path / "project")
+    (project / "src/itsdangerous/app.py").write_text(APP.replace("x + 3", "x * 3"))
+    inputs = {"report": "docs/ARCHITECTURE.md", "package": ""}
+    code, outputs, summary = _run_action(project, tmp_path, {**inputs, "command": "update", "args": "--provider demo"})
+    assert (code, outputs["exit-code"]) == (0, "0"), summary
+    assert summary.startswith("### tech-writer update docs/ARCHITECTURE.md") and "1 section(s) written again" in summary
+    assert "docs/ARCHITECTURE.md" in git(project, "status", "--porcelain")
+    code, outputs, summary = _run_action(project, tmp_path, inputs)
+    assert (code, outputs["exit-code"]) == (0, "0"), summary

@@ -24,6 +24,7 @@ from safety_helpers import (
 )
 
 from tech_writer.demo import FakeOpenRouter, FakeOptions, ModelTurn, ToolCall
+from tech_writer.report.provenance import report_body
 
 ENV = {"OPENROUTER_API_KEY": KEY}
 RESUMED_NOTE = re.compile(r"^> \*\*Resumed\*\*: reused from an earlier run: (.+)$", re.M)
@@ -43,8 +44,9 @@ def run_report(server: FakeOpenRouter, repo: Path, prompt: Path, cache: Path, *e
 
 
 def sections_of(report: str) -> dict[str, str]:
-    """Section title -> body, in report order (notes after the last section excluded)."""
-    parts = re.split(r"^## (.+)$", report, flags=re.M)[1:]
+    """Section title -> body, in report order (notes after the last section and the provenance
+    comment excluded)."""
+    parts = re.split(r"^## (.+)$", report_body(report), flags=re.M)[1:]
     return {title: body.split("\n> **", 1)[0].strip()
             for title, body in zip(parts[::2], parts[1::2], strict=True)}
 
