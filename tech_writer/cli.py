@@ -142,7 +142,8 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
           --provider openrouter --model anthropic/claude-sonnet-4 -o onboarding.md
 
     \b
-    Also: tech-writer eval --help (score a report), tech-writer compare --help (several models);
+    Also: tech-writer eval --help (score a report), compare --help (several models), check --help
+    (does a report still hold? no model, $0), update --help (write again only its stale sections);
     -q and --log-level go before or after the subcommand's name.
     """
     globals_ = global_settings(options.pop("quiet"), options.pop("log_level"))
