@@ -177,3 +177,14 @@ def test_a_report_without_provenance_is_refused_in_one_line(tmp_path: Path) -> N
     result = run_cli("update", report, "--repo", tmp_path, "--provider", "demo")
     assert result.returncode == 2 and "has no provenance" in result.stderr
     assert_no_traceback(result)
+
+
+def test_a_run_writes_its_provenance_and_the_same_run_the_same_bytes(written: tuple[Path, str]) -> None:
+    root, report = written
+    body, provenance = split_report(report)
+    assert provenance is not None and provenance.prompt == PROMPT and provenance.provider == "demo"
+    assert provenance.commit is not None and len(provenance.commit) == 40
+    assert [r.title for r in provenance.sections] == [s.title for s in report_sections(body)]
+    assert all(r.citations and r.files for r in provenance.sections)
+    again = run_report(PROMPT, root, RunSettings(provider="demo", concurrency=1))
+    assert again.report == report
