@@ -1,4 +1,4 @@
-"""Figure: ``tech-writer check`` on a 10,000-file repository (1,000 with --quick) with a report of
+"""Figure: ``tech-writer check`` on a 10,000-file repository (500 with --quick) with a report of
 50 citations over 25 files, after commits that move 10 cited ranges, change 5, delete a cited
 file and add 3 files no section covers.
 
@@ -10,7 +10,7 @@ file and add 3 files no section covers.
   included), informational; its verdicts are compared with the planted edits.
 
 Then real history: the demo model writes a report on the first of eleven consecutive itsdangerous
-commits (``tests/data/itsdangerous-history.bundle``), and for each following commit (5 with
+commits (``tests/data/itsdangerous-history.bundle``), and for each following commit (2 with
 --quick, 10 in full) ``check`` classifies it and ``update`` refreshes it in place, as a scheduled
 CI job would:
 
@@ -50,15 +50,15 @@ _EXPECTED = {"holds": 32, "moved": 10, "stale": 5, "gone": 3}
 
 
 def run(quick: bool) -> list[Figure]:
-    files = 1_000 if quick else 10_000
-    rounds = 3 if quick else 7
+    files = 500 if quick else 10_000
+    rounds = 2 if quick else 7
     with tempfile.TemporaryDirectory(prefix="bench-freshness-") as tmp:
         root = make_corpus(Path(tmp) / "corpus", files).root
         report = Path(tmp) / "REPORT.md"
         report.write_text(_write_report(root), encoding="utf-8")
         _edit(root)
         figures = _figures(root, report, files, rounds)
-        return figures + _history_figures(Path(tmp) / "history", 5 if quick else 10)
+        return figures + _history_figures(Path(tmp) / "history", 2 if quick else 10)
 
 
 def _write_report(root: Path) -> str:
