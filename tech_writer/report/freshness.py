@@ -48,7 +48,8 @@ __all__ = [
 
 Status = Literal["holds", "moved", "stale", "gone"]
 STATUSES: tuple[Status, ...] = ("holds", "moved", "stale", "gone")
-_HEADING = re.compile(r"^## +(?P<title>[^\n]*?)[ \t]*#*[ \t]*$", re.MULTILINE)
+# A closing run of #s counts only after a space (CommonMark): "## C#" is the section "C#".
+_HEADING = re.compile(r"^## +(?P<title>[^\n]*?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
 _ITEM = re.compile(r"(?P<path>.+):(?P<start>\d+)(?:-(?P<end>\d+))?")
 _SEPARATORS = re.compile(r"(\s*[,;]\s*)")
 

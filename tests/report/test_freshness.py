@@ -126,8 +126,9 @@ def test_without_a_hash_only_existence_is_checked() -> None:
 
 
 def test_headings_inside_code_fences_are_not_sections() -> None:
-    body = "# T\n\n## One\n\ntext\n\n```md\n## not a section\n```\n\n## Two ##\n\n## One\n"
-    assert [(s.title, s.occurrence) for s in report_sections(body)] == [("One", 0), ("Two", 0), ("One", 1)]
+    body = "# T\n\n## One\n\ntext\n\n```md\n## not a section\n```\n\n## Two ##\n\n## One\n\n## C#\n"
+    assert [(s.title, s.occurrence) for s in report_sections(body)] == [("One", 0), ("Two", 0), ("One", 1),
+                                                                        ("C#", 0)]
 
 
 # --- a report on disk ------------------------------------------------------------------------
