@@ -34,6 +34,7 @@ GROUPS = {
     "concurrency": "bench.concurrency",
     "search": "bench.search_speed",
     "progress": "bench.live_progress",
+    "freshness": "bench.freshness",
 }
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 SCHEMA_VERSION = 1

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tech_writer import __version__
+from tech_writer.commands.check import check_command
 from tech_writer.commands.common import (
     CONTEXT,
     EXIT_CODES_HELP,
@@ -36,6 +37,7 @@ from tech_writer.commands.common import (
 )
 from tech_writer.commands.compare import compare_command
 from tech_writer.commands.evaluate import eval_command, format_eval_summary
+from tech_writer.commands.update import update_command
 from tech_writer.errors import EXIT_FAILED, UsageError
 from tech_writer.llm.capabilities import REASONING_EFFORTS
 from tech_writer.llm.providers import PROVIDER_NAMES
@@ -142,7 +144,8 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
           --provider openrouter --model anthropic/claude-sonnet-4 -o onboarding.md
 
     \b
-    Also: tech-writer eval --help (score a report), tech-writer compare --help (several models);
+    Also: tech-writer eval --help (score a report), compare --help (several models), check --help
+    (does a report still hold? no model, $0), update --help (write again only its stale sections);
     -q and --log-level go before or after the subcommand's name.
     """
     globals_ = global_settings(options.pop("quiet"), options.pop("log_level"))
@@ -159,6 +162,8 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
 cli.add_command(eval_command)
 cli.add_command(compare_command)
+cli.add_command(check_command)
+cli.add_command(update_command)
 
 
 def _refuse_report_options(ctx: click.Context, options: dict[str, Any]) -> None:

@@ -120,7 +120,7 @@ ROLLUP_CALLS = "tech_writer.llm_calls"
 ROLLUP_CALLS_WITHOUT_COST = "tech_writer.llm_calls_without_cost"
 
 # --- Run structure --------------------------------------------------------------------------
-PHASE = "tech_writer.phase"  # "exploration" | "outline" | "sections"
+PHASE = "tech_writer.phase"  # "exploration" | "outline" | "sections" | "update"
 SECTION_TITLE = "tech_writer.section.title"
 SECTION_INDEX = "tech_writer.section.index"
 EXPLORATION_AREA_TITLE = "tech_writer.pipeline.exploration.area.title"
@@ -128,6 +128,8 @@ EXPLORATION_AREA_INDEX = "tech_writer.pipeline.exploration.area.index"
 RUN_REPO = "tech_writer.repository.repo"
 RUN_PROMPT_FILE = "tech_writer.prompt.file"
 RUN_OUTCOME = "tech_writer.outcome"
+RUN_COMMAND = "tech_writer.command"  # "update" on an update's root span (a run has none)
+UPDATE_REASON = "tech_writer.update.reason"  # why a rewritten section was stale
 
 # --- Retries and tools ----------------------------------------------------------------------
 RETRY_EVENT = "gen_ai.client.attempt"  # one event per HTTP attempt on a chat span

@@ -20,6 +20,7 @@ from tech_writer.llm.client import LLMClient
 from tech_writer.pipeline.judge import DEFAULT_SAMPLE, Judge, JudgeResult, claim_pairs
 from tech_writer.report.claims import split_claims
 from tech_writer.report.evaluation import ReportMetrics, evaluate_report
+from tech_writer.report.provenance import report_body
 from tech_writer.repository.repo import Repository
 from telemetry import attributes as attrs
 from telemetry.evaluation import record_evaluation
@@ -67,6 +68,7 @@ def evaluate(markdown: str, repo_path: str | Path, *, prompt: str | None = None,
     """The ``"eval"`` document: ``metrics``, ``judge`` (None without one), ``judge_cost_usd`` and
     ``judge_cost`` (the judge's own cost summary), ``seconds``. ``telemetry``: where the
     evaluation's spans go (its own from the ``OTEL_*`` environment when None; shut down here)."""
+    markdown = report_body(markdown)  # its provenance comment is not prose to score
     repo = Repository(Path(repo_path))
     scope = scope or EvalScope()
     started = time.monotonic()

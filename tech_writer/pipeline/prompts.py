@@ -30,6 +30,7 @@ __all__ = [
     "files_read_line",
     "outline_request",
     "outline_text_instruction",
+    "section_refresh",
     "section_request",
 ]
 
@@ -199,6 +200,16 @@ def section_request(prompt: str, understanding: str, title: str, focus: str,
             f"Write this section:\nSection title: {title}\nFocus: {focus}\n"
             f"Relevant files: {', '.join(relevant_files) or '(none listed; find them)'}\n"
             f"Other sections (do not cover their ground): {others}")
+
+
+def section_refresh(old_text: str, changes: str) -> str:
+    """What ``tech-writer update`` adds to a stale section's request: its old text and what
+    changed in the files behind it."""
+    return (f"This section was written before and the code has changed since: some of what it cites "
+            f"no longer holds. Its previous text:\n\n<previous>\n{old_text.strip()}\n</previous>\n\n"
+            f"What changed in the files behind it:\n\n{changes.strip()}\n\n"
+            f"Read the current files, then write the whole section again: keep what still holds, "
+            f"correct what changed, and cite the lines as they are now.")
 
 
 FILES_READ_PREFIX = "Files read:"

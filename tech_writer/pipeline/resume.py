@@ -5,11 +5,15 @@ as it completes. A later run with ``--resume`` reuses a saved piece when it was 
 prompt *content*, model and provider (the prompt file's path and the time do not matter) and
 every repository file it depended on still has the content hash it had then:
 
-* exploration — the files it read, and the repository's file list;
-* outline — the exploration's understanding it was planned from;
-* each section — its spec, the understanding, and the files it read or cites.
+* exploration — the files it read (a file added to the repository does not, by itself, redo it);
+* outline — the exploration's understanding it was planned from (the same text: an exploration
+  done again that comes to the same understanding keeps the outline);
+* each section — its spec (title, focus, relevant files) and the files it read or cites, and
+  nothing else: whatever happened to files it did not read, and even when the exploration was
+  done again, a section whose own evidence is unchanged is reused.
 
-So a changed source file invalidates exactly what depended on it.
+So a changed source file invalidates exactly what depended on it. Refreshing a report after code
+changes without a cache is ``tech-writer update``'s job (it works from the report's provenance).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ __all__ = ["ResumeStore", "Reused"]
 
 log = logging.getLogger("tech_writer.resume")
 
-NAMESPACE = "resume/v1"
+NAMESPACE = "resume/v2"  # v2: sections keyed by their spec, not the understanding
 
 
 def _digest(value: Any) -> str:
@@ -78,7 +82,7 @@ class ResumeStore:
     # --- exploration -------------------------------------------------------------------
     def load_exploration(self) -> str | None:
         record = self._load("exploration")
-        if record is None or record.get("listing") != self._listing_digest():
+        if record is None:
             return None
         if not self._unchanged(record.get("deps", {})):
             log.info("resume: a file the exploration read has changed; exploring again")
@@ -90,8 +94,7 @@ class ResumeStore:
     def save_exploration(self, understanding: str, paths_read: Iterable[str],
                          cost_usd: float) -> None:
         self._save("exploration", {"understanding": understanding,
-                                   "deps": self._hashes(paths_read),
-                                   "listing": self._listing_digest(), "cost_usd": cost_usd})
+                                   "deps": self._hashes(paths_read), "cost_usd": cost_usd})
 
     # --- outline -----------------------------------------------------------------------
     def load_outline(self, understanding: str) -> Outline | None:
@@ -140,8 +143,11 @@ class ResumeStore:
 
     # --- internals ---------------------------------------------------------------------
     def _section_key(self, understanding: str, spec: SectionSpec) -> str:
-        return "section:" + _digest([understanding, spec.title, spec.focus,
-                                     list(spec.relevant_files)])
+        """A section's own identity: its spec. The understanding it was written from is left
+        out on purpose (see the module docstring); its evidence is checked by the record's
+        dependency hashes."""
+        del understanding
+        return "section:" + _digest([spec.title, spec.focus, list(spec.relevant_files)])
 
     def _load(self, name: str) -> dict[str, Any] | None:
         return self._read(name) if self.enabled else None
@@ -173,6 +179,3 @@ class ResumeStore:
 
     def _unchanged(self, deps: dict[str, str | None]) -> bool:
         return all(self._hash(path) == digest for path, digest in deps.items())
-
-    def _listing_digest(self) -> str:
-        return _digest(self._repo.list_files())

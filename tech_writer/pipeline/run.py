@@ -46,7 +46,9 @@ from tech_writer.pipeline.sections import WrittenSection, write_section
 from tech_writer.pipeline.settings import RunSettings
 from tech_writer.pipeline.workers import run_jobs
 from tech_writer.report.citations import verify_citations
+from tech_writer.report.provenance import Provenance, SectionInput, attach, build_provenance
 from tech_writer.repository.cache import CacheStore
+from tech_writer.repository.gitinfo import head_commit
 from tech_writer.repository.repo import Repository
 from tech_writer.repository.tools import RepoTools
 from tech_writer.secrets import known_secrets
@@ -55,8 +57,9 @@ from telemetry import attributes as attrs
 if TYPE_CHECKING:
     from telemetry import CostSummary, Telemetry, UsageTotals
 
-__all__ = ["DEMO_NOTICE", "RunFailed", "assemble_report", "format_cost_line", "run_pipeline",
-           "run_report"]
+__all__ = ["DEMO_NOTICE", "RunFailed", "RunResources", "assemble_report", "best_effort", "end_phase",
+           "format_cost_line", "outcome_of", "run_attributes", "run_context", "run_pipeline", "run_report",
+           "set_rollup", "settled_totals", "stop_calls"]
 
 log = logging.getLogger("tech_writer")
 _T = TypeVar("_T")
@@ -185,13 +188,13 @@ def run_report(prompt: str, repo_path: str | Path, settings: RunSettings, *,
         raise SettingError("repo_path", f"{repo_path}: not a directory",
                            reason="not_a_directory", path=str(repo_path))
     store = _open_cache(settings.cache_path, root) if settings.persist_cache else CacheStore(None)
-    with _Resources(settings, telemetry, llm, environ) as llm:
-        run = _Run(_context(llm, settings, root, store, prompt, progress, history, environ),
+    with RunResources(settings, telemetry, llm, environ) as llm:
+        run = _Run(run_context(llm, settings, root, store, prompt, progress, history, environ),
                    settings)
-        return run.result(_run_attributes(llm, run.ctx.repo, settings.prompt_name))
+        return run.result(run_attributes(llm, run.ctx.repo, settings.prompt_name))
 
 
-def _context(llm: LLMClient, settings: RunSettings, root: Path, store: CacheStore, prompt: str,
+def run_context(llm: LLMClient, settings: RunSettings, root: Path, store: CacheStore, prompt: str,
              progress: Progress | None, history: HistoryPolicy | None,
              environ: Mapping[str, str] | None) -> RunContext:
     """The run's context; refuses a model that cannot explore before anything is paid for."""
@@ -211,7 +214,7 @@ def _context(llm: LLMClient, settings: RunSettings, root: Path, store: CacheStor
     return RunContext(llm, repo, tools, store, prompt, progress, history, jobs)
 
 
-class _Resources:
+class RunResources:
     """The run's client (and its telemetry) when the caller gave none: opened on entry, closed
     and shut down on exit, also when opening the client is refused."""
 
@@ -262,7 +265,7 @@ def _check_model(llm: LLMClient) -> HistoryPolicy:
                                      capabilities.max_completion_tokens)
 
 
-def _run_attributes(llm: LLMClient, repo: Repository, prompt_name: str | None) -> dict[str, Any]:
+def run_attributes(llm: LLMClient, repo: Repository, prompt_name: str | None) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         attrs.RUN_REPO: str(repo.root.name),
         attrs.RUN_PROMPT_FILE: prompt_name or "",
@@ -299,8 +302,8 @@ class _Run:
                 # A bug, not a user error: one line for the user, the traceback for DEBUG logs.
                 log.debug("internal error", exc_info=True)
             failure = RunFailure.of(exc, self.state.phase, tuple(self.state.missing_titles()))
-            return self._result(_best_effort(self.partial_report),
-                                _best_effort(self.llm.cost_summary), failure)
+            return self._result(best_effort(self.partial_report),
+                                best_effort(self.llm.cost_summary), failure)
 
     def _result(self, report: str | None, cost_summary: CostSummary | None,
                 failure: RunFailure | None = None) -> RunResult:
@@ -317,13 +320,13 @@ class _Run:
             try:
                 report = self.execute()
             except BaseException as exc:
-                _stop_calls(llm, exc)
-                root_span.set_attribute(attrs.RUN_OUTCOME, _outcome(exc))
-                _set_rollup(root_span, _settled_totals(llm, None))
-                _best_effort(self.save_settled_costs)  # what a resumed run will not pay again
+                stop_calls(llm, exc)
+                root_span.set_attribute(attrs.RUN_OUTCOME, outcome_of(exc))
+                set_rollup(root_span, settled_totals(llm, None))
+                best_effort(self.save_settled_costs)  # what a resumed run will not pay again
                 raise
             root_span.set_attribute(attrs.RUN_OUTCOME, "done")
-            _set_rollup(root_span, _settled_totals(llm, None))
+            set_rollup(root_span, settled_totals(llm, None))
         return report
 
     def execute(self) -> str:
@@ -355,7 +358,7 @@ class _Run:
                 ctx.progress.phase("exploration", f"up to {limit} steps")
                 exploration = explore(ctx, max_steps=limit)
                 understanding, paths_read = exploration.understanding, exploration.paths_read
-            totals = _end_phase(self.llm, span, "exploration")
+            totals = end_phase(self.llm, span, "exploration")
             if not self.resume.reused.exploration:
                 self.resume.save_exploration(understanding, paths_read,
                                              totals.cost_usd if totals else 0.0)
@@ -372,7 +375,7 @@ class _Run:
             else:
                 ctx.progress.phase("outline")
                 outline = make_outline(ctx, understanding, limit)
-            totals = _end_phase(self.llm, span, "outline")
+            totals = end_phase(self.llm, span, "outline")
             if not self.resume.reused.outline:
                 self.resume.save_outline(understanding, outline,
                                          totals.cost_usd if totals else 0.0)
@@ -400,7 +403,7 @@ class _Run:
             titles = [s.title for s in outline.sections]
             progress.sections_planned(len(specs), done=len(self.state.sections))
             self._write_all(todo, understanding, titles, len(specs))
-            _end_phase(self.llm, span, "sections")  # waits for the phase's cost look-ups
+            end_phase(self.llm, span, "sections")  # waits for the phase's cost look-ups
             self.save_settled_costs()
 
     def _write_all(self, todo: list[tuple[int, SectionSpec]], understanding: str,
@@ -458,8 +461,19 @@ class _Run:
                          + "; ".join(missing) + ".")
         if self.resume.reused.anything:
             notes.append(self.resume.reused.note())
-        return assemble_report(outline, state.written_in_order(),
-                               simulated=self.llm.simulated, notes=notes)
+        written = state.written_in_order()
+        body = assemble_report(outline, written, simulated=self.llm.simulated, notes=notes)
+        return attach(body, self._provenance(outline.title, written))
+
+    def _provenance(self, title: str, written: list[WrittenSection]) -> Provenance:
+        """What ``tech-writer check`` and ``update`` will compare with the code (see
+        :mod:`tech_writer.report.provenance`): recorded with every report, partial ones too."""
+        return build_provenance(
+            self.ctx.repo, provider=self.llm.provider, model=self.llm.model,
+            commit=head_commit(self.ctx.repo.root), prompt=self.ctx.prompt, title=title,
+            understanding=self.state.understanding or "",
+            sections=[SectionInput(w.spec.title, w.spec.focus, w.spec.relevant_files, w.markdown,
+                                   w.depends_on) for w in written])
 
 
 def assemble_report(outline: Outline, sections: list[WrittenSection], *, simulated: bool,
@@ -474,14 +488,14 @@ def assemble_report(outline: Outline, sections: list[WrittenSection], *, simulat
     return "\n".join(parts).rstrip() + "\n"
 
 
-def _stop_calls(llm: LLMClient, exc: BaseException) -> None:
+def stop_calls(llm: LLMClient, exc: BaseException) -> None:
     if isinstance(exc, KeyboardInterrupt):
         llm.abort()
     else:
         llm.request_stop()
 
 
-def _outcome(exc: BaseException) -> str:
+def outcome_of(exc: BaseException) -> str:
     if isinstance(exc, BudgetExhausted):
         return "budget_exhausted"
     if isinstance(exc, KeyboardInterrupt):
@@ -489,10 +503,10 @@ def _outcome(exc: BaseException) -> str:
     return "failed"
 
 
-def _end_phase(llm: LLMClient, span: Any, phase: str) -> UsageTotals | None:
+def end_phase(llm: LLMClient, span: Any, phase: str) -> UsageTotals | None:
     """Settle this phase's cost look-ups, put its roll-up on its span and in the log."""
-    totals = _settled_totals(llm, phase)
-    _set_rollup(span, totals)
+    totals = settled_totals(llm, phase)
+    set_rollup(span, totals)
     if totals is not None:
         log.info("%s: %s", phase, format_cost_line(
             totals.cost_usd, totals.total_tokens, totals.calls,
@@ -500,13 +514,13 @@ def _end_phase(llm: LLMClient, span: Any, phase: str) -> UsageTotals | None:
     return totals
 
 
-def _settled_totals(llm: LLMClient, phase: str | None) -> UsageTotals | None:
+def settled_totals(llm: LLMClient, phase: str | None) -> UsageTotals | None:
     llm.settle()
     summary = llm.telemetry.cost.summary()
     return summary.total if phase is None else summary.phases.get(phase)
 
 
-def _set_rollup(span: Any, totals: UsageTotals | None) -> None:
+def set_rollup(span: Any, totals: UsageTotals | None) -> None:
     if totals is None:
         return
     span.set_attributes(totals.rollup_attributes())
@@ -518,7 +532,7 @@ def spend_so_far(llm: LLMClient) -> Spend:
     return Spend(total.cost_usd, total.total_tokens, total.calls)
 
 
-def _best_effort(action: Callable[[], _T]) -> _T | None:
+def best_effort(action: Callable[[], _T]) -> _T | None:
     """Run a step on a failure path (saving costs, building the cost summary): it must never
     replace the run's own error, so a failure is logged and gives None."""
     try:

@@ -60,12 +60,15 @@ class WrittenSection:
 
 
 def write_section(ctx: RunContext, spec: SectionSpec, *, understanding: str,
-                  all_titles: Sequence[str], max_steps: int = MAX_SECTION_STEPS
-                  ) -> WrittenSection:
+                  all_titles: Sequence[str], max_steps: int = MAX_SECTION_STEPS,
+                  refresh: str | None = None) -> WrittenSection:
+    """Write one section (``refresh``: what ``tech-writer update`` adds to the request of a
+    section written again: its old text and what changed)."""
+    request = prompts.section_request(ctx.prompt, understanding, spec.title, spec.focus,
+                                      spec.relevant_files, all_titles)
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": prompts.SECTION_SYSTEM},
-        {"role": "user", "content": prompts.section_request(
-            ctx.prompt, understanding, spec.title, spec.focus, spec.relevant_files, all_titles)},
+        {"role": "user", "content": request + (f"\n\n{refresh}" if refresh else "")},
     ]
     writer = _Writer(ctx, messages, ctx.tools.schemas(), max_steps)
     text = writer.write()

@@ -177,6 +177,11 @@ class RepoTools:
     def _build_specs(self) -> list[_ToolSpec]:
         return [spec(self.caps) for spec in _SPECS]
 
+    def masked(self, text: str) -> str:
+        """``text`` from the repository with every known secret masked, as a tool result would be
+        (for repository text the model reads outside a tool call: ``update``'s diffs)."""
+        return self._mask(text) if self._mask else text
+
     # --- execution ----------------------------------------------------------------------------
     def execute(self, name: str, arguments: str | dict[str, Any] | None) -> ToolResult:
         """Run one tool call; every mistake of the model becomes an ``Error:`` result."""

@@ -11,8 +11,10 @@ import click
 from click.testing import CliRunner
 
 from tech_writer.cli import cli
+from tech_writer.commands.check import check_command
 from tech_writer.commands.compare import compare_command
 from tech_writer.commands.evaluate import eval_command
+from tech_writer.commands.update import update_command
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = "# Notes\n\n## Main\n\nThe entry point is `main` [app.py:1-2].\n"
@@ -24,9 +26,10 @@ def report_in(repo: Path) -> Path:
     return report
 
 
-def test_eval_and_compare_are_registered_on_the_group() -> None:
+def test_eval_compare_check_and_update_are_registered_on_the_group() -> None:
     assert isinstance(cli, click.Group)
-    assert cli.commands == {"eval": eval_command, "compare": compare_command}
+    assert cli.commands == {"eval": eval_command, "compare": compare_command, "check": check_command,
+                            "update": update_command}
 
 
 def test_global_options_work_before_the_subcommand(sample_repo) -> None:

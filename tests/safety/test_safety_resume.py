@@ -24,6 +24,7 @@ from safety_helpers import (
 )
 
 from tech_writer.demo import FakeOpenRouter, FakeOptions, ModelTurn, ToolCall
+from tech_writer.report.provenance import report_body
 
 ENV = {"OPENROUTER_API_KEY": KEY}
 RESUMED_NOTE = re.compile(r"^> \*\*Resumed\*\*: reused from an earlier run: (.+)$", re.M)
@@ -43,8 +44,9 @@ def run_report(server: FakeOpenRouter, repo: Path, prompt: Path, cache: Path, *e
 
 
 def sections_of(report: str) -> dict[str, str]:
-    """Section title -> body, in report order (notes after the last section excluded)."""
-    parts = re.split(r"^## (.+)$", report, flags=re.M)[1:]
+    """Section title -> body, in report order (notes after the last section and the provenance
+    comment excluded)."""
+    parts = re.split(r"^## (.+)$", report_body(report), flags=re.M)[1:]
     return {title: body.split("\n> **", 1)[0].strip()
             for title, body in zip(parts[::2], parts[1::2], strict=True)}
 
@@ -302,3 +304,38 @@ def test_a_failed_run_saves_its_sections_settled_costs_for_resume(twin):
     assert reused["section_titles"] == ["Alpha"]
     before_sections = math.fsum(c for phase, _, c in first_calls if phase != "sections")
     assert reused["cost_usd"] == pytest.approx(before_sections + alpha_cost, abs=1e-9)
+
+
+# --- what --resume promises after code changes (see pipeline/resume.py) ----------------------
+def test_a_file_added_to_the_repository_redoes_nothing(twin):
+    repo, prompt, cache = twin
+    with FakeOpenRouter(scripted(), api_key=KEY) as server:
+        first = run_report(server, repo, prompt, cache)
+    (repo / "gamma.py").write_text('"""Gamma: new."""\n', encoding="utf-8")
+    router = scripted()
+    with FakeOpenRouter(router, api_key=KEY) as server:
+        second = run_report(server, repo, prompt, cache, resume=True)
+        assert server.billed_total_usd() == 0
+    assert router.counts["plan"] == router.counts["exploration"] == router.counts["outline"] == 0
+    assert router.requests_of("sections") == []
+    assert sections_of(second["report"]) == sections_of(first["report"])
+    reused = second["cost"]["reused"]
+    assert (reused["exploration"], reused["outline"], reused["section_titles"]) == (True, True, ["Alpha", "Beta"])
+
+
+def test_a_file_only_the_exploration_read_redoes_it_and_keeps_every_section(twin):
+    repo, prompt, cache = twin
+    with FakeOpenRouter(scripted(), api_key=KEY) as server:
+        first = run_report(server, repo, prompt, cache)
+    (repo / "README.md").write_text("# twin\n\nTwo modules, alpha and beta, and their tests.\n",
+                                    encoding="utf-8")
+    router = scripted()
+    with FakeOpenRouter(router, api_key=KEY) as server:
+        second = run_report(server, repo, prompt, cache, resume=True)
+    # The exploration read README.md: done again. It came to the same understanding, so the
+    # outline stands, and neither section read README.md: both are reused.
+    assert router.counts["exploration"] == 2 and router.counts["outline"] == 0
+    assert router.requests_of("sections") == []
+    assert sections_of(second["report"]) == sections_of(first["report"])
+    reused = second["cost"]["reused"]
+    assert (reused["exploration"], reused["outline"], reused["section_titles"]) == (False, True, ["Alpha", "Beta"])
