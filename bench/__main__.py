@@ -34,6 +34,7 @@ GROUPS = {
     "concurrency": "bench.concurrency",
     "search": "bench.search_speed",
     "progress": "bench.live_progress",
+    "eval": "bench.eval_scaling",
 }
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 SCHEMA_VERSION = 1
