@@ -14,6 +14,9 @@ on there. What could not be saved is listed (:attr:`CacheStore.unsaved`) and not
 allows, in ``<name>.unsaved.json`` beside the file, so a later ``--resume`` can say why pieces it
 expected are missing (:attr:`CacheStore.previous_unsaved`).
 
+Every text stored passes the process secret mask (:func:`tech_writer.secrets.mask_text`): a key
+read from the repository or repeated by the model never reaches the cache file.
+
 One connection is shared between threads (``check_same_thread=False``) and every use holds a lock,
 so sections may run concurrently.
 """
@@ -29,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tech_writer.secrets import mask_text
 
 __all__ = ["SCHEMA_VERSION", "CacheStore", "FileInfo"]
 
@@ -148,7 +153,7 @@ class CacheStore:
 
     def put_symbols(self, path: str, content_hash: str, symbols: list[dict[str, Any]]) -> None:
         """Store symbols for this content, replacing any entry for an older version of the file."""
-        encoded = json.dumps(symbols, sort_keys=True)
+        encoded = mask_text(json.dumps(symbols, sort_keys=True))
         self._write(None, lambda conn: conn.execute(
             "INSERT OR REPLACE INTO symbols (path, content_hash, symbols_json) VALUES (?, ?, ?)",
             (path, content_hash, encoded),
@@ -157,6 +162,7 @@ class CacheStore:
     # --- text index -------------------------------------------------------------------------
     def index_text(self, path: str, content_hash: str, text: str) -> None:
         """Index ``text`` as the content of ``path``; a no-op when this content is already indexed."""
+        text = mask_text(text)
 
         def index(conn: sqlite3.Connection) -> None:
             row = conn.execute("SELECT content_hash FROM text_index_files WHERE path = ?", (path,)).fetchone()
@@ -195,6 +201,7 @@ class CacheStore:
 
     def put(self, namespace: str, key: str, value: str, *, label: str | None = None) -> None:
         """Store ``value``; ``label`` names it for a person if it cannot be saved."""
+        value = mask_text(value)
         self._write(label, lambda conn: conn.execute(
             "INSERT OR REPLACE INTO kv (namespace, key, value) VALUES (?, ?, ?)", (namespace, key, value)
         ))

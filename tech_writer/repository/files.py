@@ -8,6 +8,9 @@
   (temp file beside it, fsync, rename) when that can keep all three, else rewritten in place;
 * a new file gets the mode the umask gives (``0666 & ~umask``), like ``>`` in a shell.
 
+What is written passes the process secret mask first (:func:`tech_writer.secrets.mask_text`):
+a model that repeats the key cannot put it in the file.
+
 :func:`check_writable` answers "can the report be written there?" before the first paid call.
 """
 
@@ -17,6 +20,8 @@ import errno
 import os
 import stat
 from pathlib import Path
+
+from tech_writer.secrets import mask_text
 
 __all__ = ["OutputNotWritable", "check_writable", "write_atomic", "write_report"]
 
@@ -34,7 +39,7 @@ def write_report(path: str | Path, text: str) -> None:
         info = target.stat()
     except FileNotFoundError:
         info = None
-    data = text.encode("utf-8")
+    data = mask_text(text).encode("utf-8")
     if info is not None and not stat.S_ISREG(info.st_mode):
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
