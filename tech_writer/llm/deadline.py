@@ -1,0 +1,160 @@
+"""A total deadline for each HTTP exchange: connect, send, headers and the whole body or stream.
+
+httpx's timeouts bound each *read*: a server that sends one byte every two seconds, or an SSE
+stream of keep-alive comments, holds a request for as long as it likes. :class:`DeadlineTransport`
+wraps a transport and ends every exchange at its deadline:
+
+* every httpx timeout of the request (connect, write, read, pool) is cut to the time left;
+* from the moment the connection's socket is known (its connect, or the response), a watchdog
+  shuts the socket down at the deadline, which wakes a read blocked on it;
+* the response body checks the deadline between chunks.
+
+Passing the deadline raises :class:`httpx.ReadTimeout` naming the bound (the openai SDK turns it
+into its timeout error, which the client's retry policy handles like any other).
+
+A request may carry its own deadline (a ``time.monotonic()`` value) in its extensions under
+:data:`DEADLINE_EXTENSION`, e.g. to share one bound between several requests.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+__all__ = ["DEADLINE_EXTENSION", "DeadlineTransport", "DeadlineExceeded"]
+
+DEADLINE_EXTENSION = "tech_writer.deadline"
+_TIMEOUT_KEYS = ("connect", "read", "write", "pool")
+
+
+class DeadlineExceeded(httpx.ReadTimeout):
+    """The exchange passed its total deadline."""
+
+
+class DeadlineTransport(httpx.BaseTransport):
+    """``inner`` (an :class:`httpx.HTTPTransport` by default) with a total deadline of
+    ``total_s`` seconds per exchange."""
+
+    def __init__(self, total_s: float, inner: httpx.BaseTransport | None = None) -> None:
+        if not total_s > 0:
+            raise ValueError("total_s must be positive")
+        self.total_s = total_s
+        self._inner = inner or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        deadline = request.extensions.get(DEADLINE_EXTENSION) or time.monotonic() + self.total_s
+        bound = _Bound(deadline, self.total_s, request)
+        bound.check()
+        request.extensions["timeout"] = bound.cut(request.extensions.get("timeout") or {})
+        request.extensions["trace"] = bound.tracer(request.extensions.get("trace"))
+        try:
+            response = self._inner.handle_request(request)
+        except httpx.TransportError:
+            bound.disarm()
+            bound.check()  # past the deadline: say so, not "connection reset"
+            raise
+        bound.watch(response.extensions.get("network_stream"))
+        response.stream = _BoundedStream(response.stream, bound)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class _Bound:
+    """One exchange's deadline and the watchdog that enforces it on the socket."""
+
+    def __init__(self, deadline: float, total_s: float, request: httpx.Request) -> None:
+        self.deadline = deadline
+        self.total_s = total_s
+        self.request = request
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._socket: socket.socket | None = None
+        self._fired = False
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        if self._fired or self.remaining() <= 0:
+            self.disarm()
+            raise DeadlineExceeded(f"no complete answer within the total deadline of "
+                                   f"{self.total_s:g} s", request=self.request)
+
+    def cut(self, timeouts: dict[str, Any]) -> dict[str, Any]:
+        left = max(self.remaining(), 0.001)
+        return {**timeouts, **{key: left if timeouts.get(key) is None else min(timeouts[key], left)
+                               for key in _TIMEOUT_KEYS}}
+
+    def tracer(self, previous: Any) -> Any:
+        def trace(event: str, info: dict[str, Any]) -> None:
+            if event.endswith("connect_tcp.complete") or event.endswith("start_tls.complete"):
+                self.watch(info.get("return_value"))
+            if previous is not None:
+                previous(event, info)
+        return trace
+
+    def watch(self, network_stream: Any) -> None:
+        """Arm (or re-aim) the watchdog at the socket of ``network_stream``."""
+        sock = _socket_of(network_stream)
+        with self._lock:
+            if sock is not None:
+                self._socket = sock
+            if self._timer is None and not self._fired:
+                self._timer = threading.Timer(max(self.remaining(), 0.0), self._fire)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def disarm(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._fired = True
+            sock = self._socket
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the read blocked on it
+            except OSError:
+                pass
+
+
+class _BoundedStream(httpx.SyncByteStream):
+    def __init__(self, inner: Any, bound: _Bound) -> None:
+        self._inner = inner
+        self._bound = bound
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self._inner:
+                self._bound.check()
+                yield chunk
+        except httpx.TransportError:
+            self._bound.check()
+            raise
+        finally:
+            self._bound.disarm()
+
+    def close(self) -> None:
+        self._bound.disarm()
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
+def _socket_of(network_stream: Any) -> socket.socket | None:
+    if network_stream is None:
+        return None
+    try:
+        sock = network_stream.get_extra_info("socket")
+    except Exception:  # a stream type that does not say: the chunk checks still hold
+        return None
+    return sock if isinstance(sock, socket.socket) else None

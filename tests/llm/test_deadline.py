@@ -1,0 +1,46 @@
+"""Issue 26, finding 6: every HTTP exchange has a total deadline, not only one per read."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from misbehaving_http import (
+    MisbehavingServer,
+    elapsed,
+    keep_alive_stream,
+    slow_body,
+    trickling_headers,
+)
+
+from tech_writer.llm.deadline import DeadlineExceeded, DeadlineTransport
+
+TOTAL_S = 1.5
+PER_READ_S = 10.0  # far longer than the deadline: only the total can end these exchanges
+
+
+def client() -> httpx.Client:
+    return httpx.Client(transport=DeadlineTransport(TOTAL_S), timeout=PER_READ_S)
+
+
+@pytest.mark.parametrize("script", [
+    slow_body(b'{"choices": []}' * 10, 0.3),  # one byte every 0.3 s: each read is quick
+    keep_alive_stream(0.2),                    # SSE comments only, for ever
+    slow_body(b"{}", 30.0),                    # headers, then silence
+    trickling_headers(0.2),                    # the status line and headers byte by byte
+], ids=["slow-body", "keep-alive-stream", "silent-body", "trickling-headers"])
+def test_an_exchange_ends_at_its_total_deadline(script) -> None:
+    with MisbehavingServer(script) as server, client() as http:
+        def exchange() -> None:
+            with http.stream("GET", server.base_url + "/x") as response:
+                for _ in response.iter_bytes():
+                    pass
+        seconds, error = elapsed(exchange)
+    assert isinstance(error, DeadlineExceeded), error
+    assert isinstance(error, httpx.TimeoutException)  # what the SDKs treat as a timeout
+    assert TOTAL_S - 0.1 <= seconds < TOTAL_S + 1.0
+
+
+def test_a_prompt_answer_passes_untouched() -> None:
+    with MisbehavingServer(slow_body(b'{"ok": true}', 0.0)) as server, client() as http:
+        assert http.get(server.base_url + "/x").json() == {"ok": True}
+        assert http.get(server.base_url + "/y").json() == {"ok": True}  # and again, reused
