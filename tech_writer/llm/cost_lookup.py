@@ -64,11 +64,12 @@ class CostLookups:
     def __init__(self, base_url: str, api_key: str, *, policy: LookupPolicy | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.policy = policy or LookupPolicy()
+        self._transport = DeadlineTransport(self.policy.request_timeout_s, inner=transport)
         self._http = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=self.policy.request_timeout_s,
-            transport=DeadlineTransport(self.policy.request_timeout_s, inner=transport),
+            transport=self._transport,
         )
         self._pool = ThreadPoolExecutor(max_workers=self.policy.workers,
                                         thread_name_prefix="cost-lookup")
@@ -105,9 +106,10 @@ class CostLookups:
         self._cancelled.set()
 
     def close(self) -> None:
-        """Stop everything, without waiting for a request in flight (each ends at its own
-        deadline; its worker thread then finds the look-up cancelled)."""
+        """Stop everything now: requests in flight are cut (their worker threads then find
+        the look-up cancelled and end), nothing waits for them."""
         self.cancel()
+        self._transport.abort()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # --- worker -----------------------------------------------------------------------------

@@ -14,6 +14,9 @@ into its timeout error, which the client's retry policy handles like any other).
 
 A request may carry its own deadline (a ``time.monotonic()`` value) in its extensions under
 :data:`DEADLINE_EXTENSION`, e.g. to share one bound between several requests.
+
+:meth:`DeadlineTransport.abort` (Ctrl-C, SIGTERM) ends every exchange in flight at once, the same
+way, and refuses new ones: no thread stays blocked on a socket, so the process can exit.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["DEADLINE_EXTENSION", "DeadlineTransport", "DeadlineExceeded"]
+__all__ = ["DEADLINE_EXTENSION", "DeadlineExceeded", "DeadlineTransport", "ExchangeAborted"]
 
 DEADLINE_EXTENSION = "tech_writer.deadline"
 _TIMEOUT_KEYS = ("connect", "read", "write", "pool")
@@ -34,6 +37,10 @@ _TIMEOUT_KEYS = ("connect", "read", "write", "pool")
 
 class DeadlineExceeded(httpx.ReadTimeout):
     """The exchange passed its total deadline."""
+
+
+class ExchangeAborted(DeadlineExceeded):
+    """The exchange was cut short by :meth:`DeadlineTransport.abort`."""
 
 
 class DeadlineTransport(httpx.BaseTransport):
@@ -45,10 +52,25 @@ class DeadlineTransport(httpx.BaseTransport):
             raise ValueError("total_s must be positive")
         self.total_s = total_s
         self._inner = inner or httpx.HTTPTransport()
+        self._live: set[_Bound] = set()
+        self._live_lock = threading.Lock()
+        self._aborted = False
+
+    def abort(self) -> None:
+        """End every exchange in flight now, and refuse new ones."""
+        with self._live_lock:
+            self._aborted = True
+            live = list(self._live)
+        for bound in live:
+            bound.abort()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         deadline = request.extensions.get(DEADLINE_EXTENSION) or time.monotonic() + self.total_s
-        bound = _Bound(deadline, self.total_s, request)
+        bound = _Bound(deadline, self.total_s, request, self._forget)
+        with self._live_lock:
+            if self._aborted:
+                raise ExchangeAborted("the run is stopping", request=request)
+            self._live.add(bound)
         bound.check()
         request.extensions["timeout"] = bound.cut(request.extensions.get("timeout") or {})
         request.extensions["trace"] = bound.tracer(request.extensions.get("trace"))
@@ -65,27 +87,41 @@ class DeadlineTransport(httpx.BaseTransport):
     def close(self) -> None:
         self._inner.close()
 
+    def _forget(self, bound: _Bound) -> None:
+        with self._live_lock:
+            self._live.discard(bound)
+
 
 class _Bound:
     """One exchange's deadline and the watchdog that enforces it on the socket."""
 
-    def __init__(self, deadline: float, total_s: float, request: httpx.Request) -> None:
+    def __init__(self, deadline: float, total_s: float, request: httpx.Request,
+                 on_done: Any) -> None:
         self.deadline = deadline
         self.total_s = total_s
         self.request = request
+        self._on_done = on_done
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._socket: socket.socket | None = None
         self._fired = False
+        self._aborted = False
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
     def check(self) -> None:
+        if self._aborted:
+            self.disarm()
+            raise ExchangeAborted("the run is stopping", request=self.request)
         if self._fired or self.remaining() <= 0:
             self.disarm()
             raise DeadlineExceeded(f"no complete answer within the total deadline of "
                                    f"{self.total_s:g} s", request=self.request)
+
+    def abort(self) -> None:
+        self._aborted = True
+        self._fire()
 
     def cut(self, timeouts: dict[str, Any]) -> dict[str, Any]:
         left = max(self.remaining(), 0.001)
@@ -106,7 +142,11 @@ class _Bound:
         with self._lock:
             if sock is not None:
                 self._socket = sock
-            if self._timer is None and not self._fired:
+            if self._fired:  # aborted before the socket was known: shut it now
+                if sock is not None:
+                    _shut(sock)
+                return
+            if self._timer is None:
                 self._timer = threading.Timer(max(self.remaining(), 0.0), self._fire)
                 self._timer.daemon = True
                 self._timer.start()
@@ -115,16 +155,21 @@ class _Bound:
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
+        self._on_done(self)
 
     def _fire(self) -> None:
         with self._lock:
             self._fired = True
             sock = self._socket
         if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)  # wakes the read blocked on it
-            except OSError:
-                pass
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)  # wakes the read blocked on it
+    except OSError:
+        pass
 
 
 class _BoundedStream(httpx.SyncByteStream):

@@ -12,7 +12,7 @@ from misbehaving_http import (
     trickling_headers,
 )
 
-from tech_writer.llm.deadline import DeadlineExceeded, DeadlineTransport
+from tech_writer.llm.deadline import DeadlineExceeded, DeadlineTransport, ExchangeAborted
 
 TOTAL_S = 1.5
 PER_READ_S = 10.0  # far longer than the deadline: only the total can end these exchanges
@@ -44,3 +44,29 @@ def test_a_prompt_answer_passes_untouched() -> None:
     with MisbehavingServer(slow_body(b'{"ok": true}', 0.0)) as server, client() as http:
         assert http.get(server.base_url + "/x").json() == {"ok": True}
         assert http.get(server.base_url + "/y").json() == {"ok": True}  # and again, reused
+
+
+def test_abort_ends_every_exchange_in_flight_at_once() -> None:
+    import threading
+
+    transport = DeadlineTransport(60.0)
+    outcomes: list[BaseException | None] = []
+    with MisbehavingServer(slow_body(b"x" * 100, 0.5)) as server, \
+            httpx.Client(transport=transport, timeout=PER_READ_S) as http:
+        def exchange() -> None:
+            outcomes.append(elapsed(lambda: http.get(server.base_url + "/x"))[1])
+        threads = [threading.Thread(target=exchange) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for _ in range(200):  # at most 10 s for the three requests to reach the server
+            if len(server.requests) >= 3:
+                break
+            threading.Event().wait(0.05)
+        seconds, _ = elapsed(transport.abort)
+        for thread in threads:
+            thread.join(timeout=5)
+        assert not any(thread.is_alive() for thread in threads)
+        _, refused = elapsed(lambda: http.get(server.base_url + "/y"))
+    assert seconds < 0.5
+    assert len(outcomes) == 3 and all(isinstance(error, ExchangeAborted) for error in outcomes)
+    assert isinstance(refused, ExchangeAborted)
