@@ -1,4 +1,8 @@
-"""Logging to stderr, with every known secret masked in every record, whatever its level."""
+"""Logging to stderr, with every known secret masked in every record, whatever its level.
+
+The secrets handed in join the process mask (:func:`tech_writer.secrets.register_secrets`): the
+key given by flag is then masked by every writer, not only here.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from tech_writer.secrets import SecretMask
+from tech_writer.secrets import SecretMask, mask_text, register_secrets
 
 __all__ = ["RedactingFormatter", "configure_logging"]
 
@@ -18,10 +22,12 @@ class RedactingFormatter(logging.Formatter):
 
     def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
         super().__init__(fmt)
+        secrets = list(secrets)
+        register_secrets(*secrets)
         self.mask = SecretMask(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        return self.mask(super().format(record))
+        return mask_text(self.mask(super().format(record)))
 
     def formatException(self, ei: Any) -> str:
         """One line, never a traceback: some SDK versions log every retried HTTP error at DEBUG

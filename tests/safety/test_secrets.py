@@ -139,3 +139,16 @@ def test_the_report_writer_and_the_cache_mask_what_they_write(tmp_path: Path, mo
 
 def files_with(root: Path, needle: str) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file() and needle.encode() in path.read_bytes()]
+
+
+def test_log_lines_mask_encoded_keys_and_register_the_flag_key(monkeypatch):
+    import logging
+
+    from tech_writer.logsetup import RedactingFormatter
+
+    flag_key = "sk-or-v1-flag-for-logs-98765"
+    formatter = RedactingFormatter("%(message)s", [flag_key])
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1,
+                               "echoed sk%2Dor%2Dv1%2Dflag-for-logs-98765", None, None)
+    assert formatter.format(record) == f"echoed {MASK}"
+    assert mask_text(f"report quoting {flag_key}") == f"report quoting {MASK}"
