@@ -1,7 +1,7 @@
 """Logging to stderr, with every known secret masked in every record, whatever its level.
 
-The secrets handed in join the process mask (:func:`tech_writer.secrets.register_secrets`): the
-key given by flag is then masked by every writer, not only here.
+Each line passes the secrets handed in and the process mask (:func:`tech_writer.secrets.mask_text`),
+in their common encodings too.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from tech_writer.secrets import SecretMask, mask_text, register_secrets
+from tech_writer.secrets import SecretMask, mask_text
 
 __all__ = ["RedactingFormatter", "configure_logging"]
 
@@ -22,8 +22,6 @@ class RedactingFormatter(logging.Formatter):
 
     def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
         super().__init__(fmt)
-        secrets = list(secrets)
-        register_secrets(*secrets)
         self.mask = SecretMask(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
