@@ -98,6 +98,8 @@ class CostLookups:
         bound = self.policy.max_wait_s if timeout_s is None else timeout_s
         done, not_done = wait_futures(futures, timeout=bound)
         if not_done:
+            log.warning("%d cost look-up(s) on /generation still unanswered after %g s "
+                        "(--cost-lookup-timeout): their costs stay unknown", len(not_done), bound)
             self.cancel()
         return not not_done
 
@@ -119,7 +121,10 @@ class CostLookups:
         except Exception as exc:  # a bug here must not kill the run; the cost stays unknown
             log.debug("cost look-up for %s crashed", generation_id, exc_info=True)
             result = GenerationCost(generation_id, None, error=type(exc).__name__)
-        if result.cost_usd is None:
+        if result.cost_usd is None and self._cancelled.is_set():
+            # Stopped by wait()'s bound or the end of the run: that already said so, once.
+            log.debug("cost look-up for %s stopped (%s)", generation_id, result.error)
+        elif result.cost_usd is None:
             log.warning("cost of generation %s unknown after %d look-ups (%s): the run's cost "
                         "summary will be marked incomplete", generation_id, result.attempts,
                         result.error or "no answer")
