@@ -118,3 +118,39 @@ def elapsed(action: Callable[[], object]) -> tuple[float, BaseException | None]:
     except BaseException as exc:  # noqa: BLE001 - handed back to the test
         return time.monotonic() - started, exc
     return time.monotonic() - started, None
+
+
+def openrouter(chat: Callable[[int], bytes], *, generation: bytes | None = None,
+               prompt_price: str = "0.000001", completion_price: str = "0.000004") -> Script:
+    """A tiny OpenRouter that answers chat request N with ``chat(N)`` (raw JSON bytes, so a
+    test can send ``NaN``), ``/generation`` with ``generation`` (404 when None) and ``/models``
+    with one model at the given prices."""
+    counter = iter(range(1_000_000))
+    lock = threading.Lock()
+
+    def script(head: bytes) -> Iterable[Step]:
+        path = head.split(b" ", 2)[1] if head.count(b" ") >= 2 else b"/"
+        if b"/models" in path:
+            body = (b'{"data": [{"id": "openai/gpt-5.1", "context_length": 400000, '
+                    b'"supported_parameters": ["tools", "tool_choice", "response_format"], '
+                    b'"pricing": {"prompt": "%s", "completion": "%s"}}]}'
+                    % (prompt_price.encode(), completion_price.encode()))
+            yield from answer(200, body)(head)
+        elif b"/generation" in path:
+            yield from (answer(200, generation) if generation is not None
+                        else answer(404, b'{"error": {"code": 404, "message": "Not found"}}'))(head)
+        else:
+            with lock:
+                number = next(counter)
+            yield from answer(200, chat(number))(head)
+    return script
+
+
+def completion(usage: str, *, choices: str | None = None, content: str = "hello") -> bytes:
+    """A chat completion's JSON with ``usage`` (and ``choices``) written as given."""
+    if choices is None:
+        choices = ('[{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", '
+                   f'"content": "{content}"}}}}]')
+    return (f'{{"id": "gen-{time.monotonic_ns()}", "object": "chat.completion", '
+            f'"created": 1, "model": "openai/gpt-5.1", "choices": {choices}, '
+            f'"usage": {usage}}}').encode()

@@ -9,8 +9,8 @@ as *unknown* — never as zero.
 
 The bounds (``--cost-lookup-timeout`` is :attr:`LookupPolicy.max_wait_s`):
 
-* the run waits for look-ups at most ``max_wait_s`` **in all**: :meth:`CostLookups.wait` gives
-  up after that long and stops every look-up still going;
+* the run waits for look-ups at most ``max_wait_s`` **in all**: every :meth:`CostLookups.wait`
+  of the run draws on that one budget, and returns at once when it is spent;
 * a look-up gives up ``max_wait_s`` after it started, whatever the server does;
 * each request has a total deadline of ``request_timeout_s`` (connect, send and the whole
   body: a ``/generation`` that trickles cannot hold one), cut to what is left of the look-up's.
@@ -64,7 +64,11 @@ class CostLookups:
     def __init__(self, base_url: str, api_key: str, *, policy: LookupPolicy | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.policy = policy or LookupPolicy()
-        self._transport = DeadlineTransport(self.policy.request_timeout_s, inner=transport)
+        # No kept-alive connections: each look-up connects anew, so its socket is known from the
+        # start and cancel() can cut it wherever it is (a reused one is only known later).
+        self._transport = DeadlineTransport(
+            self.policy.request_timeout_s,
+            inner=transport or httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0)))
         self._http = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             headers={"Authorization": f"Bearer {api_key}"},
@@ -76,6 +80,8 @@ class CostLookups:
         self._futures: list[Future[None]] = []
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
+        self._wait_left_s = self.policy.max_wait_s  # the run's waiting budget, all waits together
+        self._wait_warned = False
 
     def submit(self, generation_id: str, on_settled: SettleCallback) -> None:
         deadline = time.monotonic() + self.policy.max_wait_s
@@ -88,30 +94,43 @@ class CostLookups:
             return sum(1 for f in self._futures if not f.done())
 
     def wait(self, timeout_s: float | None = None) -> bool:
-        """Block until every submitted look-up has settled, at most ``timeout_s`` (default: the
-        policy's ``max_wait_s``, for all of them together); ``True`` if all did in time. Those
-        still going then are stopped: their costs stay unknown."""
+        """Block until every submitted look-up has settled; ``True`` if all did in time.
+
+        ``timeout_s`` None: bounded by what is left of the run's waiting budget (the policy's
+        ``max_wait_s`` for every wait of the run together); once it is spent, this returns at
+        once. The look-ups still going keep running (each until its own bound) and settle
+        later; :meth:`close` stops them."""
         with self._lock:
-            futures = list(self._futures)
+            futures = [future for future in self._futures if not future.done()]
         if not futures:
             return True
-        bound = self.policy.max_wait_s if timeout_s is None else timeout_s
-        done, not_done = wait_futures(futures, timeout=bound)
-        if not_done:
-            log.warning("%d cost look-up(s) on /generation still unanswered after %g s "
-                        "(--cost-lookup-timeout): their costs stay unknown", len(not_done), bound)
-            self.cancel()
+        if timeout_s is None:
+            with self._lock:
+                bound = self._wait_left_s
+        else:
+            bound = timeout_s
+        started = time.monotonic()
+        _, not_done = wait_futures(futures, timeout=max(bound, 0.0))
+        if timeout_s is None:
+            with self._lock:
+                self._wait_left_s = max(0.0, self._wait_left_s - (time.monotonic() - started))
+        if not_done and not self._wait_warned:
+            self._wait_warned = True
+            log.warning("%d cost look-up(s) on /generation unanswered after the run waited "
+                        "%g s for them (--cost-lookup-timeout): their costs stay unknown unless "
+                        "they come in before the end", len(not_done), self.policy.max_wait_s)
         return not not_done
 
     def cancel(self) -> None:
-        """Stop retrying: look-ups still in flight settle as unknown at their next step."""
+        """Stop now: no more retries, and the requests in flight are cut; those look-ups
+        settle as unknown."""
         self._cancelled.set()
+        self._transport.abort()
 
     def close(self) -> None:
         """Stop everything now: requests in flight are cut (their worker threads then find
         the look-up cancelled and end), nothing waits for them."""
         self.cancel()
-        self._transport.abort()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # --- worker -----------------------------------------------------------------------------
@@ -122,7 +141,7 @@ class CostLookups:
             log.debug("cost look-up for %s crashed", generation_id, exc_info=True)
             result = GenerationCost(generation_id, None, error=type(exc).__name__)
         if result.cost_usd is None and self._cancelled.is_set():
-            # Stopped by wait()'s bound or the end of the run: that already said so, once.
+            # Stopped at the end of the run: the summary says the costs are incomplete.
             log.debug("cost look-up for %s stopped (%s)", generation_id, result.error)
         elif result.cost_usd is None:
             log.warning("cost of generation %s unknown after %d look-ups (%s): the run's cost "

@@ -23,8 +23,9 @@ MAX_CALL_TOKENS = 10_000_000
 
 
 def valid_cost(value: object) -> Decimal | None:
-    """``value`` as an exact dollar amount, or None when it cannot be a call's cost."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+    """``value`` (a JSON number) as an exact dollar amount, or None when it cannot be a call's
+    cost (a string is no figure: servers send numbers)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return None
     if isinstance(value, float) and not math.isfinite(value):
         return None
