@@ -5,7 +5,7 @@ Independent of the ``tech_writer`` package. Typical use::
     tel = Telemetry.from_env()
     with tel.run_span(attributes={...}), tel.phase_span("exploration"):
         chat = tel.start_chat("openai/gpt-5.1", "openrouter", server_address=..., server_port=...)
-        chat.stop(ChatUsage(...))           # or chat.fail(exc)
+        chat.stop(ChatAnswer(UsageStats(...), response_model))  # or chat.fail(exc)
     summary = tel.cost.summary()            # CostSummary: totals and per phase
     tel.shutdown()                          # bounded, idempotent, at most one warning line
 
@@ -22,20 +22,24 @@ from telemetry.config import ContentCapture, TelemetryConfig, load_config, sanit
 # a traceback at import time, even with nothing exported.
 sanitize_sdk_environment(os.environ)
 
-from telemetry.core import Telemetry  # noqa: E402
+from telemetry.core import ExportWiring, Telemetry  # noqa: E402
 from telemetry.cost import CostSpanProcessor, CostSummary, TokenPrices, UsageTotals  # noqa: E402
-from telemetry.spans import ChatInvocation, ChatUsage, ToolInvocation  # noqa: E402
+from telemetry.spans import ChatAnswer, ChatInvocation, ChatRequest, ToolInvocation  # noqa: E402
+from telemetry.usage import UsageStats  # noqa: E402
 
 __all__ = [
+    "ChatAnswer",
     "ChatInvocation",
-    "ChatUsage",
+    "ChatRequest",
     "ContentCapture",
     "CostSpanProcessor",
     "CostSummary",
+    "ExportWiring",
     "Telemetry",
     "TelemetryConfig",
     "TokenPrices",
     "ToolInvocation",
+    "UsageStats",
     "UsageTotals",
     "load_config",
 ]
