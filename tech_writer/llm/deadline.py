@@ -17,90 +17,119 @@ A request may carry its own deadline (a ``time.monotonic()`` value) in its exten
 
 :meth:`DeadlineTransport.abort` (Ctrl-C, SIGTERM) ends every exchange in flight at once, the same
 way, and refuses new ones: no thread stays blocked on a socket, so the process can exit.
+
+The openai SDK 3 ships its own copy of httpx (``httpx2``, same API): :func:`for_http_module`
+builds the same transport, and its errors, on whichever module a client uses; the names of this
+module are those for ``httpx``.
 """
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import httpx
 
-__all__ = ["DEADLINE_EXTENSION", "DeadlineExceeded", "DeadlineTransport", "ExchangeAborted"]
+__all__ = ["DEADLINE_EXTENSION", "DeadlineExceeded", "DeadlineTransport", "ExchangeAborted",
+           "for_http_module"]
 
 DEADLINE_EXTENSION = "tech_writer.deadline"
 _TIMEOUT_KEYS = ("connect", "read", "write", "pool")
 
 
-class DeadlineExceeded(httpx.ReadTimeout):
-    """The exchange passed its total deadline."""
+@dataclass(frozen=True)
+class Flavour:
+    """The transport and its errors, built on one httpx-like module."""
+
+    transport: Any  # DeadlineTransport(total_s, inner=None)
+    exceeded: Any  # DeadlineExceeded: a ReadTimeout of that module
+    aborted: Any  # ExchangeAborted: a DeadlineExceeded
 
 
-class ExchangeAborted(DeadlineExceeded):
-    """The exchange was cut short by :meth:`DeadlineTransport.abort`."""
+@functools.cache
+def for_http_module(http: ModuleType) -> Flavour:
+    """:class:`DeadlineTransport` and its errors for ``http`` (``httpx`` or ``httpx2``)."""
+    exceeded = type("DeadlineExceeded", (http.ReadTimeout,),
+                    {"__doc__": "The exchange passed its total deadline.", "__module__": __name__})
+    aborted = type("ExchangeAborted", (exceeded,),
+                   {"__doc__": "The exchange was cut short by DeadlineTransport.abort().",
+                    "__module__": __name__})
+    stream = type("BoundedStream", (http.SyncByteStream,),
+                  {"__init__": _stream_init, "__iter__": _stream_iter, "close": _stream_close,
+                   "_transport_error": http.TransportError, "__module__": __name__})
+    transport = type("DeadlineTransport", (http.BaseTransport,), {
+        "__doc__": "``inner`` (an ``HTTPTransport`` by default) with a total deadline of "
+                   "``total_s`` seconds per exchange.",
+        "__init__": _transport_init, "abort": _transport_abort,
+        "handle_request": _transport_handle, "close": _transport_close, "_forget": _forget,
+        "_http": http, "_exceeded": exceeded, "_aborted": aborted, "_stream": stream,
+        "__module__": __name__})
+    return Flavour(transport, exceeded, aborted)
 
 
-class DeadlineTransport(httpx.BaseTransport):
-    """``inner`` (an :class:`httpx.HTTPTransport` by default) with a total deadline of
-    ``total_s`` seconds per exchange."""
+def _transport_init(self: Any, total_s: float, inner: Any = None) -> None:
+    if not total_s > 0:
+        raise ValueError("total_s must be positive")
+    self.total_s = total_s
+    self._inner = inner or self._http.HTTPTransport()
+    self._live = set()
+    self._live_lock = threading.Lock()
+    self._aborted_all = False
 
-    def __init__(self, total_s: float, inner: httpx.BaseTransport | None = None) -> None:
-        if not total_s > 0:
-            raise ValueError("total_s must be positive")
-        self.total_s = total_s
-        self._inner = inner or httpx.HTTPTransport()
-        self._live: set[_Bound] = set()
-        self._live_lock = threading.Lock()
-        self._aborted = False
 
-    def abort(self) -> None:
-        """End every exchange in flight now, and refuse new ones."""
-        with self._live_lock:
-            self._aborted = True
-            live = list(self._live)
-        for bound in live:
-            bound.abort()
+def _transport_abort(self: Any) -> None:
+    """End every exchange in flight now, and refuse new ones."""
+    with self._live_lock:
+        self._aborted_all = True
+        live = list(self._live)
+    for bound in live:
+        bound.abort()
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        deadline = request.extensions.get(DEADLINE_EXTENSION) or time.monotonic() + self.total_s
-        bound = _Bound(deadline, self.total_s, request, self._forget)
-        with self._live_lock:
-            if self._aborted:
-                raise ExchangeAborted("the run is stopping", request=request)
-            self._live.add(bound)
-        bound.check()
-        request.extensions["timeout"] = bound.cut(request.extensions.get("timeout") or {})
-        request.extensions["trace"] = bound.tracer(request.extensions.get("trace"))
-        try:
-            response = self._inner.handle_request(request)
-        except httpx.TransportError:
-            bound.disarm()
-            bound.check()  # past the deadline: say so, not "connection reset"
-            raise
-        bound.watch(response.extensions.get("network_stream"))
-        response.stream = _BoundedStream(response.stream, bound)
-        return response
 
-    def close(self) -> None:
-        self._inner.close()
+def _transport_handle(self: Any, request: Any) -> Any:
+    deadline = request.extensions.get(DEADLINE_EXTENSION) or time.monotonic() + self.total_s
+    bound = _Bound(deadline, self.total_s, request, self)
+    with self._live_lock:
+        if self._aborted_all:
+            raise self._aborted("the run is stopping", request=request)
+        self._live.add(bound)
+    bound.check()
+    request.extensions["timeout"] = bound.cut(request.extensions.get("timeout") or {})
+    request.extensions["trace"] = bound.tracer(request.extensions.get("trace"))
+    try:
+        response = self._inner.handle_request(request)
+    except self._http.TransportError:
+        bound.disarm()
+        bound.check()  # past the deadline: say so, not "connection reset"
+        raise
+    bound.watch(response.extensions.get("network_stream"))
+    response.stream = self._stream(response.stream, bound)
+    return response
 
-    def _forget(self, bound: _Bound) -> None:
-        with self._live_lock:
-            self._live.discard(bound)
+
+def _transport_close(self: Any) -> None:
+    self._inner.close()
+
+
+def _forget(self: Any, bound: _Bound) -> None:
+    with self._live_lock:
+        self._live.discard(bound)
 
 
 class _Bound:
     """One exchange's deadline and the watchdog that enforces it on the socket."""
 
-    def __init__(self, deadline: float, total_s: float, request: httpx.Request,
-                 on_done: Any) -> None:
+    def __init__(self, deadline: float, total_s: float, request: Any, transport: Any) -> None:
         self.deadline = deadline
         self.total_s = total_s
         self.request = request
-        self._on_done = on_done
+        self._transport = transport
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._socket: socket.socket | None = None
@@ -113,11 +142,11 @@ class _Bound:
     def check(self) -> None:
         if self._aborted:
             self.disarm()
-            raise ExchangeAborted("the run is stopping", request=self.request)
+            raise self._transport._aborted("the run is stopping", request=self.request)
         if self._fired or self.remaining() <= 0:
             self.disarm()
-            raise DeadlineExceeded(f"no complete answer within the total deadline of "
-                                   f"{self.total_s:g} s", request=self.request)
+            raise self._transport._exceeded(f"no complete answer within the total deadline of "
+                                            f"{self.total_s:g} s", request=self.request)
 
     def abort(self) -> None:
         self._aborted = True
@@ -155,7 +184,7 @@ class _Bound:
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
-        self._on_done(self)
+        self._transport._forget(self)
 
     def _fire(self) -> None:
         with self._lock:
@@ -165,34 +194,35 @@ class _Bound:
             _shut(sock)
 
 
+def _stream_init(self: Any, inner: Any, bound: _Bound) -> None:
+    self._inner = inner
+    self._bound = bound
+
+
+def _stream_iter(self: Any) -> Iterator[bytes]:
+    try:
+        for chunk in self._inner:
+            self._bound.check()
+            yield chunk
+    except self._transport_error:
+        self._bound.check()
+        raise
+    finally:
+        self._bound.disarm()
+
+
+def _stream_close(self: Any) -> None:
+    self._bound.disarm()
+    close = getattr(self._inner, "close", None)
+    if close is not None:
+        close()
+
+
 def _shut(sock: socket.socket) -> None:
     try:
         sock.shutdown(socket.SHUT_RDWR)  # wakes the read blocked on it
     except OSError:
         pass
-
-
-class _BoundedStream(httpx.SyncByteStream):
-    def __init__(self, inner: Any, bound: _Bound) -> None:
-        self._inner = inner
-        self._bound = bound
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            for chunk in self._inner:
-                self._bound.check()
-                yield chunk
-        except httpx.TransportError:
-            self._bound.check()
-            raise
-        finally:
-            self._bound.disarm()
-
-    def close(self) -> None:
-        self._bound.disarm()
-        close = getattr(self._inner, "close", None)
-        if close is not None:
-            close()
 
 
 def _socket_of(network_stream: Any) -> socket.socket | None:
@@ -203,3 +233,9 @@ def _socket_of(network_stream: Any) -> socket.socket | None:
     except Exception:  # a stream type that does not say: the chunk checks still hold
         return None
     return sock if isinstance(sock, socket.socket) else None
+
+
+_HTTPX = for_http_module(httpx)
+DeadlineTransport: Any = _HTTPX.transport
+DeadlineExceeded: Any = _HTTPX.exceeded
+ExchangeAborted: Any = _HTTPX.aborted

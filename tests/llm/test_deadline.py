@@ -70,3 +70,28 @@ def test_abort_ends_every_exchange_in_flight_at_once() -> None:
     assert seconds < 0.5
     assert len(outcomes) == 3 and all(isinstance(error, ExchangeAborted) for error in outcomes)
     assert isinstance(refused, ExchangeAborted)
+
+
+@pytest.mark.parametrize("chat", [slow_body(b'{"choices": []}' * 20, 0.5), keep_alive_stream(0.3)],
+                         ids=["slow-body", "keep-alive-stream"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_llm_call_ends_at_the_request_timeout_whatever_the_server_sends(chat, stream) -> None:
+    from misbehaving_http import openrouter
+
+    from tech_writer.errors import LLMError
+    from tech_writer.llm.client import LLMClient
+    from tech_writer.llm.retry import RetryPolicy
+
+    models = openrouter(lambda n: b"{}")
+
+    def script(head: bytes):
+        return (models if b"/models" in head.split(b"\r\n", 1)[0] else chat)(head)
+
+    retry = RetryPolicy(max_attempts=1, initial_backoff_s=0.01, max_backoff_s=0.01,
+                        max_total_wait_s=1)
+    with MisbehavingServer(script) as server, LLMClient(
+            "openai/gpt-5.1", "openrouter", "sk-or-v1-deadline-test-0000", server.base_url,
+            retry=retry, timeout_s=2.0, stream=stream) as llm:
+        seconds, error = elapsed(lambda: llm.chat([{"role": "user", "content": "hi"}]))
+    assert isinstance(error, LLMError), error
+    assert seconds < 2.0 + 1.5

@@ -13,7 +13,7 @@ import pytest
 from cli_helpers import KEY
 from safety_helpers import LiveCli
 
-from tech_writer.demo import DemoModel, FakeOpenRouter, Fault
+from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions, Fault
 
 ENV = {"OPENROUTER_API_KEY": KEY}
 EXIT_BOUND_S = 5.0
@@ -32,7 +32,8 @@ def _wait_for(run: LiveCli, text: str, timeout_s: float) -> None:
 def test_a_signal_while_costs_are_looked_up_ends_the_run_with_its_report(
         sample_repo: Path, prompt_file: Path, tmp_path: Path, signum: int, code: int):
     out = tmp_path / "report.md"
-    with FakeOpenRouter(DemoModel(), api_key=KEY, inline_cost=False) as server:
+    with FakeOpenRouter(DemoModel(), api_key=KEY,
+                        options=FakeOptions(inline_cost=False)) as server:
         run = LiveCli("--prompt", prompt_file, "--repo", sample_repo, "--provider",
                       "openrouter", "--base-url", server.base_url, "--max-sections", "2",
                       "--concurrency", "1", "--cost-lookup-timeout", "30", "-o", out,
