@@ -77,6 +77,7 @@ class ResumeStore:
         if enabled and cache.previous_unsaved is not None:
             log.warning("--resume: an earlier run could not save to the cache, so what it lost "
                         "is done again; %s", cache.previous_unsaved.summary())
+            cache.acknowledge_previous_unsaved()  # said once
 
     # --- exploration -------------------------------------------------------------------
     def load_exploration(self) -> str | None:

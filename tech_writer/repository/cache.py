@@ -219,6 +219,14 @@ class CacheStore:
         """True while writes still reach the cache file."""
         return self.path != _MEMORY and self.unsaved is None
 
+    def acknowledge_previous_unsaved(self) -> None:
+        """The earlier run's gaps have been reported (by ``--resume``): forget the note, unless
+        this run cannot write either (its own note then stands)."""
+        with self._lock:
+            if self.persistent:
+                _remove_note(self._note_path())
+            self.previous_unsaved = None
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

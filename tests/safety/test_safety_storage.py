@@ -54,3 +54,5 @@ def test_a_full_disk_under_the_cache_does_not_stop_the_run(tmp_path: Path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "an earlier run could not save to the cache" in resumed.stderr
     assert "not saved: " in resumed.stderr and "section '" in resumed.stderr
+    again = _run(tmp_path, repo, "--resume", full_disk=False)
+    assert "an earlier run could not save" not in again.stderr  # said once, then forgotten
