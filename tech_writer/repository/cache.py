@@ -8,11 +8,12 @@ The schema is versioned with ``PRAGMA user_version``. A file that is not a SQLit
 written by another schema version, is moved aside (``<name>.corrupt-N``) and recreated, with a
 warning on the ``tech_writer.repository.cache`` logger: a cache must never stop a run.
 
-A cache file that cannot be opened or written (a read-only file or folder, a full disk) turns the
-persistent cache off: one warning line, what it held so far is copied into memory and the run goes
-on there. What could not be saved is listed (:attr:`CacheStore.unsaved`) and noted, when the disk
-allows, in ``<name>.unsaved.json`` beside the file, so a later ``--resume`` can say why pieces it
-expected are missing (:attr:`CacheStore.previous_unsaved`).
+A cache file that stops taking writes (a read-only file, a full disk) turns the persistent cache
+off: one warning line, what it held so far is copied into memory and the run goes on there (one
+that cannot be opened at all is refused before the run starts). What could not be saved is
+listed (:attr:`CacheStore.unsaved`) and noted, when the disk allows, in ``<name>.unsaved.json``
+beside the file, so a later ``--resume`` can say why pieces it expected are missing
+(:attr:`CacheStore.previous_unsaved`).
 
 Every text stored passes the process secret mask (:func:`tech_writer.secrets.mask_text`): a key
 read from the repository or repeated by the model never reaches the cache file.
@@ -288,15 +289,13 @@ class CacheStore:
     def _open_or_recreate(self) -> sqlite3.Connection:
         if self.path == _MEMORY:
             return _open_current(self.path)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             return _open_current(self.path)
-        except (sqlite3.OperationalError, OSError) as exc:  # cannot open or create: not the file's fault
-            self.unsaved = UnsavedNote(_describe(exc))
-            logger.warning("cache %s cannot be opened (%s); this run goes on without it",
-                           self.path, self.unsaved.reason)
-            _write_note(self._note_path(), self.unsaved)
-            return _open_current(_MEMORY)
+        except sqlite3.OperationalError:
+            # Cannot open or create it at all: refused before the run starts (a usage error
+            # upstream); only a cache that stops taking writes later is turned off.
+            raise
         except (sqlite3.DatabaseError, _IncompatibleSchema) as exc:
             moved_to = _move_aside(Path(self.path))
             logger.warning("cache %s is unusable (%s); moved it to %s and started a new one", self.path, exc, moved_to)
