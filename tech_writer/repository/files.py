@@ -34,17 +34,15 @@ class OutputNotWritable(OSError):
 
 def write_report(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` (see the module docstring for what each kind of path gets)."""
-    target = Path(os.path.realpath(path))
-    try:
-        info = target.stat()
-    except FileNotFoundError:
-        info = None
     data = mask_text(text).encode("utf-8")
+    info = _stat(path)
     if info is not None and not stat.S_ISREG(info.st_mode):
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
-        _write_in_place(target, data, truncate=False)
+        # Opened by the name given: /dev/stdout's real path is a pipe's, no file name at all.
+        _write_in_place(Path(path), data, truncate=False)
         return
+    target = Path(os.path.realpath(path))  # a regular file (or a new one): through links
     target.parent.mkdir(parents=True, exist_ok=True)
     if info is not None and info.st_nlink > 1:
         _write_in_place(target, data, truncate=True)  # a rename would split the hard links
@@ -59,6 +57,14 @@ def write_report(path: str | Path, text: str) -> None:
     _replace_with(temp, target, data, info)
 
 
+def _stat(path: str | Path) -> os.stat_result | None:
+    """What ``path`` names, through symlinks; None when nothing (or a dangling link)."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
 def write_atomic(path: str | Path, text: str) -> None:
     """Kept for the callers that name it: the same as :func:`write_report`."""
     write_report(path, text)
@@ -70,21 +76,21 @@ def check_writable(path: str | Path, *, not_same_as: str | Path | None = None) -
     ``not_same_as`` is an input file (the prompt) the output must not overwrite. Nothing is
     left behind: the probe file created to test a folder is removed at once.
     """
-    target = Path(os.path.realpath(path))
-    if not_same_as is not None and _same_file(target, Path(not_same_as)):
+    if not_same_as is not None and _same_file(Path(path), Path(not_same_as)):
         raise OutputNotWritable(f"{path} is the prompt file; writing the report there would "
                                 "overwrite the prompt (choose another -o)")
     try:
-        info = target.stat()
-    except FileNotFoundError:
-        _check_folder(target.parent, path)
-        return
+        info = _stat(path)
     except OSError as exc:
         raise OutputNotWritable(f"{path}: {exc.strerror or exc}") from None
+    target = Path(os.path.realpath(path))
+    if info is None:
+        _check_folder(target.parent, path)
+        return
     if stat.S_ISDIR(info.st_mode):
         raise OutputNotWritable(f"{path} is a directory; name a file")
     if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
-        if not os.access(target, os.W_OK):
+        if not os.access(path, os.W_OK):
             raise OutputNotWritable(f"{path}: permission denied")
         return
     try:
