@@ -35,6 +35,7 @@ GROUPS = {
     "search": "bench.search_speed",
     "progress": "bench.live_progress",
     "freshness": "bench.freshness",
+    "eval": "bench.eval_scaling",
 }
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 SCHEMA_VERSION = 1

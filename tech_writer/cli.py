@@ -28,6 +28,7 @@ from tech_writer.commands.common import (
     GlobalOptions,
     OneLineErrorsMixin,
     cost_line,
+    emit,
     global_options,
     global_settings,
     inside_repo,
@@ -224,6 +225,8 @@ def _run(request: _ReportOptions, globals_: GlobalOptions) -> int:
 
     prompt = read_prompt(request.prompt_file)
     settings = request.settings()
+    if request.output is not None and not request.dry_run:
+        _check_output(request.output, request.prompt_file)  # before anything is paid
     repo_path = local_repo(request.repo, request.cache_dir)
     if request.dry_run:
         return _dry_run(prompt, repo_path, settings, request.eval_json)
@@ -246,11 +249,11 @@ def _report_failure(result: RunResult, repo_path: Path, request: _ReportOptions)
     _deliver(result, repo_path, request)
     cost_line(result.cost_summary, track_cost=result.track_cost, simulated=result.simulated)
     if result.report and request.output:
-        click.echo(f"tech-writer: partial report written to {request.output}", err=True)
+        emit(f"tech-writer: partial report written to {request.output}", err=True)
     if failure.missing_sections:
-        click.echo("tech-writer: sections not written: " + "; ".join(failure.missing_sections),
+        emit("tech-writer: sections not written: " + "; ".join(failure.missing_sections),
                    err=True)
-    click.echo(f"tech-writer: {'stopped' if failure.budget_exhausted else 'error'}: "
+    emit(f"tech-writer: {'stopped' if failure.budget_exhausted else 'error'}: "
                f"{failure.message}", err=True)
     return failure.exit_code or EXIT_FAILED
 
@@ -278,10 +281,19 @@ def _dry_run(prompt: str, repo_path: Path, settings: RunSettings, eval_json: boo
                      facts=ModelFacts(pricing, caps), max_exploration=settings.max_exploration,
                      max_sections=settings.max_sections)
     if eval_json:
-        click.echo(json.dumps({"dry_run": plan.as_dict()}, indent=2))
+        emit(json.dumps({"dry_run": plan.as_dict()}, indent=2))
     else:
-        click.echo(format_plan(plan), nl=False)
+        emit(format_plan(plan), nl=False)
     return 0
+
+
+def _check_output(output: Path, prompt_file: str) -> None:
+    from tech_writer.repository.files import OutputNotWritable, check_writable
+
+    try:
+        check_writable(output, not_same_as=prompt_file)
+    except OutputNotWritable as exc:
+        raise UsageError(f"-o/--output: {exc}") from None
 
 
 def _deliver(result: RunResult, repo_path: Path, request: _ReportOptions,
@@ -298,15 +310,15 @@ def _deliver(result: RunResult, repo_path: Path, request: _ReportOptions,
             write_atomic(output, report)
         except OSError as exc:
             # The report was paid for: never lose it to a bad path. It goes to stdout instead.
-            click.echo(f"tech-writer: error: cannot write --output {output} "
+            emit(f"tech-writer: error: cannot write --output {output} "
                        f"({exc.strerror or exc}); the report follows on stdout", err=True)
             write_failed = True
     if request.eval_json:
         document = _json_document(result, verify_citations(report or "", Repository(repo_path))
                                   .as_dict(), evaluation)
-        click.echo(json.dumps(document, indent=2))
+        emit(json.dumps(document, indent=2))
     elif report is not None and (output is None or write_failed):
-        click.echo(report, nl=False)
+        emit(report, nl=False)
     return not write_failed
 
 
@@ -336,7 +348,7 @@ def _evaluate(result: RunResult, repo_path: Path, prompt: str,
     scope = EvalScope(result.files_read, inside_repo(request.output, repo_path))
     evaluation = evaluate(result.report, repo_path, prompt=prompt, scope=scope)
     if not request.eval_json:
-        click.echo(format_eval_summary(evaluation), err=True, nl=False)
+        emit(format_eval_summary(evaluation), err=True, nl=False)
     return evaluation
 
 

@@ -1,4 +1,8 @@
-"""Logging to stderr, with every known secret masked in every record, whatever its level."""
+"""Logging to stderr, with every known secret masked in every record, whatever its level.
+
+Each line passes the secrets handed in and the process mask (:func:`tech_writer.secrets.mask_text`),
+in their common encodings too.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from tech_writer.secrets import SecretMask
+from tech_writer.secrets import SecretMask, mask_text
 
 __all__ = ["RedactingFormatter", "configure_logging"]
 
@@ -21,7 +25,7 @@ class RedactingFormatter(logging.Formatter):
         self.mask = SecretMask(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        return self.mask(super().format(record))
+        return mask_text(self.mask(super().format(record)))
 
     def formatException(self, ei: Any) -> str:
         """One line, never a traceback: some SDK versions log every retried HTTP error at DEBUG

@@ -14,11 +14,18 @@ Attribute and metric names live in :mod:`telemetry.attributes`.
 
 from __future__ import annotations
 
-from telemetry.config import ContentCapture, TelemetryConfig, load_config
-from telemetry.core import ExportWiring, Telemetry
-from telemetry.cost import CostSpanProcessor, CostSummary, TokenPrices, UsageTotals
-from telemetry.spans import ChatAnswer, ChatInvocation, ChatRequest, ToolInvocation
-from telemetry.usage import UsageStats
+import os
+
+from telemetry.config import ContentCapture, TelemetryConfig, load_config, sanitize_sdk_environment
+
+# Before the SDK is imported (telemetry.core imports it): it refuses some bad OTEL_* values with
+# a traceback at import time, even with nothing exported.
+sanitize_sdk_environment(os.environ)
+
+from telemetry.core import ExportWiring, Telemetry  # noqa: E402
+from telemetry.cost import CostSpanProcessor, CostSummary, TokenPrices, UsageTotals  # noqa: E402
+from telemetry.spans import ChatAnswer, ChatInvocation, ChatRequest, ToolInvocation  # noqa: E402
+from telemetry.usage import UsageStats  # noqa: E402
 
 __all__ = [
     "ChatAnswer",

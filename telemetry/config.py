@@ -12,18 +12,23 @@ Deliberate departures from the SDK's own defaults, all in the direction of "neve
   the process.
 - A bad value logs one warning listing the valid values and falls back to the default. Header
   values and endpoints may carry credentials: they are never logged (endpoints only redacted).
+- The variables the SDK would read itself, and refuse with a traceback (``OTEL_BSP_*``, the span
+  limits ``OTEL_*_LIMIT``), are read here too and handed to the SDK as explicit arguments, so
+  a value that makes no sense (``OTEL_BSP_MAX_QUEUE_SIZE=-1``, a batch larger than the queue,
+  ``OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=abc``) is one warning line naming the value used instead.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from enum import Enum
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 __all__ = [
+    "BatchConfig",
     "ContentCapture",
     "DEFAULT_METRIC_EXPORT_INTERVAL_MS",
     "DEFAULT_SERVICE_NAME",
@@ -34,9 +39,12 @@ __all__ = [
     "PROTOCOL_HTTP_PROTOBUF",
     "SamplerConfig",
     "SignalConfig",
+    "SpanLimitsConfig",
     "TelemetryConfig",
     "load_config",
+    "load_span_limits",
     "redact_url",
+    "sanitize_sdk_environment",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -52,9 +60,19 @@ OTEL_EXPORTER_OTLP_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
 OTEL_EXPORTER_OTLP_HEADERS = "OTEL_EXPORTER_OTLP_HEADERS"
 OTEL_EXPORTER_OTLP_TIMEOUT = "OTEL_EXPORTER_OTLP_TIMEOUT"
 OTEL_METRIC_EXPORT_INTERVAL = "OTEL_METRIC_EXPORT_INTERVAL"
+OTEL_METRIC_EXPORT_TIMEOUT = "OTEL_METRIC_EXPORT_TIMEOUT"
 OTEL_TRACES_SAMPLER = "OTEL_TRACES_SAMPLER"
 OTEL_TRACES_SAMPLER_ARG = "OTEL_TRACES_SAMPLER_ARG"
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+
+# What the SDK reads itself: (variable, default) in the order they are checked.
+_BATCH_VARIABLES = (
+    ("OTEL_BSP_SCHEDULE_DELAY", "schedule_delay_ms", 5_000),
+    ("OTEL_BSP_EXPORT_TIMEOUT", "export_timeout_ms", 30_000),
+    ("OTEL_BSP_MAX_QUEUE_SIZE", "max_queue_size", 2_048),
+    ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "max_export_batch_size", 512),
+)
+_UNSET_LIMIT = "unset"  # the spec's word for "no limit"
 
 # --- Defaults -----------------------------------------------------------------------------------
 DEFAULT_SERVICE_NAME = "tech_writer"
@@ -63,6 +81,7 @@ PROTOCOL_GRPC = "grpc"
 DEFAULT_TIMEOUT_S = 10.0  # the Python SDK reads OTLP timeouts in seconds
 MAX_EXPORT_TIMEOUT_S = 5.0
 DEFAULT_METRIC_EXPORT_INTERVAL_MS = 60_000.0
+DEFAULT_METRIC_EXPORT_TIMEOUT_MS = 30_000.0
 _DEFAULT_HTTP_ENDPOINT = "http://localhost:4318"
 _DEFAULT_GRPC_ENDPOINT = "http://localhost:4317"
 _HTTP_PATHS = {"traces": "v1/traces", "metrics": "v1/metrics"}
@@ -128,6 +147,32 @@ class SamplerConfig:
 
 
 @dataclass(frozen=True)
+class BatchConfig:
+    """The batch span processor's settings (``OTEL_BSP_*``), valid by construction."""
+
+    schedule_delay_ms: int = 5_000
+    export_timeout_ms: int = 30_000
+    max_queue_size: int = 2_048
+    max_export_batch_size: int = 512
+
+
+@dataclass(frozen=True)
+class SpanLimitsConfig:
+    """The SDK's span limits (``OTEL_*_LIMIT``), by :class:`~opentelemetry.sdk.trace.SpanLimits`
+    argument name; None is "no limit". The per-kind attribute counts default to the general one
+    (``OTEL_ATTRIBUTE_COUNT_LIMIT``), the span value length to the general value length."""
+
+    max_attributes: int | None = 128
+    max_events: int | None = 128
+    max_links: int | None = 128
+    max_span_attributes: int | None = 128
+    max_event_attributes: int | None = 128
+    max_link_attributes: int | None = 128
+    max_attribute_length: int | None = None
+    max_span_attribute_length: int | None = None
+
+
+@dataclass(frozen=True)
 class TelemetryConfig:
     service_name: str | None = None  # OTEL_SERVICE_NAME; None: resource attributes or default
     resource_attributes: Mapping[str, str] = field(default_factory=dict)
@@ -135,8 +180,11 @@ class TelemetryConfig:
     metrics: SignalConfig = field(default_factory=SignalConfig)
     sdk_disabled: bool = False
     metric_export_interval_ms: float = DEFAULT_METRIC_EXPORT_INTERVAL_MS
+    metric_export_timeout_ms: float = DEFAULT_METRIC_EXPORT_TIMEOUT_MS
     content_capture: ContentCapture = ContentCapture.NO_CONTENT
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
+    span_limits: SpanLimitsConfig = field(default_factory=SpanLimitsConfig)
 
     @property
     def capture_content(self) -> bool:
@@ -161,9 +209,50 @@ def load_config(environ: Mapping[str, str]) -> TelemetryConfig:
         sdk_disabled=sdk_disabled,
         metric_export_interval_ms=env.positive_float(
             OTEL_METRIC_EXPORT_INTERVAL, DEFAULT_METRIC_EXPORT_INTERVAL_MS, unit="milliseconds"),
+        metric_export_timeout_ms=env.positive_float(
+            OTEL_METRIC_EXPORT_TIMEOUT, DEFAULT_METRIC_EXPORT_TIMEOUT_MS, unit="milliseconds"),
         content_capture=_content_capture(env),
         sampler=_sampler_config(env),
+        batch=_batch_config(env),
+        span_limits=_span_limits(env),
     )
+
+
+def load_span_limits(environ: Mapping[str, str]) -> SpanLimitsConfig:
+    """Only the span limits (the tracer provider needs them even when nothing is exported)."""
+    return _span_limits(_Env(environ))
+
+
+# The limits the SDK reads from the process environment, some of them when it is imported, and
+# the value it uses when the variable is not set ("no limit" for the lengths).
+_SDK_LIMIT_DEFAULTS = {
+    "OTEL_ATTRIBUTE_COUNT_LIMIT": "128",
+    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "no limit",
+    "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "128",
+    "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT": "no limit",
+    "OTEL_SPAN_EVENT_COUNT_LIMIT": "128",
+    "OTEL_SPAN_LINK_COUNT_LIMIT": "128",
+    "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT": "128",
+    "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT": "128",
+}
+
+
+def sanitize_sdk_environment(environ: MutableMapping[str, str]) -> None:
+    """Remove from ``environ`` the values the SDK would refuse with a traceback (one warning
+    line each, naming the value used instead), before the SDK is imported: it reads
+    ``OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`` at import time, even when nothing is exported."""
+    env = _Env(environ)
+    for var, default in _SDK_LIMIT_DEFAULTS.items():
+        raw = env.text(var)
+        if raw and raw.lower() != _UNSET_LIMIT and _integer(raw) is None:
+            env.warn_invalid(var, raw, ("a non-negative integer", _UNSET_LIMIT), default)
+            del environ[var]
+    for var, _, default_value in _BATCH_VARIABLES:
+        raw = env.text(var)
+        value = _integer(raw) if raw else None
+        if raw and (value is None or value <= 0):
+            env.warn_invalid(var, raw, ("a positive integer",), str(default_value))
+            del environ[var]
 
 
 def redact_url(url: str) -> str:
@@ -273,6 +362,32 @@ def _sampler_config(env: _Env) -> SamplerConfig:
     return SamplerConfig(name=name, ratio=ratio)
 
 
+def _batch_config(env: _Env) -> BatchConfig:
+    values = {name: env.positive_int(var, default) for var, name, default in _BATCH_VARIABLES}
+    queue, batch = values["max_queue_size"], values["max_export_batch_size"]
+    if batch > queue:
+        _logger.warning("OpenTelemetry: OTEL_BSP_MAX_EXPORT_BATCH_SIZE=%d is larger than the "
+                        "queue (OTEL_BSP_MAX_QUEUE_SIZE=%d); using %d", batch, queue, queue)
+        values["max_export_batch_size"] = queue
+    return BatchConfig(**values)
+
+
+def _span_limits(env: _Env) -> SpanLimitsConfig:
+    defaults = SpanLimitsConfig()
+    general = env.limit("OTEL_ATTRIBUTE_COUNT_LIMIT", defaults.max_attributes)
+    length = env.limit("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", defaults.max_attribute_length)
+    return SpanLimitsConfig(
+        max_attributes=general,
+        max_events=env.limit("OTEL_SPAN_EVENT_COUNT_LIMIT", defaults.max_events),
+        max_links=env.limit("OTEL_SPAN_LINK_COUNT_LIMIT", defaults.max_links),
+        max_span_attributes=env.limit("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", general),
+        max_event_attributes=env.limit("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", general),
+        max_link_attributes=env.limit("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", general),
+        max_attribute_length=length,
+        max_span_attribute_length=env.limit("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", length),
+    )
+
+
 class _Env:
     """Typed reads of one environment mapping; each bad variable is warned about once (the
     generic variables are read once per signal)."""
@@ -320,6 +435,30 @@ class _Env:
         self.warn_invalid(var, raw, (f"a positive number of {unit}",), f"{default:g}")
         return default
 
+    def positive_int(self, var: str, default: int) -> int:
+        raw = self.text(var)
+        if not raw:
+            return default
+        value = _integer(raw)
+        if value is not None and value > 0:
+            return value
+        self.warn_invalid(var, raw, ("a positive integer",), f"{default}")
+        return default
+
+    def limit(self, var: str, default: int | None) -> int | None:
+        """A non-negative integer, or ``unset`` for no limit (None)."""
+        raw = self.text(var)
+        if not raw:
+            return default
+        if raw.lower() == _UNSET_LIMIT:
+            return None
+        value = _integer(raw)
+        if value is not None and value >= 0:
+            return value
+        self.warn_invalid(var, raw, ("a non-negative integer", _UNSET_LIMIT),
+                          "no limit" if default is None else f"{default}")
+        return default
+
     def choice_of(self, variables: tuple[str, ...], valid: tuple[str, ...], default: str) -> str:
         """The first set variable's value (case-insensitive) if valid, else ``default``."""
         for var in variables:
@@ -349,6 +488,12 @@ class _Env:
                     self.warn_malformed(var, malformed)
                 return {key.lower(): value for key, value in pairs.items()}
         return {}
+
+
+def _integer(raw: str) -> int | None:
+    # Digits only, and few enough to be a setting (int() refuses thousands of digits).
+    text = raw.strip().lstrip("+")
+    return int(text) if text.isdigit() and text.isascii() and len(text) <= 18 else None
 
 
 def _split_pairs(raw: str) -> tuple[dict[str, str], int]:

@@ -130,7 +130,8 @@ class Telemetry:
         cost = CostSpanProcessor()
         # The cost processor goes first so the phase it copies in on_start is on every span.
         tracer_provider = build_tracer_provider(resource, build_sampler(config.sampler),
-                                                [cost, *pipeline.span_processors])
+                                                [cost, *pipeline.span_processors],
+                                                span_limits=config.span_limits)
         meter_provider = build_meter_provider(resource, pipeline.metric_readers)
         exporting = bool(pipeline.span_processors or pipeline.metric_readers)
         export = ExportWiring(exporting, tuple(pipeline.targets), problems,

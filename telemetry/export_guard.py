@@ -27,6 +27,8 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult,
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from telemetry.redaction import redact_spans
+
 __all__ = [
     "ExportProblems",
     "QuietMetricExporter",
@@ -37,8 +39,12 @@ __all__ = [
 _logger = logging.getLogger("telemetry")
 _debug_logger = logging.getLogger("telemetry.export")
 
-# Loggers on the SDK's export path (exporters, batch processor, periodic metric reader).
+# Loggers on the SDK's export path (exporters, batch processor, periodic metric reader), and
+# the SDK's header parser, which every exporter runs again on OTEL_EXPORTER_OTLP_HEADERS
+# (telemetry.config has already said, once, what it ignored there).
+_HEADER_PARSER_LOGGER = "opentelemetry.util.re"
 _EXPORT_PATH_LOGGERS = (
+    _HEADER_PARSER_LOGGER,
     "opentelemetry.exporter",
     "opentelemetry.sdk._shared_internal",
     "opentelemetry.sdk.trace.export",
@@ -140,8 +146,10 @@ class QuietSpanExporter(SpanExporter):
         self._closed = threading.Event()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        written = redact_spans(spans)  # what leaves the process passes the host's redactor
         ok = self._problems.run_export(
-            "traces", self._endpoint, lambda: self._inner.export(spans) is SpanExportResult.SUCCESS)
+            "traces", self._endpoint,
+            lambda: self._inner.export(written) is SpanExportResult.SUCCESS)
         return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
@@ -226,6 +234,10 @@ def _absorb(record: logging.LogRecord) -> None:
     notes = getattr(_current_export, "notes", None)
     if notes is not None and record.levelno >= logging.WARNING:
         notes.append(record.getMessage())
+    if record.name == _HEADER_PARSER_LOGGER:
+        # Its message quotes the header value, which may be a backend key: never repeated.
+        _debug_logger.debug("%s: a malformed OTLP header value (not shown)", record.name)
+        return
     with _redirect_lock:
         secrets = sorted(_known_secrets, key=len, reverse=True)
     _debug_logger.debug("%s: %s", record.name, _scrub(record.getMessage(), secrets),

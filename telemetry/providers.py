@@ -6,6 +6,7 @@ user), and each gets its own pipeline and its own cost processor.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -31,7 +32,7 @@ from opentelemetry.sdk.resources import (
     TELEMETRY_SDK_VERSION,
     Resource,
 )
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
@@ -53,10 +54,13 @@ from opentelemetry.util.types import Attributes
 
 from telemetry.config import (
     PROTOCOL_GRPC,
+    BatchConfig,
     OtlpTarget,
     SamplerConfig,
     SignalConfig,
+    SpanLimitsConfig,
     TelemetryConfig,
+    load_span_limits,
 )
 from telemetry.export_guard import (
     ExportProblems,
@@ -160,14 +164,32 @@ class _HashedOnceResource(Resource):
 
 
 def build_tracer_provider(resource: Resource, sampler: Sampler,
-                          processors: Sequence[SpanProcessor]) -> TracerProvider:
+                          processors: Sequence[SpanProcessor],
+                          span_limits: SpanLimitsConfig | None = None) -> TracerProvider:
+    """``span_limits``: None reads (and validates) the ``OTEL_*_LIMIT`` variables of the process,
+    which the SDK would otherwise read itself and refuse with a traceback."""
+    limits = load_span_limits(os.environ) if span_limits is None else span_limits
     # shutdown_on_exit=False: the SDK's atexit hook would wait up to 30 s on a dead endpoint;
     # Telemetry registers its own bounded one.
-    provider = TracerProvider(sampler=sampler, resource=resource, shutdown_on_exit=False)
+    provider = TracerProvider(sampler=sampler, resource=resource, shutdown_on_exit=False,
+                              span_limits=_sdk_span_limits(limits))
     _ignore_process_wide_disable(provider)
     for processor in processors:
         provider.add_span_processor(processor)
     return provider
+
+
+def _sdk_span_limits(limits: SpanLimitsConfig) -> SpanLimits:
+    """Every argument explicit (None would make the SDK read the environment itself)."""
+    return SpanLimits(**{name: SpanLimits.UNSET if value is None else value
+                         for name, value in dataclasses.asdict(limits).items()})
+
+
+def _batch_processor(exporter: SpanExporter, batch: BatchConfig) -> BatchSpanProcessor:
+    return BatchSpanProcessor(exporter, max_queue_size=batch.max_queue_size,
+                              schedule_delay_millis=batch.schedule_delay_ms,
+                              max_export_batch_size=batch.max_export_batch_size,
+                              export_timeout_millis=batch.export_timeout_ms)
 
 
 def build_meter_provider(resource: Resource, readers: Sequence[MetricReader]) -> MeterProvider:
@@ -189,12 +211,13 @@ class ExportPipeline:
 def build_export_pipeline(config: TelemetryConfig, problems: ExportProblems) -> ExportPipeline:
     """Exporters for both signals; one that cannot be built is reported and left out."""
     pipeline = ExportPipeline()
-    _add_trace_exporters(pipeline, config.traces, problems)
-    _add_metric_readers(pipeline, config.metrics, config.metric_export_interval_ms, problems)
+    _add_trace_exporters(pipeline, config.traces, config.batch, problems)
+    _add_metric_readers(pipeline, config.metrics, config.metric_export_interval_ms,
+                        config.metric_export_timeout_ms, problems)
     return pipeline
 
 
-def _add_trace_exporters(pipeline: ExportPipeline, signal: SignalConfig,
+def _add_trace_exporters(pipeline: ExportPipeline, signal: SignalConfig, batch: BatchConfig,
                          problems: ExportProblems) -> None:
     if signal.otlp is not None:
         target = signal.otlp
@@ -205,17 +228,17 @@ def _add_trace_exporters(pipeline: ExportPipeline, signal: SignalConfig,
             problems.report_error(f"setting up trace export to {target.display_endpoint}", exc)
         else:
             pipeline.quiet_exporters.append(exporter)
-            pipeline.span_processors.append(BatchSpanProcessor(exporter))
+            pipeline.span_processors.append(_batch_processor(exporter, batch))
             pipeline.targets.append(f"traces → {target.display_endpoint} ({target.protocol})")
     if signal.console:
         # stderr, not stdout: stdout carries the report / the --eval-json document.
         console = QuietSpanExporter(ConsoleSpanExporter(out=sys.stderr), problems, "console")
-        pipeline.span_processors.append(BatchSpanProcessor(console))
+        pipeline.span_processors.append(_batch_processor(console, batch))
         pipeline.targets.append("traces → console (stderr)")
 
 
 def _add_metric_readers(pipeline: ExportPipeline, signal: SignalConfig, interval_ms: float,
-                        problems: ExportProblems) -> None:
+                        timeout_ms: float, problems: ExportProblems) -> None:
     if signal.otlp is not None:
         target = signal.otlp
         try:
@@ -232,7 +255,7 @@ def _add_metric_readers(pipeline: ExportPipeline, signal: SignalConfig, interval
     if signal.console:
         console = QuietMetricExporter(ConsoleMetricExporter(out=sys.stderr), problems, "console")
         pipeline.metric_readers.append(PeriodicExportingMetricReader(
-            console, export_interval_millis=interval_ms))
+            console, export_interval_millis=interval_ms, export_timeout_millis=timeout_ms))
         pipeline.targets.append("metrics → console (stderr)")
 
 

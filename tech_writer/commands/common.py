@@ -40,6 +40,7 @@ __all__ = [
     "JudgeOptions",
     "OneLineErrors",
     "OneLineErrorsMixin",
+    "emit",
     "fail",
     "cost_line",
     "global_options",
@@ -118,8 +119,16 @@ def setting_message(error: SettingError) -> str:
     return f"{flag}: {error.message}" if flag else error.message
 
 
+
+def emit(text: str, *, nl: bool = True, err: bool = False) -> None:
+    """Print what a command says (the report, the JSON, every message): through the secret
+    mask, so a key the model repeated or a server quoted never reaches the terminal."""
+    from tech_writer.secrets import mask_text
+
+    click.echo(mask_text(text), nl=nl, err=err)
+
 def fail(message: str, code: int) -> NoReturn:
-    click.echo(f"tech-writer: error: {message}", err=True)
+    emit(f"tech-writer: error: {message}", err=True)
     sys.exit(code)
 
 
@@ -182,9 +191,13 @@ def run_guarded(body: Callable[[], int], *, log_level: str,
     """Run a command's body with logging set up and SIGTERM caught; an expected failure is one
     line on stderr and its exit code, never a traceback. Exits with the body's code."""
     from tech_writer.logsetup import configure_logging
-    from tech_writer.secrets import known_secrets
+    from tech_writer.secrets import known_secrets, mask_text, register_secrets
+    from telemetry.redaction import set_redactor
 
-    configure_logging(log_level, secrets=known_secrets(*secrets))
+    given = known_secrets(*secrets)
+    register_secrets(*given)  # a key given by flag is masked by every writer, as the env's are
+    set_redactor(mask_text)  # and in every span exported
+    configure_logging(log_level, secrets=given)
     signal.signal(signal.SIGTERM, terminate)
     try:
         code = body()
@@ -255,7 +268,7 @@ def cost_line(cost_summary: CostSummary | None, *, track_cost: bool, simulated: 
             line += f" · BYOK: ${total.total_spend_usd:.4f} incl. provider billing"
         if simulated:
             line += " (simulated: demo provider)"
-    click.echo(line, err=True)
+    emit(line, err=True)
 
 
 def judge_options(command: Any) -> Any:

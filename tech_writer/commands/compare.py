@@ -15,6 +15,7 @@ from tech_writer.commands.common import (
     EXIT_CODES_HELP,
     JudgeOptions,
     OneLineErrors,
+    emit,
     global_options,
     global_settings,
     judge_options,
@@ -137,12 +138,12 @@ def _request(options: _CompareOptions, prompt: str) -> CompareRequest:
 
 def _report(result: CompareResult, request: CompareRequest) -> None:
     table = _write_outputs(result, request)
-    click.echo(table, nl=False)
+    emit(table, nl=False)
     simulated = " (simulated: demo provider)" if request.provider == "demo" else ""
-    click.echo(f"cost: reports ${result.report_cost_usd():.4f} · judge "
+    emit(f"cost: reports ${result.report_cost_usd():.4f} · judge "
                f"${result.judge_cost_usd():.4f} (reported apart){simulated}", err=True)
     if result.stopped:
-        click.echo(f"tech-writer: compare stopped: {result.stopped}; the finished runs are in "
+        emit(f"tech-writer: compare stopped: {result.stopped}; the finished runs are in "
                    f"{request.output_dir}", err=True)
 
 
@@ -163,7 +164,7 @@ def _write_outputs(result: Any, request: Any) -> str:
                          (r.metric("citation_precision") if result.judged else r.score) or 0.0)
               for r in result.records if r.eval is not None]
     if not chart_available():
-        click.echo(f"tech-writer: no chart: matplotlib is not installed ({INSTALL_HINT}); "
+        emit(f"tech-writer: no chart: matplotlib is not installed ({INSTALL_HINT}); "
                    "the table and JSON are written", err=True)
     elif points:
         write_chart(points, directory / "compare.svg", quality_label=quality,

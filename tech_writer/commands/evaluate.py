@@ -15,6 +15,7 @@ from tech_writer.commands.common import (
     EXIT_CODES_HELP,
     JudgeOptions,
     OneLineErrors,
+    emit,
     global_options,
     global_settings,
     inside_repo,
@@ -88,11 +89,11 @@ def _eval(request: _EvalRequest) -> int:
     document = evaluate(markdown, repo_path, prompt=prompt, judge=judge,
                         scope=EvalScope(exclude=inside_repo(Path(request.report_file), repo_path)))
     if request.as_json:
-        click.echo(json.dumps(document, indent=2))
+        emit(json.dumps(document, indent=2))
     else:
-        click.echo(format_eval_summary(document), nl=False)
+        emit(format_eval_summary(document), nl=False)
     if document["judge_cost_usd"] is not None:
-        click.echo(f"judge cost: ${document['judge_cost_usd']:.4f} (not part of the report's cost)"
+        emit(f"judge cost: ${document['judge_cost_usd']:.4f} (not part of the report's cost)"
                    + (" (simulated: demo provider)" if judge and judge.provider == "demo" else ""),
                    err=True)
     return 0

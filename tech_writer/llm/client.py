@@ -9,6 +9,7 @@ spans, so the JSON, the spans and the metrics can never disagree.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import logging
 import threading
@@ -29,6 +30,7 @@ from tech_writer.llm.capabilities import (
 )
 from tech_writer.llm.compat import for_local_server
 from tech_writer.llm.cost_lookup import CostLookups, GenerationCost
+from tech_writer.llm.deadline import for_http_module
 from tech_writer.llm.key_limits import KeyLimits, fetch_key_limits, key_limit_problem
 from tech_writer.llm.limiter import AdaptiveLimiter
 from tech_writer.llm.openrouter_request import (
@@ -164,14 +166,20 @@ class LLMClient:
         headers: dict[str, str] = {}
         if self.config.openrouter_dialect:  # attribution on OpenRouter's dashboards
             headers = attribution_headers(app_name, app_url)
-        from openai import OpenAI
+        from openai import DefaultHttpxClient, OpenAI
 
+        # Every exchange ends within timeout_s in all (connect, send, the whole body or
+        # stream), not only each read: a trickling server cannot hold a call. Built on the
+        # httpx the SDK uses (openai 3 ships its own copy).
+        http = importlib.import_module(DefaultHttpxClient.__mro__[1].__module__.split(".")[0])
+        self._transport = for_http_module(http).transport(timeout_s)
         return OpenAI(
             api_key=self._api_key,
             base_url=self.base_url,
             default_headers=headers,
             max_retries=0,  # our RetryPolicy retries, so every attempt shows on the span
             timeout=timeout_s,
+            http_client=DefaultHttpxClient(transport=self._transport, timeout=timeout_s),
         )
 
     # --- public API ----------------------------------------------------------------------------
@@ -346,13 +354,12 @@ class LLMClient:
                   completion.generation_id, usage.prompt_tokens, usage.completion_tokens,
                   "pending" if pending else _money(usage.cost_usd), usage.cost_source or "-",
                   time.monotonic() - started)
+        if self.budget is not None:
+            self._budget_answered(key, usage, completion.generation_id)
         if pending:
             assert self._lookups is not None and completion.generation_id is not None
-            # The budget keeps this call's estimate reserved until its real cost is known.
             self._lookups.submit(completion.generation_id, self._settler(chat, usage, key))
             return reply, usage
-        if self.budget is not None:
-            self.budget.release(key)
         if self.track_cost and usage.cost_usd is None:
             log.warning("LLM call %s came back without a cost: the run's cost summary will be "
                         "marked incomplete", completion.generation_id or "(no id)")
@@ -388,6 +395,7 @@ class LLMClient:
             # now, as possibly billed, so the cost summary knows it is incomplete.
             chat.fail(LLMError("interrupted"), error_type="cancelled",
                       attributes={attrs.COST_MAYBE_BILLED: True})
+        self._transport.abort()  # every request in flight ends now: no thread stays blocked
         self._client.close()
         if self._lookups is not None and not self._lookups.wait(grace_s):
             self._lookups.cancel()
@@ -528,9 +536,31 @@ class LLMClient:
             self.telemetry.settle_cost(chat, cost_usd=result.cost_usd,
                                        upstream_cost_usd=upstream,
                                        lookup_attempts=result.attempts, error=result.error)
-            if self.budget is not None:
-                self.budget.release(key)
+            if self.budget is not None and result.cost_usd is not None:
+                self.budget.settle(key)  # the real figure is in the spend now
+            elif self.budget is not None and self.budget.held_usd:
+                log.warning("--max-cost: the cost of LLM call %s stays unknown; its estimate "
+                            "stays counted against the budget", result.generation_id)
         return on_settled
+
+    def _budget_answered(self, key: int, usage: UsageStats, generation_id: str | None) -> None:
+        """A known cost is in the spend: the reservation goes. An unknown one (pending or for
+        good) stays counted at an estimate from its own tokens until its figure arrives, so
+        --max-cost stays a ceiling."""
+        assert self.budget is not None
+        if usage.cost_usd is not None:
+            self.budget.release(key)
+            return
+        estimate = (None if usage.usage_missing else
+                    self.budget.usage_estimate(usage.prompt_tokens, usage.completion_tokens))
+        held = self.budget.hold(key, estimate, what=f"LLM call {generation_id or '(no id)'}")
+        if held is not None:
+            log.info("LLM call %s: cost not known yet; $%.6f (estimated) counted against "
+                     "--max-cost until it is", generation_id or "(no id)", held)
+        else:
+            log.warning("--max-cost: the cost of LLM call %s is unknown and cannot be "
+                        "estimated (no /models price): no further call is started",
+                        generation_id or "(no id)")
 
     def _sending_done(self, key: int) -> bool:
         with self._sending_lock:

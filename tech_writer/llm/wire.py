@@ -10,6 +10,7 @@ a mid-stream chunk), and error bodies with ``metadata.error_type``.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,8 +26,11 @@ from tech_writer.errors import (
 )
 from tech_writer.llm.availability import Availability, read_availability
 from tech_writer.llm.retry import RetryPolicy, parse_retry_after
+from tech_writer.llm.server_figures import valid_cost, valid_tokens
 from tech_writer.secrets import SecretMask
 from telemetry.usage import UsageStats
+
+log = logging.getLogger("tech_writer.llm")
 
 __all__ = ["AttemptFailed", "Completion", "ResponseReader", "merge_reasoning_detail", "read_usage"]
 
@@ -114,8 +118,10 @@ class ResponseReader:
         if extra.get("error"):
             raise self.body_failure(extra["error"])
         if not response.choices:
+            # A 200 is billed even when it carries nothing usable: counted, cost unknown.
             raise AttemptFailed(ResponseError(f"{self.who} returned no choices",
-                                               error_type="empty_response"), None, retryable=True)
+                                               error_type="empty_response"), None, retryable=True,
+                                maybe_billed=True)
         choice = response.choices[0]
         message = choice.message
         tool_calls = [
@@ -132,7 +138,8 @@ class ResponseReader:
             content=message.content,
             tool_calls=tool_calls,
             finish_reason=choice.finish_reason,
-            usage=response.usage.model_dump() if response.usage is not None else None,
+            usage=(response.usage.model_dump(warnings=False) if response.usage is not None
+                   else None),
             reasoning=reasoning if isinstance(reasoning, str) and reasoning else None,
             reasoning_details=details or None,
         )
@@ -260,8 +267,10 @@ def read_usage(usage: Mapping[str, Any] | None, generation_id: str | None, *,
                read_cost: bool) -> UsageStats:
     """The usage record of one answer, from its OpenRouter/OpenAI ``usage`` object (a plain
     dict; None or empty when the answer carried none). ``read_cost``: take ``usage.cost``."""
-    missing = not usage
     usage = usage or {}
+    # A count that cannot be one (NaN, negative, fractional) makes the usage unknown, as none.
+    missing = not usage or any(valid_tokens(usage.get(name)) is None
+                               for name in ("prompt_tokens", "completion_tokens"))
     prompt_details = _mapping(usage.get("prompt_tokens_details"))
     completion_details = _mapping(usage.get("completion_tokens_details"))
     cost_details = _mapping(usage.get("cost_details"))
@@ -286,6 +295,9 @@ def read_usage(usage: Mapping[str, Any] | None, generation_id: str | None, *,
     if read_cost:
         stats.cost_usd = _float(usage.get("cost"))
         stats.cost_source = "inline" if stats.cost_usd is not None else None
+        if stats.cost_usd is None and usage.get("cost") is not None:
+            log.warning("the answer's usage.cost %s cannot be a call's cost: it is treated as "
+                        "unknown", str(usage.get("cost"))[:40])
     return stats
 
 
@@ -294,11 +306,14 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def _int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+    """A token count from the server; 0 when it cannot be one (see ``server_figures``)."""
+    return valid_tokens(value) or 0
 
 
 def _float(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A cost from the server; None (unknown) when it cannot be one (see ``server_figures``)."""
+    cost = valid_cost(value)
+    return None if cost is None else float(cost)
 
 
 _DETAIL_TEXT_FIELDS = ("text", "summary", "data")

@@ -19,7 +19,6 @@ median score, ties by median cost.
 from __future__ import annotations
 
 import math
-import re
 import statistics
 import time
 import uuid
@@ -39,6 +38,7 @@ from tech_writer.errors import (
 )
 from tech_writer.pipeline.evaluate import EvalScope, JudgeSettings, evaluate
 from tech_writer.pipeline.progress import Progress
+from tech_writer.pipeline.report_names import report_stems
 from tech_writer.pipeline.run import run_report
 from tech_writer.pipeline.settings import RunSettings
 from tech_writer.repository.files import write_atomic
@@ -266,7 +266,7 @@ def _one_run(request: CompareRequest, model: str, run: int, remaining: float | N
                 outcome = ("budget_exhausted" if failure.budget_exhausted else
                            "interrupted" if failure.interrupted else "failed")
             seconds = time.monotonic() - started
-            report_file = _save(report, reports_dir, model, run)
+            report_file = _save(report, reports_dir, report_stems(request.models)[model], run)
             evaluation = None
             if report is not None and outcome != "interrupted":
                 judge = _judge_within(request.judge, remaining)
@@ -293,10 +293,12 @@ def _judge_within(judge: JudgeSettings | None, remaining: float | None) -> Judge
     return replace(judge, max_cost_usd=max(remaining, 1e-9))
 
 
-def _save(report: str | None, reports_dir: Path, model: str, run: int) -> str | None:
+def _save(report: str | None, reports_dir: Path, stem: str, run: int) -> str | None:
+    """The report in its own file (``stem``: the model's, safe and unique; the model's own id
+    stays in compare.json)."""
     if report is None:
         return None
-    name = f"{re.sub(r'[^A-Za-z0-9._-]+', '_', model)}-run{run}.md"
+    name = f"{stem}-run{run}.md"
     write_atomic(reports_dir / name, report)
     return f"reports/{name}"
 

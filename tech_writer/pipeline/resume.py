@@ -78,6 +78,10 @@ class ResumeStore:
         self._run_key = _digest(["tech_writer", 1, prompt, model, provider])
         self.enabled = enabled  # reuse only with --resume; saving happens whenever persisted
         self.reused = Reused()
+        if enabled and cache.previous_unsaved is not None:
+            log.warning("--resume: an earlier run could not save to the cache, so what it lost "
+                        "is done again; %s", cache.previous_unsaved.summary())
+            cache.acknowledge_previous_unsaved()  # said once
 
     # --- exploration -------------------------------------------------------------------
     def load_exploration(self) -> str | None:
@@ -129,7 +133,7 @@ class ResumeStore:
                      fix_rounds: int, depends_on: Iterable[str], cost_usd: float) -> None:
         self._save(self._section_key(understanding, spec), {
             "markdown": markdown, "fix_rounds": fix_rounds, "cost_usd": cost_usd,
-            "deps": self._hashes(depends_on)})
+            "deps": self._hashes(depends_on)}, label=f"section {spec.title!r}")
 
     def update_section_cost(self, understanding: str, spec: SectionSpec, cost_usd: float) -> None:
         """Record a section's settled cost on its saved record, keeping the dependency hashes
@@ -139,7 +143,7 @@ class ResumeStore:
         record = self._read(name)
         if record is not None:
             record["cost_usd"] = cost_usd
-            self._save(name, record)
+            self._save(name, record, label=f"section {spec.title!r} (its cost)")
 
     # --- internals ---------------------------------------------------------------------
     def _section_key(self, understanding: str, spec: SectionSpec) -> str:
@@ -162,9 +166,10 @@ class ResumeStore:
             return None
         return record if isinstance(record, dict) else None
 
-    def _save(self, name: str, record: dict[str, Any]) -> None:
+    def _save(self, name: str, record: dict[str, Any], label: str | None = None) -> None:
         try:
-            self._cache.put(NAMESPACE, f"{self._run_key}:{name}", json.dumps(record))
+            self._cache.put(NAMESPACE, f"{self._run_key}:{name}", json.dumps(record),
+                            label=label or name.split(":")[0])
         except Exception:  # saving for a later resume must never break this run
             log.warning("could not save %s for --resume", name.split(":")[0], exc_info=True)
 

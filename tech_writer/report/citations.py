@@ -17,6 +17,9 @@ What counts as a citation (decisions, each covered by a test):
   with list continuation).
 
 Verification reads the files as they are on disk now (``Repository.probe``), not what the model read.
+A line number no file could have (more than 18 digits: beyond any real file, and past Python's
+limit on converting long digit strings) is kept as :data:`IMPOSSIBLE_LINE` and the citation is
+invalid ("impossible line number"), never an error.
 """
 
 from __future__ import annotations
@@ -25,14 +28,16 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
-from tech_writer.repository.repo import Repository
+from tech_writer.repository.repo import FileProbe, Repository
 
 __all__ = [
     "EXTENSIONLESS_NAMES",
     "FEEDBACK_HEADER",
+    "IMPOSSIBLE_LINE",
     "Citation",
     "CitationCheck",
     "CitationReport",
+    "CitedSpans",
     "format_citation",
     "cited_lines",
     "code_regions",
@@ -49,6 +54,11 @@ EXTENSIONLESS_NAMES = frozenset(
         "NOTICE", "Procfile", "README", "Rakefile", "Vagrantfile", "WORKSPACE", "justfile", "makefile",
     }
 )
+
+# A line number of more digits than this stands for "no file has that line" (a file of 10**18
+# lines cannot exist), so int() never sees the thousands of digits it refuses.
+_MAX_LINE_DIGITS = 18
+IMPOSSIBLE_LINE = 10**_MAX_LINE_DIGITS
 
 _PATH = r"(?!\^)[^\s\[\]():,;]+"
 _ITEM = rf"{_PATH}:\d+(?:-\d+)?"
@@ -123,10 +133,15 @@ def parse_citations(markdown: str) -> list[Citation]:
             continue
         text = markdown[bracket.start() : bracket.end()]
         for item in items:
-            start = int(item.group("start"))
-            end = int(item.group("end")) if item.group("end") is not None else start
+            start = _line_number(item.group("start"))
+            end = _line_number(item.group("end")) if item.group("end") is not None else start
             citations.append(Citation(item.group("path"), start, end, text, bracket.start()))
     return citations
+
+
+def _line_number(digits: str) -> int:
+    significant = digits.lstrip("0")
+    return IMPOSSIBLE_LINE if len(significant) > _MAX_LINE_DIGITS else int(significant or "0")
 
 
 def _looks_like_path(path: str) -> bool:
@@ -148,6 +163,8 @@ def verify_citations(markdown: str, repo: Repository) -> CitationReport:
 
 
 def _range_problem(citation: Citation, line_count: int, complete: bool = True) -> str | None:
+    if max(citation.start, citation.end) >= IMPOSSIBLE_LINE:
+        return "impossible line number"
     if citation.start < 1 or citation.end < 1:
         return "line 0"
     if citation.start > citation.end:
@@ -162,14 +179,34 @@ def _range_problem(citation: Citation, line_count: int, complete: bool = True) -
 def cited_lines(citation: Citation, repo: Repository) -> list[str] | None:
     """The lines a citation points at, as the file is on disk now; None when the citation does
     not verify (the same check as :func:`verify_citations`)."""
-    probe = repo.probe(citation.path)
-    if probe.problem or _range_problem(citation, probe.line_count or 0, probe.complete):
-        return None
-    try:
-        lines = repo.read_text(citation.path).lines
-    except (OSError, ValueError):
-        return None
-    return lines[citation.start - 1 : citation.end]
+    return CitedSpans(repo).lines(citation)
+
+
+class CitedSpans:
+    """:func:`cited_lines` for many citations: each file is probed and read once, so scoring a
+    report costs one read per cited file, not one per citation."""
+
+    def __init__(self, repo: Repository) -> None:
+        self._repo = repo
+        self._files: dict[str, tuple[FileProbe, list[str] | None]] = {}
+
+    def lines(self, citation: Citation) -> list[str] | None:
+        probe, lines = self._file(citation.path)
+        if probe.problem or _range_problem(citation, probe.line_count or 0, probe.complete):
+            return None
+        return None if lines is None else lines[citation.start - 1 : citation.end]
+
+    def _file(self, path: str) -> tuple[FileProbe, list[str] | None]:
+        if path not in self._files:
+            probe = self._repo.probe(path)
+            lines: list[str] | None = None
+            if not probe.problem:
+                try:
+                    lines = self._repo.read_text(path).lines
+                except (OSError, ValueError):
+                    lines = None
+            self._files[path] = (probe, lines)
+        return self._files[path]
 
 
 def format_feedback(report: CitationReport) -> str:
@@ -191,15 +228,22 @@ def format_feedback(report: CitationReport) -> str:
         count = seen.pop(key, 0)
         if count == 0:
             continue  # already listed
-        cited = format_citation(citation.path, citation.start, citation.end)
+        cited = (format_citation(citation.path, citation.start, citation.end)
+                 if check.reason != "impossible line number" else _shortened(citation.text))
         repeated = f" (cited {count} times)" if count > 1 else ""
         lines.append(f"- {cited}: {check.reason}; {_hint(check)}{repeated}")
     lines.append("Correct or remove each of these: cite only files that exist and lines inside them.")
     return "\n".join(lines)
 
 
+def _shortened(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _hint(check: CitationCheck) -> str:
     path, lines = check.citation.path, check.line_count
+    if check.reason == "impossible line number":
+        return "line numbers are those of the file, see read_file's output"
     if lines is not None and check.reason is not None and check.reason.startswith("end past the checked part"):
         return f"only lines 1-{lines} of {path} can be checked, so cite within them"
     if lines is not None:

@@ -18,6 +18,7 @@ finds them: one parser) and the backticked names it mentions.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ _RULE = re.compile(r" {0,3}(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,}|=+)\s*")
 _TABLE_SEPARATOR = re.compile(r"\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\[*_\"(])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "incl.")
+_ABBREVIATION_WINDOW = max(map(len, _ABBREVIATIONS))
 _LETTER = re.compile(r"[A-Za-z]")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 
@@ -57,13 +59,14 @@ def split_claims(markdown: str) -> list[Claim]:
     """The claims of a report, in document order."""
     fenced, spans = code_regions(markdown)
     blanked = _blank(markdown, spans)  # inline code cannot end a sentence
-    citations = parse_citations(markdown)
+    citations = parse_citations(markdown)  # in document order: offsets ascending
+    offsets = [citation.offset for citation in citations]
     pieces: list[tuple[int, int, str | None]] = []
     for start, end, section in _blocks(markdown, fenced):
         pieces += [(s, e, section) for s, e in _sentences(blanked, start, end)]
-    claims = []
+    claims: list[Claim] = []
     for start, end, section in pieces:
-        inside = tuple(c for c in citations if start <= c.offset < end)
+        inside = tuple(citations[bisect.bisect_left(offsets, start):bisect.bisect_left(offsets, end)])
         text = markdown[start:end].strip()
         bare = text
         for citation in inside:
@@ -95,12 +98,15 @@ def _blocks(markdown: str, fenced: list[tuple[int, int]]) -> list[tuple[int, int
     in_quote_banner = False
     offset = 0
     lines = markdown.split("\n")
+    fence = 0  # the first fenced block not wholly before this line (both run forwards)
     for index, line in enumerate(lines):
         line_start, line_end = offset, offset + len(line)
         offset = line_end + 1
         body = line.rstrip("\r")
+        while fence < len(fenced) and fenced[fence][1] <= line_start:
+            fence += 1
         kind = _line_kind(body, lines[index + 1] if index + 1 < len(lines) else "",
-                          any(s <= line_start < e for s, e in fenced))
+                          fence < len(fenced) and fenced[fence][0] <= line_start)
         if kind == "quote":
             in_quote_banner = body.lstrip().startswith(DEMO_BANNER_PREFIX) or (
                 in_quote_banner and current is None)
@@ -155,7 +161,9 @@ def _sentences(blanked: str, start: int, end: int) -> list[tuple[int, int]]:
     ranges = []
     piece_start = 0
     for boundary in _SENTENCE_END.finditer(text):
-        before = text[piece_start:boundary.start()]
+        # Only the piece's tail can end with an abbreviation: a window, so that a paragraph of
+        # many "e.g." stays linear.
+        before = text[max(piece_start, boundary.start() - _ABBREVIATION_WINDOW):boundary.start()]
         if before.rstrip().lower().endswith(_ABBREVIATIONS):
             continue
         ranges.append((start + piece_start, start + boundary.start()))

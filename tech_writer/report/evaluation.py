@@ -14,12 +14,11 @@ A share with nothing to count (no citations, no claims, no names) is ``None``, n
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tech_writer.report.citations import cited_lines, verify_citations
+from tech_writer.report.citations import CitedSpans, verify_citations
 from tech_writer.report.claims import Claim, split_claims
 from tech_writer.report.grounding import Entity, RepoIndex
 from tech_writer.repository.repo import Repository
@@ -133,13 +132,14 @@ def evaluate_report(markdown: str, repo: Repository, *, files_read: Iterable[str
 
 def _check_entities(claims: list[Claim], repo: Repository, index: RepoIndex) -> list[EntityCheck]:
     checks = []
+    spans = CitedSpans(repo)  # each cited file read once
     span_text: dict[tuple[str, int, int], str | None] = {}
     for claim in claims:
         cited = []
         for citation in claim.citations:
             key = (citation.path, citation.start, citation.end)
             if key not in span_text:
-                lines = cited_lines(citation, repo)
+                lines = spans.lines(citation)
                 span_text[key] = None if lines is None else "\n".join(lines)
             cited.append((citation.path.removeprefix("./"), span_text[key]))
         for code in claim.code_names:
@@ -153,15 +153,33 @@ def _check_entities(claims: list[Claim], repo: Repository, index: RepoIndex) -> 
 
 def _in_span(entity: Entity, cited: list[tuple[str, str | None]]) -> bool:
     """The name is in the cited lines as a whole word (a path: it is the cited file, or written there)."""
-    word = re.compile(rf"(?<![\w]){re.escape(entity.last_part)}(?![\w])")
     for path, text in cited:
         if text is None:
             continue
         if entity.kind == "path" and (path == entity.name or path.endswith("/" + entity.name)):
             return True
-        if word.search(text):
+        if _has_word(text, entity.last_part):
             return True
     return False
+
+
+def _has_word(text: str, word: str) -> bool:
+    """``word`` in ``text`` with no word character on either side (what ``(?<!\\w)word(?!\\w)``
+    matches, without compiling a pattern per name)."""
+    if not word:
+        return False
+    position = text.find(word)
+    while position != -1:
+        after = position + len(word)
+        if (position == 0 or not _is_word_char(text[position - 1])) and (
+                after == len(text) or not _is_word_char(text[after])):
+            return True
+        position = text.find(word, position + 1)
+    return False
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 def _count(values: Iterable[str]) -> dict[str, int]:

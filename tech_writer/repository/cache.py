@@ -8,6 +8,16 @@ The schema is versioned with ``PRAGMA user_version``. A file that is not a SQLit
 written by another schema version, is moved aside (``<name>.corrupt-N``) and recreated, with a
 warning on the ``tech_writer.repository.cache`` logger: a cache must never stop a run.
 
+A cache file that stops taking writes (a read-only file, a full disk) turns the persistent cache
+off: one warning line, what it held so far is copied into memory and the run goes on there (one
+that cannot be opened at all is refused before the run starts). What could not be saved is
+listed (:attr:`CacheStore.unsaved`) and noted, when the disk allows, in ``<name>.unsaved.json``
+beside the file, so a later ``--resume`` can say why pieces it expected are missing
+(:attr:`CacheStore.previous_unsaved`).
+
+Every text stored passes the process secret mask (:func:`tech_writer.secrets.mask_text`): a key
+read from the repository or repeated by the model never reaches the cache file.
+
 One connection is shared between threads (``check_same_thread=False``) and every use holds a lock,
 so sections may run concurrently.
 """
@@ -19,11 +29,12 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tech_writer.secrets import mask_text
 
 __all__ = ["SCHEMA_VERSION", "CacheStore", "FileInfo"]
 
@@ -62,6 +73,25 @@ _FTS_TABLE = "CREATE VIRTUAL TABLE text_index USING fts5(path UNINDEXED, content
 _PLAIN_TABLE = "CREATE TABLE text_index (path TEXT NOT NULL, content TEXT NOT NULL)"
 
 
+@dataclass
+class UnsavedNote:
+    """Why a cache file stopped taking writes, and what it then did not get."""
+
+    reason: str
+    entries: list[str] = field(default_factory=list)  # the labelled writes (finished work)
+    derived: int = 0  # file records, symbols, index rows: cheap to compute again
+
+    def summary(self, limit: int = 5) -> str:
+        """One line: what was not saved, and why."""
+        parts = []
+        if self.entries:
+            more = f" and {len(self.entries) - limit} more" if len(self.entries) > limit else ""
+            parts.append(", ".join(self.entries[:limit]) + more)
+        if self.derived:
+            parts.append(f"{self.derived} derived entr{'y' if self.derived == 1 else 'ies'}")
+        return f"not saved: {'; '.join(parts) or 'nothing yet'} ({self.reason})"
+
+
 @dataclass(frozen=True)
 class FileInfo:
     """A file recorded as read: its repository-relative path, content hash, lines and bytes."""
@@ -81,16 +111,18 @@ class CacheStore:
         self._hits = 0
         self._misses = 0
         self._recorded_here: set[str] = set()  # files() of this run, not of earlier runs on the same file
+        self.unsaved: UnsavedNote | None = None  # set when the file stopped taking writes
+        self.previous_unsaved = _read_note(self._note_path())
         self._conn = self._open_or_recreate()
         self.fts_enabled = self._has_fts()
 
     # --- files read -----------------------------------------------------------------------
     def record_file(self, path: str, content_hash: str, line_count: int, size: int) -> None:
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO files (path, content_hash, line_count, size) VALUES (?, ?, ?, ?)",
-                (path, content_hash, line_count, size),
-            )
+        self._write(None, lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO files (path, content_hash, line_count, size) VALUES (?, ?, ?, ?)",
+            (path, content_hash, line_count, size),
+        ))
+        with self._lock:
             self._recorded_here.add(path)
 
     def file_info(self, path: str) -> FileInfo | None:
@@ -122,17 +154,18 @@ class CacheStore:
 
     def put_symbols(self, path: str, content_hash: str, symbols: list[dict[str, Any]]) -> None:
         """Store symbols for this content, replacing any entry for an older version of the file."""
-        encoded = json.dumps(symbols, sort_keys=True)
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO symbols (path, content_hash, symbols_json) VALUES (?, ?, ?)",
-                (path, content_hash, encoded),
-            )
+        encoded = mask_text(json.dumps(symbols, sort_keys=True))
+        self._write(None, lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO symbols (path, content_hash, symbols_json) VALUES (?, ?, ?)",
+            (path, content_hash, encoded),
+        ))
 
     # --- text index -------------------------------------------------------------------------
     def index_text(self, path: str, content_hash: str, text: str) -> None:
         """Index ``text`` as the content of ``path``; a no-op when this content is already indexed."""
-        with self._transaction() as conn:
+        text = mask_text(text)
+
+        def index(conn: sqlite3.Connection) -> None:
             row = conn.execute("SELECT content_hash FROM text_index_files WHERE path = ?", (path,)).fetchone()
             if row is not None and row[0] == content_hash:
                 return
@@ -141,6 +174,8 @@ class CacheStore:
             conn.execute(
                 "INSERT OR REPLACE INTO text_index_files (path, content_hash) VALUES (?, ?)", (path, content_hash)
             )
+
+        self._write(None, index)
 
     def search_index(self, query: str, limit: int) -> list[str]:
         """Sorted paths whose indexed content contains ``query`` (case-insensitive), at most ``limit``."""
@@ -165,11 +200,12 @@ class CacheStore:
             self._count(row is not None)
         return row[0] if row else None
 
-    def put(self, namespace: str, key: str, value: str) -> None:
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO kv (namespace, key, value) VALUES (?, ?, ?)", (namespace, key, value)
-            )
+    def put(self, namespace: str, key: str, value: str, *, label: str | None = None) -> None:
+        """Store ``value``; ``label`` names it for a person if it cannot be saved."""
+        value = mask_text(value)
+        self._write(label, lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO kv (namespace, key, value) VALUES (?, ?, ?)", (namespace, key, value)
+        ))
 
     # --- housekeeping -----------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
@@ -179,9 +215,27 @@ class CacheStore:
             symbols = self._conn.execute("SELECT COUNT(*) FROM symbols").fetchone()[0]
             return {"files": files, "symbols": symbols, "hits": self._hits, "misses": self._misses}
 
+    @property
+    def persistent(self) -> bool:
+        """True while writes still reach the cache file."""
+        return self.path != _MEMORY and self.unsaved is None
+
+    def acknowledge_previous_unsaved(self) -> None:
+        """The earlier run's gaps have been reported (by ``--resume``): forget the note, unless
+        this run cannot write either (its own note then stands)."""
+        with self._lock:
+            if self.persistent:
+                _remove_note(self._note_path())
+            self.previous_unsaved = None
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            if self.unsaved is not None:
+                _write_note(self._note_path(), self.unsaved)
+            elif self.persistent and self.previous_unsaved is not None:
+                # This run saved everything: the earlier run's gaps are filled or reported already.
+                _remove_note(self._note_path())
 
     def __enter__(self) -> CacheStore:
         return self
@@ -195,10 +249,41 @@ class CacheStore:
         else:
             self._misses += 1
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._conn:  # the connection context commits, or rolls back on error
-            yield self._conn
+    def _write(self, what: str | None, statements: Callable[[sqlite3.Connection], object]) -> None:
+        """Run ``statements`` in one transaction; if the file refuses it, go on in memory."""
+        with self._lock:
+            if self.unsaved is None or self.path == _MEMORY:
+                try:
+                    with self._conn:  # commits, or rolls back on error
+                        statements(self._conn)
+                    return
+                except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as exc:
+                    if self.path == _MEMORY or isinstance(exc, sqlite3.IntegrityError):
+                        raise
+                    self._stop_persisting(_describe(exc))
+            self._note_unsaved(what)
+            with self._conn:
+                statements(self._conn)
+
+    def _stop_persisting(self, reason: str) -> None:
+        """Called with the lock held: copy what the file holds into memory and carry on there."""
+        logger.warning("cache %s cannot be written (%s); the cache is off for the rest of this "
+                       "run, which goes on without it", self.path, reason)
+        self.unsaved = UnsavedNote(reason)
+        self._conn = _copy_to_memory(self._conn)
+
+    def _note_unsaved(self, what: str | None) -> None:
+        assert self.unsaved is not None
+        if what is None:
+            self.unsaved.derived += 1
+            if self.unsaved.derived > 1:
+                return  # the note is rewritten for finished work, and on close
+        else:
+            self.unsaved.entries.append(what)
+        _write_note(self._note_path(), self.unsaved)
+
+    def _note_path(self) -> Path | None:
+        return None if self.path == _MEMORY else Path(f"{self.path}.unsaved.json")
 
     # --- opening ----------------------------------------------------------------------------
     def _open_or_recreate(self) -> sqlite3.Connection:
@@ -207,7 +292,9 @@ class CacheStore:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             return _open_current(self.path)
-        except sqlite3.OperationalError:  # cannot open, locked, read-only: not the file's fault
+        except sqlite3.OperationalError:
+            # Cannot open or create it at all: refused before the run starts (a usage error
+            # upstream); only a cache that stops taking writes later is turned off.
             raise
         except (sqlite3.DatabaseError, _IncompatibleSchema) as exc:
             moved_to = _move_aside(Path(self.path))
@@ -250,6 +337,53 @@ def _create_schema(conn: sqlite3.Connection) -> None:
         except sqlite3.OperationalError:  # no FTS5 or no trigram tokenizer in this SQLite build
             conn.execute(_PLAIN_TABLE)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _copy_to_memory(conn: sqlite3.Connection) -> sqlite3.Connection:
+    memory = sqlite3.connect(_MEMORY, check_same_thread=False)
+    try:
+        conn.backup(memory)
+    except sqlite3.Error:  # the file cannot even be read: start empty, the schema still holds
+        memory.close()
+        memory = _open_current(_MEMORY)
+    conn.close()
+    return memory
+
+
+def _write_note(path: Path | None, note: UnsavedNote) -> None:
+    """Best effort: the folder may be as full or closed as the cache file itself."""
+    if path is None:
+        return
+    try:
+        path.write_text(json.dumps({"reason": note.reason, "entries": note.entries,
+                                    "derived": note.derived}), encoding="utf-8")
+    except OSError:
+        pass
+
+
+def _read_note(path: Path | None) -> UnsavedNote | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return UnsavedNote(str(data["reason"]), [str(entry) for entry in data["entries"]],
+                           int(data.get("derived", 0)))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _remove_note(path: Path | None) -> None:
+    if path is not None:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _move_aside(path: Path) -> Path:

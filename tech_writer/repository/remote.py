@@ -2,7 +2,9 @@
 
 Only ``https://``, ``ssh://``, ``git://`` and scp-like ``user@host:path`` URLs are accepted, a
 URL can never be read as a git option (it may not start with ``-`` and always follows ``--``),
-git never prompts for credentials, and every git command is bounded in time.
+git never prompts for credentials, and every git command is bounded in time. Git and its
+helpers run in a process group of their own that a timeout or an interruption ends whole
+(:mod:`tech_writer.repository.gitrun`), and a clone that did not finish leaves no folder behind.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 from tech_writer.errors import RepositoryError, UsageError
+from tech_writer.repository.gitrun import run_bounded
 from tech_writer.secrets import mask_url_credentials
 
 __all__ = ["CLONE_TIMEOUT_S", "clone_or_update", "is_git_url"]
@@ -53,8 +56,12 @@ def clone_or_update(url: str, cache_dir: Path, *, timeout_s: float = CLONE_TIMEO
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    _git(["clone", "--depth", "1", "--quiet", "--", url, str(partial)], None, timeout_s)
-    partial.rename(target)  # a half-finished clone is never mistaken for a good one
+    try:
+        _git(["clone", "--depth", "1", "--quiet", "--", url, str(partial)], None, timeout_s)
+        partial.rename(target)  # a half-finished clone is never mistaken for a good one
+    except BaseException:  # failed, timed out or interrupted: nothing half-cloned stays
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     return target
 
 
@@ -71,14 +78,14 @@ def _git(args: list[str], cwd: Path | None, timeout_s: float) -> str:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true",
            "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")}
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                              timeout=timeout_s, stdin=subprocess.DEVNULL)
+        done = run_bounded(["git", *args], cwd=cwd, env=env, timeout_s=timeout_s)
     except FileNotFoundError:
         raise RepositoryError("git is not installed: install git to use a repository URL") from None
     except subprocess.TimeoutExpired:
         raise RepositoryError(f"git {args[0]} took longer than {timeout_s:.0f}s; "
                               "check the URL and your network") from None
     if done.returncode != 0:
-        detail = mask_url_credentials((done.stderr.strip().splitlines() or ["no message"])[-1])
+        stderr = done.stderr.decode("utf-8", "replace")
+        detail = mask_url_credentials((stderr.strip().splitlines() or ["no message"])[-1])
         raise RepositoryError(f"git {args[0]} failed: {detail}")
-    return done.stdout.strip()
+    return done.stdout.decode("utf-8", "replace").strip()

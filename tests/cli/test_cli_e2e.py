@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -182,14 +183,38 @@ def test_out_of_credit_mid_run_keeps_the_partial_report_and_cost(sample_repo, pr
     assert re.search(r"^cost: \$", result.stderr, re.M)
 
 
-def test_unwritable_output_keeps_the_report_on_stdout(sample_repo, prompt_file):
-    result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider", "demo",
-                     "--quiet", "--max-sections", "1", "-o", "/proc/no-such-dir/report.md")
+def test_unwritable_output_keeps_the_report_on_stdout(sample_repo, prompt_file, tmp_path):
+    # An output checked writable before the run (issue 26: a path that cannot work is refused
+    # before any call) can still fail at the end: here the disk is full for the child (no file
+    # may grow past 512 bytes), so the report cannot be written where asked.
+    import resource
+    import signal
+
+    def full_disk() -> None:  # pragma: no cover - runs in the child before exec
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (512, 512))
+
+    output = tmp_path / "report.md"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OPENROUTER_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "tech_writer", "--prompt", str(prompt_file), "--repo",
+         str(sample_repo), "--provider", "demo", "--quiet", "--max-sections", "1", "-o",
+         str(output)], capture_output=True, text=True, env=env, timeout=120,
+        stdin=subprocess.DEVNULL, preexec_fn=full_disk)
     assert result.returncode == 1
     assert_no_traceback(result)
-    assert "cannot write --output /proc/no-such-dir/report.md" in result.stderr
+    assert f"cannot write --output {output}" in result.stderr
     assert result.stdout.startswith("# ")  # the paid-for report is not lost
     assert re.search(r"^cost: \$", result.stderr, re.M)
+
+
+def test_an_output_that_cannot_work_is_refused_before_any_call(sample_repo, prompt_file):
+    result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider", "demo",
+                     "--quiet", "--max-sections", "1", "-o", "/proc/no-such-dir/report.md")
+    assert result.returncode == 2
+    assert_no_traceback(result)
+    assert result.stderr.startswith("tech-writer: error: -o/--output: /proc/no-such-dir/report.md")
+    assert result.stdout == ""
 
 
 def test_unopenable_cache_is_one_line_usage_error(sample_repo, prompt_file):

@@ -244,3 +244,14 @@ def test_compare_against_the_fake_openrouter_accounts_for_every_billed_call(samp
     assert document["judge_cost_usd"] > 0 and judge_requests
     assert sum(r["eval"]["judge_cost"]["calls"] for r in document["runs"]) == len(judge_requests)
     assert all(r["cost"]["phases"].get("evaluate", {"calls": 0})["calls"] == 0 for r in document["runs"])
+
+
+def test_eval_of_a_citation_with_thousands_of_digits_is_a_score_not_a_traceback(sample_repo,
+                                                                              tmp_path):
+    report = tmp_path / "huge.md"
+    report.write_text(f"# R\n\nThe app starts here [app.py:{'9' * 4_400}].\n", encoding="utf-8")
+    result = run_cli("eval", "--report", report, "--repo", sample_repo, "--json")
+    assert_no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["metrics"]["citations"]["invalid"] == 1

@@ -197,3 +197,21 @@ def test_verification_reads_the_disk_now(tmp_path: Path) -> None:
     assert verify_citations("[a.py:3]", repo).valid == 1
     (tmp_path / "a.py").write_text("1\n")
     assert verify_citations("[a.py:3]", repo).checks[0].reason == "end past last line (1 lines)"
+
+
+# --- impossible numbers (issue 26, finding 11) -------------------------------------------------
+@pytest.mark.parametrize("digits", [19, 4_301, 50_000])
+def test_a_line_number_no_file_can_have_is_an_invalid_citation(repo: Repository, digits: int) -> None:
+    huge = "9" * digits
+    markdown = f"See [f3.txt:{huge}] and [f3.txt:1-{huge}] and [f3.txt:{huge}-2]; [f3.txt:2]."
+    report = verify_citations(markdown, repo)
+    assert (report.total, report.valid) == (4, 1)
+    assert {check.reason for check in report.invalid_checks()} == {"impossible line number"}
+    feedback = format_feedback(report)
+    assert feedback.startswith(FEEDBACK_HEADER) and len(feedback) < 1_000
+    assert "impossible line number" in feedback
+
+
+def test_leading_zeros_are_not_impossible(repo: Repository) -> None:
+    report = verify_citations("[f3.txt:" + "0" * 5_000 + "2]", repo)
+    assert report.checks[0].citation.start == 2 and report.valid == 1

@@ -173,3 +173,44 @@ def test_the_index_uses_get_symbols_languages(tmp_path: Path) -> None:
                      git=False)
     index = RepoIndex.build(Repository(root))
     assert "renderPage" in index.simple_symbols
+
+
+# --- issue 26: impossible numbers, and a cost that grows with the report, not its square ---------
+def test_an_impossible_line_number_is_scored_as_an_invalid_citation(repo: Repository) -> None:
+    report = f"`Store` keeps items [app/store.py:{'7' * 5_000}]. `Store` adds [app/store.py:6-9].\n"
+    metrics = evaluate_report(report, repo)
+    assert (metrics.citations_total, metrics.citations_valid) == (2, 1)
+    assert metrics.invalid_citations[0]["reason"] == "impossible line number"
+    assert len(metrics.invalid_citations[0]["citation"]) <= 200
+
+
+class CountingRepository(Repository):
+    reads = 0
+
+    def read_text(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        CountingRepository.reads += 1
+        return super().read_text(*args, **kwargs)
+
+
+def test_each_cited_file_is_read_once_however_many_claims_cite_it(repo: Repository) -> None:
+    claims = [f"`Store` keeps item {n} [app/store.py:{1 + n % 9}-{2 + n % 9}]." for n in range(300)]
+    index = RepoIndex.build(repo)
+    counting = CountingRepository(repo.root)
+    CountingRepository.reads = 0
+    metrics = evaluate_report(" ".join(claims) + "\n", counting, index=index)
+    assert metrics.claims_total == 300 and metrics.citations_valid == 300
+    assert CountingRepository.reads == 1  # was one read per distinct cited range (9 here)
+
+
+def test_claims_keep_their_own_citations_in_a_long_report() -> None:
+    sentences = [f"Item {n} is stored [a/b{n}.py:{n + 1}]." for n in range(2_000)]
+    claims = split_claims(" ".join(sentences) + "\n")
+    assert len(claims) == 2_000
+    assert all(len(claim.citations) == 1 and claim.citations[0].path == f"a/b{n}.py"
+               for n, claim in enumerate(claims))
+
+
+def test_a_paragraph_of_abbreviations_still_splits_right() -> None:
+    text = " ".join(f"Use a tool, e.g. Foo{n} does it." for n in range(3)) + "\n"
+    assert [claim.text for claim in split_claims(text)] == [
+        f"Use a tool, e.g. Foo{n} does it." for n in range(3)]

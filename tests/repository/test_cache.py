@@ -145,3 +145,65 @@ def test_concurrent_threads_share_one_store(store: CacheStore) -> None:
     assert not errors
     assert not any(thread.is_alive() for thread in threads)
     assert store.stats()["files"] == 400
+
+
+# --- a cache file that stops taking writes (issue 26, finding 2) ------------------------------
+# A full disk is made for real: the child process may not grow any file past 64 KiB
+# (RLIMIT_FSIZE, SIGXFSZ ignored, so a write fails with EFBIG as on a full disk). Works as root.
+_FULL_DISK_CHILD = r"""
+import logging, resource, signal, sys
+from tech_writer.repository.cache import CacheStore
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+store = CacheStore(sys.argv[1])
+for number in range(40):
+    store.put("resume", f"k{number}", "x" * 8000, label=f"section {number}")
+    store.record_file(f"f{number}.py", "h", 1, 8000)
+assert all(store.get("resume", f"k{number}") == "x" * 8000 for number in range(40))
+assert len(store.files()) == 40 and not store.persistent
+print(store.unsaved.entries[-1], "|", store.unsaved.summary())
+store.close()
+"""
+
+
+def test_a_full_disk_turns_the_cache_off_and_the_run_goes_on(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "cache.sqlite"
+    child = subprocess.run([sys.executable, "-c", _FULL_DISK_CHILD, str(path)],
+                           capture_output=True, text=True, timeout=60)
+    assert child.returncode == 0, child.stderr
+    warnings = [line for line in child.stderr.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 1 and "cannot be written" in warnings[0]
+    assert child.stdout.startswith("section 39 |") and "more; " in child.stdout
+    assert "derived entries (" in child.stdout
+    with CacheStore(path) as later:  # what was saved before the disk filled is still there
+        assert later.get("resume", "k0") == "x" * 8000
+        assert later.previous_unsaved is not None
+        assert "section 39" in later.previous_unsaved.entries
+    with CacheStore(path) as after_a_good_run:
+        assert after_a_good_run.previous_unsaved is None  # the good run removed the note
+
+
+@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root writes read-only files")
+def test_a_read_only_cache_file_is_read_and_not_written(tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "cache.sqlite"
+    with CacheStore(path) as first:
+        first.put("ns", "old", "v")
+    path.chmod(0o444)
+    with caplog.at_level(logging.WARNING, logger="tech_writer.cache"), CacheStore(path) as store:
+        store.put("ns", "new", "w", label="section 'Intro'")
+        store.put("ns", "newer", "w", label="section 'Data'")
+        assert store.get("ns", "old") == "v" and store.get("ns", "new") == "w"
+        assert store.unsaved is not None and store.unsaved.entries == ["section 'Intro'",
+                                                                      "section 'Data'"]
+    assert len([r for r in caplog.records if "cannot be written" in r.getMessage()]) == 1
+
+
+def test_a_cache_path_that_cannot_be_created_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(OSError):  # the run turns this into a usage error before any call
+        CacheStore(tmp_path / "file" / "cache.sqlite")

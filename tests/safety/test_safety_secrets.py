@@ -160,3 +160,28 @@ def test_key_found_inside_the_repository_is_not_copied_out(tmp_path, prompt_file
     assert written == [], "the key was copied out of the repository into files written"
     assert ENV_KEY not in result.stdout and ENV_KEY not in result.stderr
     assert ENV_KEY not in telemetry
+
+
+def test_a_model_that_repeats_the_key_cannot_put_it_anywhere(sample_repo, prompt_file, tmp_path):
+    """Issue 26, finding 10: masked at the writers, the model's own output included, in the
+    key's common encodings too."""
+    encoded = ENV_KEY.replace("-", "%2D")
+    said = (f"## Keys\n\nThe service reads {ENV_KEY} (also written {encoded}) at start "
+            "[inventory/store.py:1-2].\n")
+    router = PhaseRouter(replace={("sections", 1): ModelTurn(content=said)})
+    out, cache = tmp_path / "out" / "report.md", tmp_path / "cache" / "tw.sqlite3"
+    with OtlpReceiver() as receiver, FakeOpenRouter(router, api_key=ENV_KEY) as server:
+        env = isolated_env(tmp_path, receiver, {
+            "OPENROUTER_API_KEY": ENV_KEY,
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_ONLY"})
+        result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider",
+                         "openrouter", "--base-url", server.base_url, "--eval-json", "-o", out,
+                         "--persist-cache", "--cache-path", cache, "--max-sections", "2",
+                         env=env)
+        telemetry = telemetry_text(receiver)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "***" in out.read_text()  # the model did say it
+    for text in (ENV_KEY, encoded):
+        assert text not in result.stdout and text not in result.stderr
+        assert files_containing(tmp_path, text) == []
+        assert text not in telemetry
