@@ -30,10 +30,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from ._conversation import Conversation, FileView, message_text
-from ._facts import extract_facts, project_identity
-from ._files import ENTRY_STEMS, file_role, is_readme, language_of
-from ._ranking import (
+from tech_writer.repository.filekinds import ENTRY_STEMS, file_role, is_readme, language_of
+from tech_writer.repository.ranking import (
     MAIN_MARKERS,
     FileRank,
     imported_by,
@@ -42,6 +40,9 @@ from ._ranking import (
     listed_paths,
     rank,
 )
+
+from ._conversation import Conversation, FileView, message_text
+from ._facts import extract_facts, project_identity
 from ._types import ModelTurn, ToolCall
 
 __all__ = [

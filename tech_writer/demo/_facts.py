@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from tech_writer.repository.filekinds import file_role, is_readme, language_of
+
 from ._code_facts import code_facts
 from ._conversation import FileView
 from ._fact import Fact, sentence_of
-from ._files import file_role, is_readme, language_of
 from ._manifest_facts import MANIFEST_READERS
 
 __all__ = ["Fact", "extract_facts", "project_identity"]

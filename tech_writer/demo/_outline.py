@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from tech_writer.repository.filekinds import ENTRY_STEMS, file_role
+
 from ._conversation import Conversation, message_text
 from ._explore import FILES_READ_PREFIX
-from ._files import ENTRY_STEMS, file_role
 from ._types import ModelTurn, ToolCall
 
 __all__ = [

@@ -18,11 +18,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from tech_writer.repository.ranking import is_noise
+
 from ._conversation import Conversation, FileView
 from ._fact import Fact, keywords, topics_of_text
 from ._facts import extract_facts
 from ._outline import files_read
-from ._ranking import is_noise
 from ._types import ModelTurn, ToolCall
 
 __all__ = [

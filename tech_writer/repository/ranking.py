@@ -1,10 +1,12 @@
-"""Which files of a repository matter most, judged from the tool results the demo model was given.
+"""Which files of a repository matter most, judged from what the repository tools answered.
 
 A careful reader starts from the root README and the packaging metadata, then the entry points
 (console scripts, ``__main__``, ``if __name__ == "__main__"``, ``func main``), then the modules
 the rest of the code imports most (``get_imports`` on a sample of files), then the largest public
-classes and functions (``get_symbols``). Everything here reads tool results out of the
-conversation; nothing touches the disk, so what the model claims is what the tools showed it.
+classes and functions (``get_symbols``). Everything here reads tool results
+(:class:`.toolresults.ToolEvidence`: the demo model's conversation, or a pipeline's
+:class:`.toolresults.Transcript`); nothing touches the disk, so a choice made from the ranking
+rests only on what the tools showed.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from ._conversation import Conversation, FileView
-from ._files import ENTRY_STEMS, file_role, is_readme, language_of
+from .filekinds import ENTRY_STEMS, file_role, is_readme, language_of
+from .toolresults import FileView, ToolEvidence
 
 __all__ = [
     "MAIN_MARKERS",
@@ -72,7 +74,7 @@ def is_noise(path: str) -> bool:
     return any(part in _NOISE_DIRS for part in parts[:-1]) or file_role(path) == "test"
 
 
-def listed_paths(conv: Conversation) -> list[str]:
+def listed_paths(conv: ToolEvidence) -> list[str]:
     """Paths from successful list_files results, in listed order, without notes or headers."""
     paths: dict[str, None] = {}
     for call in conv.calls_to("list_files"):
@@ -86,7 +88,7 @@ def listed_paths(conv: Conversation) -> list[str]:
 
 
 # --- entry points -------------------------------------------------------------------------------
-def main_marker_hits(conv: Conversation) -> dict[str, int]:
+def main_marker_hits(conv: ToolEvidence) -> dict[str, int]:
     """path -> line of its ``if __name__ == "__main__"`` / ``func main()``, from search results."""
     queries = {query for query, _ in MAIN_MARKERS.values()}
     hits: dict[str, int] = {}
@@ -124,7 +126,7 @@ def script_targets(views: Iterable[FileView], known: Iterable[str]) -> dict[str,
 
 
 # --- imports ------------------------------------------------------------------------------------
-def imported_by(conv: Conversation, known: Iterable[str]) -> dict[str, dict[str, int]]:
+def imported_by(conv: ToolEvidence, known: Iterable[str]) -> dict[str, dict[str, int]]:
     """target path -> {importing path: line of the import}, from every get_imports result."""
     known_list = list(known)
     index = _module_index(known_list)
@@ -251,7 +253,7 @@ class SymbolInfo:
                                                    "trait ", "enum "))
 
 
-def symbols_of(conv: Conversation) -> dict[str, list[SymbolInfo]]:
+def symbols_of(conv: ToolEvidence) -> dict[str, list[SymbolInfo]]:
     """path -> its top-level public symbols, largest first, from get_symbols results."""
     found: dict[str, list[SymbolInfo]] = {}
     for call in conv.calls_to("get_symbols"):
@@ -308,7 +310,7 @@ class FileRank:
             self.reasons.append(reason)
 
 
-def rank(conv: Conversation, extra_paths: Iterable[str] = (), *,
+def rank(conv: ToolEvidence, extra_paths: Iterable[str] = (), *,
          views: dict[str, FileView] | None = None, with_symbols: bool = True) -> list[FileRank]:
     """Every file the tool results name, most important first (ties: shallow, then by path).
 
