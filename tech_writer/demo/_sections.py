@@ -81,14 +81,17 @@ def parse_section_request(conv: Conversation) -> SectionRequest:
 def section_turn(conv: Conversation, citation_mode: str, parallel_tool_calls: bool) -> ModelTurn:
     request = parse_section_request(conv)
     calls: list[ToolCall] = []
-    if conv.offers("read_file"):
+    if conv.offers("get_symbols"):  # the whole extent of definitions running past the lines
+        # read, for the files the notes say are longer; asked first, so that a history cut
+        # short drops these before the lines read
+        lengths = dict(files_read(conv))
+        calls = [ToolCall("get_symbols", {"path": p}) for p in request.files
+                 if lengths.get(p, 0) > READ_LINES and not conv.has_called("get_symbols", path=p)]
+    if not calls and conv.offers("read_file"):
         calls = [
             ToolCall("read_file", {"path": p, "start_line": 1, "end_line": READ_LINES})
             for p in request.files if not conv.has_called("read_file", path=p)
         ]
-    if conv.offers("get_symbols"):  # every definition's whole extent, also past the lines read
-        calls += [ToolCall("get_symbols", {"path": p}) for p in request.files
-                  if not conv.has_called("get_symbols", path=p)]
     known = definitions(conv)
     if not calls and conv.offers("search_text"):  # who calls what it will describe
         facts = _choose_facts(request, _views_for(conv, request), known)

@@ -19,7 +19,8 @@ from tests.cli_helpers import assert_no_traceback, independent_citation_check, r
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHIVES = Path(__file__).with_name("realsrc")
-_USED_IN = re.compile(r"^- `(?:class |function )?(?P<name>[A-Za-z_$][\w$]*)[^`]*`.*?"
+_USED_IN = re.compile(r"^- `(?:class |function )?(?P<name>[A-Za-z_$][\w$]*)[^`]*` in "
+                      r"`(?P<defined>[^`]+)`.*?"
                       r"It is used in `[^`]+`(?: and \d+ other file\(s\))? "
                       r"\[(?P<path>[^\]:]+):(?P<line>\d+)\]", re.MULTILINE)
 _CLASS_BULLET = re.compile(r"^- `class (?P<name>\w+)[^`]*` in `(?P<path>[^`]+\.py)`.*?"
@@ -66,10 +67,11 @@ def test_every_used_in_line_holds_the_identifier_as_a_reference(demo_report: tup
     repo, report = demo_report
     found = list(_USED_IN.finditer(report))
     assert found, report  # the check below must have something to check
+    assert len(found) == report.count("It is used in"), "a 'used in' line this test cannot read"
     for match in found:
         name, path, line = match["name"], match["path"], int(match["line"])
         text = (repo / path).read_text(encoding="utf-8").splitlines()[line - 1]
-        module = Path(path).stem
+        module = Path(match["defined"]).stem  # `sessions.Session()` names it by its module
         code = _code(text)
         whole = re.search(rf"(?:(?<![\w$.])|(?<=\b{re.escape(module)}\.)){re.escape(name)}"
                           rf"(?![\w$])", code)
@@ -116,3 +118,46 @@ def test_sections_do_not_open_by_repeating_the_prompt(demo_report: tuple[Path, s
     bullets = [b.strip(" -;.") for b in re.findall(r"^- (.+)$", prompt, re.MULTILINE)]
     for paragraph in re.findall(r"^## .+\n\n(.+)$", report, re.MULTILINE):
         assert not any(paragraph.startswith(bullet[:40]) for bullet in bullets), paragraph
+
+
+def _section(report: str, words: str) -> str:
+    (body,) = [b for title, b in re.findall(r"^## (.+)\n((?:(?!^## ).*\n?)*)", report, re.MULTILINE)
+               if words in title.lower()]
+    return body
+
+
+@pytest.fixture(scope="module")
+def requests_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _unpack("requests-2.34.2-subset.tar.gz", tmp_path_factory.mktemp("requests"))
+
+
+def test_a_request_flows_from_the_functions_the_front_door_re_exports(
+        demo_report: tuple[Path, str]) -> None:
+    repo, report = demo_report
+    if repo.name != "requests-2.34.2":
+        pytest.skip("requests' flow: api.py and sessions.py, not its help.py/certs.py scripts")
+    flow = _section(report, "flows")
+    assert "[src/requests/api.py:" in flow and "[src/requests/sessions.py:" in flow, flow
+    assert "help.py" not in flow and "certs.py" not in flow
+
+
+def test_onboarding_says_how_to_install_with_the_readme_command(requests_repo: Path,
+                                                                tmp_path: Path) -> None:
+    out = tmp_path / "onboarding.md"
+    result = run_cli("--prompt", ROOT / "examples" / "onboarding.md", "--repo", requests_repo,
+                     "--provider", "demo", "-o", out, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    install = _section(out.read_text(encoding="utf-8"), "install")
+    assert "`python -m pip install requests`" in install, install
+    assert "[README.md:" in install
+
+
+def test_an_api_reference_has_one_section_per_public_module(requests_repo: Path,
+                                                             tmp_path: Path) -> None:
+    out = tmp_path / "api.md"
+    result = run_cli("--prompt", ROOT / "examples" / "api-reference.md", "--repo", requests_repo,
+                     "--provider", "demo", "-o", out, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    titles = re.findall(r"^## (.+)$", out.read_text(encoding="utf-8"), re.MULTILINE)
+    assert "The `requests.api` module" in titles and "The `requests.sessions` module" in titles
+    assert not {"Overview", "Usage", "Packaging"} & set(titles), titles
