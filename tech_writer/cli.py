@@ -287,23 +287,15 @@ def _dry_run(prompt: str, repo_path: Path, provider: str, model: str | None,
 
 
 def _read_text_file(option: str, file: str, what: str, missing_hint: str = "") -> str:
-    """A text file the user named with ``option``, or a one-line usage error if it is missing or
-    binary (a NUL in its first 8 KiB); undecodable bytes are replaced, never fatal."""
-    path = Path(file)
-    if not path.is_file():
-        raise UsageError(f"{option} {file}: no such file{missing_hint}")
-    data = path.read_bytes()
-    if b"\0" in data[:8192]:
-        raise UsageError(f"{option} {file}: a binary file, not {what}")
-    return data.decode("utf-8", errors="replace")
+    from tech_writer.repository.files import read_user_text
+
+    return read_user_text(option, file, what, missing_hint)
 
 
 def _read_prompt(prompt_file: str) -> str:
-    text = _read_text_file("--prompt", prompt_file, "a text prompt",
-                           " (try examples/architecture.md)")
-    if not text.strip():
-        raise UsageError(f"--prompt {prompt_file}: the file is empty; write what report you want")
-    return text
+    from tech_writer.examples import read_prompt
+
+    return read_prompt(prompt_file, sys.stdin)
 
 
 def _local_repo(repo_arg: str, cache_dir: Path | None) -> Path:

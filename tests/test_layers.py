@@ -25,6 +25,8 @@ ALLOWED: dict[str, set[str]] = {
     "tech_writer.errors": set(),
     "tech_writer.secrets": set(),
     "tech_writer.repository": FOUNDATION,
+    # The prompts shipped in the wheel; read with the one reader of the user's text files.
+    "tech_writer.examples": FOUNDATION | {"tech_writer.repository.files"},
     "tech_writer.llm": FOUNDATION | {"tech_writer.demo", "telemetry"},
     "tech_writer.report": FOUNDATION | {"tech_writer.repository"},
     "tech_writer.pipeline": FOUNDATION | {"tech_writer.llm", "tech_writer.repository",

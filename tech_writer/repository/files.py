@@ -1,4 +1,5 @@
-"""Writing files so that a reader never sees half of one."""
+"""The files the user names: a text file read with one set of checks, and the report written
+so that a reader never sees half of it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,23 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_atomic"]
+from tech_writer.errors import UsageError
+
+__all__ = ["read_user_text", "write_atomic"]
+
+_BINARY_SNIFF = 8192  # bytes looked at for a NUL: a text file has none
+
+
+def read_user_text(option: str, file: str | Path, what: str, missing_hint: str = "") -> str:
+    """A text file the user named with ``option``, or a one-line usage error if it is missing or
+    binary (a NUL in its first 8 KiB); undecodable bytes are replaced, never fatal."""
+    path = Path(file)
+    if not path.is_file():
+        raise UsageError(f"{option} {file}: no such file{missing_hint}")
+    data = path.read_bytes()
+    if b"\0" in data[:_BINARY_SNIFF]:
+        raise UsageError(f"{option} {file}: a binary file, not {what}")
+    return data.decode("utf-8", errors="replace")
 
 
 def write_atomic(path: str | Path, text: str) -> None:

@@ -37,7 +37,7 @@ def _unpack(archive: str, into: Path) -> Path:
 
 def _report(repo: Path, tmp_path: Path) -> str:
     out = tmp_path / "report.md"
-    result = run_cli("--prompt", ROOT / "examples" / "architecture.md", "--repo", repo,
+    result = run_cli("--prompt", "architecture", "--repo", repo,
                      "--provider", "demo", "-o", out, timeout=300)
     assert_no_traceback(result)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -114,7 +114,7 @@ def test_summaries_hold_no_underlines_duplicates_or_words_cut(demo_report: tuple
 
 def test_sections_do_not_open_by_repeating_the_prompt(demo_report: tuple[Path, str]) -> None:
     _, report = demo_report
-    prompt = (ROOT / "examples" / "architecture.md").read_text(encoding="utf-8")
+    prompt = (ROOT / "tech_writer" / "examples" / "architecture.md").read_text(encoding="utf-8")
     bullets = [b.strip(" -;.") for b in re.findall(r"^- (.+)$", prompt, re.MULTILINE)]
     for paragraph in re.findall(r"^## .+\n\n(.+)$", report, re.MULTILINE):
         assert not any(paragraph.startswith(bullet[:40]) for bullet in bullets), paragraph
@@ -144,7 +144,7 @@ def test_a_request_flows_from_the_functions_the_front_door_re_exports(
 def test_onboarding_says_how_to_install_with_the_readme_command(requests_repo: Path,
                                                                 tmp_path: Path) -> None:
     out = tmp_path / "onboarding.md"
-    result = run_cli("--prompt", ROOT / "examples" / "onboarding.md", "--repo", requests_repo,
+    result = run_cli("--prompt", "onboarding", "--repo", requests_repo,
                      "--provider", "demo", "-o", out, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     install = _section(out.read_text(encoding="utf-8"), "install")
@@ -155,7 +155,7 @@ def test_onboarding_says_how_to_install_with_the_readme_command(requests_repo: P
 def test_an_api_reference_has_one_section_per_public_module(requests_repo: Path,
                                                              tmp_path: Path) -> None:
     out = tmp_path / "api.md"
-    result = run_cli("--prompt", ROOT / "examples" / "api-reference.md", "--repo", requests_repo,
+    result = run_cli("--prompt", "api-reference", "--repo", requests_repo,
                      "--provider", "demo", "-o", out, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     titles = re.findall(r"^## (.+)$", out.read_text(encoding="utf-8"), re.MULTILINE)
