@@ -20,16 +20,14 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
+from tech_writer.pipeline.aspects import HEADING, prompt_aspects
 from tech_writer.pipeline.outline import Outline, SectionSpec
 
-__all__ = ["FALLBACK_NOTE", "fallback_outline", "prompt_aspects"]
+__all__ = ["FALLBACK_NOTE", "fallback_outline"]
 
 FALLBACK_NOTE = ("The model did not return a usable outline, so this report follows an outline "
                  "built from the prompt's own aspects and the files the exploration read.")
 _FILES_PER_SECTION = 4
-_MAX_TITLE = 70
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.+?)\s*$")
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{2,}")
 _STOPWORDS = frozenset(
     "the and for with that this from into are was its their them they how what where which when "
@@ -54,29 +52,9 @@ _NAME_WORDS: dict[str, str] = {
 }
 
 
-def prompt_aspects(prompt: str) -> list[tuple[str, str]]:
-    """(title, focus) for each aspect the prompt names: its bullets, else its second-level (and
-    deeper) headings; empty when it names none."""
-    bullets = [match[1].rstrip(";.") for match in map(_BULLET.match, prompt.splitlines()) if match]
-    if bullets:
-        return [(_title(text), text[:1].upper() + text[1:] + ".") for text in bullets]
-    headings = [m[2] for m in map(_HEADING.match, prompt.splitlines()) if m and len(m[1]) > 1]
-    return [(_title(text), f"{text}.") for text in headings]
-
-
-def _title(text: str) -> str:
-    """A heading from an aspect: parentheticals and everything after the first comma, colon or
-    semicolon dropped, cut at a word, first letter capitalised."""
-    title = re.sub(r"\s*\([^)]*\)", "", text)
-    title = re.split(r"[,:;]", title, maxsplit=1)[0].strip() or text.strip()
-    if len(title) > _MAX_TITLE:
-        title = title[:_MAX_TITLE].rsplit(" ", 1)[0]
-    return title[:1].upper() + title[1:]
-
-
 def _report_title(prompt: str) -> str:
     for line in prompt.splitlines():
-        match = _HEADING.match(line)
+        match = HEADING.match(line)
         if match and len(match[1]) == 1:
             return match[2]
     return "Report"

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tech_writer.llm.pricing import ModelPricing
+from tech_writer.llm.providers import get_provider
 from tech_writer.pipeline import prompts
 from tech_writer.pipeline.history import HistoryPolicy
 from tech_writer.repository.repo import Repository
@@ -149,5 +150,17 @@ def format_plan(plan: Plan) -> str:
         f"(+{high.fix_rounds_per_section} fix round each), {high.calls} calls, "
         f"~{high.prompt_tokens + high.completion_tokens:,} tokens, {money(high.cost_usd)}",
         f"Estimated cost: {money(low.cost_usd)} – {money(high.cost_usd)}. "
-        "Cap it with --max-cost.",
+        + _cap_advice(plan.provider),
     ]) + "\n"
+
+
+def _cap_advice(provider: str) -> str:
+    """How to cap the spend, for this provider: --max-cost only where each call's cost is
+    reported (OpenRouter's dialect); the others refuse the flag, so it is not recommended."""
+    config = get_provider(provider)
+    if config.cost_known_zero:
+        return "A local server bills nothing: no cap needed."
+    if config.openrouter_dialect:
+        return "Cap it with --max-cost."
+    return (f"{provider} does not report what a call cost, so --max-cost cannot cap it here; "
+            "--provider openrouter can.")

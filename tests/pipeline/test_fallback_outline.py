@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tech_writer.pipeline.fallback_outline import fallback_outline, prompt_aspects
+from tech_writer.pipeline.aspects import dropped_aspects, prompt_aspects
+from tech_writer.pipeline.fallback_outline import fallback_outline
 
 ROOT = Path(__file__).resolve().parents[2]
 ONBOARDING = (ROOT / "tech_writer" / "examples" / "onboarding.md").read_text(encoding="utf-8")
@@ -49,3 +50,11 @@ def test_a_prompt_with_no_aspects_is_one_section() -> None:
     outline = fallback_outline("Explain this repository.", "", ["a.py"], max_sections=6)
     assert outline.title == "Report"
     assert [(s.title, s.relevant_files) for s in outline.sections] == [("Overview", ("a.py",))]
+
+
+def test_max_sections_below_the_aspects_says_what_it_drops() -> None:
+    message = dropped_aspects(ONBOARDING, 1)
+    assert message and message.startswith("--max-sections 1: the prompt asks for 6 aspects; the "
+                                           "report covers the first 1 and drops: ")
+    assert "The layout of the repository" in message and "How to install" not in message
+    assert dropped_aspects(ONBOARDING, 6) is None
