@@ -52,14 +52,15 @@ def run(quick: bool) -> list[Figure]:
         reason = "run_pipeline() has no `concurrency` keyword yet"
         return [unavailable(whole_name, reason, unit="s", target=CONCURRENCY_TARGET),
                 unavailable(phase_name, reason, unit="s", target=None)]
-    from tech_writer.demo import FakeOpenRouter
+    from tech_writer.demo import FakeOpenRouter, FakeOptions
 
     trials: dict[str, list[_Trial]] = {"c1": [], f"c{PARALLEL}": []}
     with tempfile.TemporaryDirectory(prefix="bench-concurrency-") as tmp:
         repo = make_sample_repo(Path(tmp) / "parcel")
 
         def trial(concurrency: int) -> float:
-            with FakeOpenRouter(WideOutlineModel(sections), latency_s=latency) as server:
+            with FakeOpenRouter(WideOutlineModel(sections),
+                                options=FakeOptions(latency_s=latency)) as server:
                 result = _timed_run(server, repo, sections, concurrency)
             trials[f"c{concurrency}"].append(result[1])
             return result[0]

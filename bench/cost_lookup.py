@@ -57,9 +57,9 @@ class _Count:
 
 
 def _requests_per_call(repo: Path, sections: int, *, inline_cost: bool) -> _Count:
-    from tech_writer.demo import DemoModel, FakeOpenRouter
+    from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions
 
-    with FakeOpenRouter(DemoModel(), inline_cost=inline_cost) as server:
+    with FakeOpenRouter(DemoModel(), options=FakeOptions(inline_cost=inline_cost)) as server:
         _report, cost = run_report(server, repo, environ={}, max_sections=sections)
         requests = Counter(request.path for request in server.requests)
         calls = len(server.ledger)

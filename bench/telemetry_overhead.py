@@ -143,12 +143,13 @@ def _fixed_cost(trial: _Trial) -> Figure:
 
 
 def _slow_run_overhead(quick: bool) -> Figure:
-    from tech_writer.demo import FakeOpenRouter
+    from tech_writer.demo import FakeOpenRouter, FakeOptions
 
     sections = 1 if quick else 8
     latency = 0.02 if quick else SLOW_S_PER_CALL
     with tempfile.TemporaryDirectory(prefix="bench-telemetry-slow-") as tmp, OtlpSink() as sink, \
-            FakeOpenRouter(WideOutlineModel(sections), latency_s=latency) as server:
+            FakeOpenRouter(WideOutlineModel(sections),
+                           options=FakeOptions(latency_s=latency)) as server:
         repo = make_sample_repo(Path(tmp) / "parcel")
         trial = _on_off_trial(server, repo, sink, sections, 1 if quick else _SLOW_ROUNDS)
     on, off = median(trial.samples["on"]), median(trial.samples["off"])
@@ -232,22 +233,23 @@ def _noop_spans(count: int) -> float:
     from opentelemetry.metrics import NoOpMeter
     from opentelemetry.trace import NoOpTracer
 
-    from telemetry import ChatInvocation
+    from telemetry import ChatInvocation, ChatRequest
     from telemetry.metrics import ChatMetrics
 
     tracer, metrics = NoOpTracer(), ChatMetrics(NoOpMeter("bench"))
     started = time.perf_counter()
     for index in range(count):
-        _one_chat(ChatInvocation(tracer, metrics, model="bench/model", provider="openrouter",
-                                 capture_content=False, clock=time.monotonic,
-                                 server_address="127.0.0.1", server_port=8080), index)
+        request = ChatRequest("bench/model", "openrouter", server_address="127.0.0.1",
+                              server_port=8080)
+        _one_chat(ChatInvocation(tracer, metrics, request, capture_content=False,
+                                 clock=time.monotonic), index)
     return time.perf_counter() - started
 
 
 def _one_chat(chat: ChatInvocation, index: int) -> None:
-    from telemetry import ChatUsage
+    from telemetry import ChatAnswer, UsageStats
 
     chat.record_attempt(1, status_code=200)
-    chat.stop(ChatUsage(
-        response_id=f"gen-{index}", response_model="bench/model", finish_reasons=["stop"],
-        input_tokens=1200, output_tokens=300, cost_usd=0.00042, cost_source="inline"))
+    usage = UsageStats(prompt_tokens=1200, completion_tokens=300, total_tokens=1500,
+                       cost_usd=0.00042, generation_id=f"gen-{index}", cost_source="inline")
+    chat.stop(ChatAnswer(usage, "bench/model", finish_reasons=["stop"]))

@@ -70,14 +70,14 @@ def run(quick: bool) -> list[Figure]:
     skip = ("not run: --quick" if quick
             else f"not run: {PEERS_ENV}=off" if os.environ.get(PEERS_ENV) == "off" else None)
     venvs = [_venv(peer, skip) for peer in PEERS]
-    from tech_writer.demo import FakeOpenRouter
+    from tech_writer.demo import FakeOpenRouter, FakeOptions
 
     ours = PeerResult("tech_writer", OURS_LABEL, versions=_own_versions())
     whole = PeerResult("tech_writer-sdk", "tech_writer LLMClient, whole (vs bare openai SDK)")
     peers = [PeerResult(v.peer.name, v.peer.label, reason=None if v.python else v.reason)
              for v in venvs]
-    with FakeOpenRouter(ReadFileTurnModel(), cached_tokens=CACHED_TOKENS,
-                        reasoning_tokens=REASONING_TOKENS) as server:
+    with FakeOpenRouter(ReadFileTurnModel(),
+                        options=FakeOptions(cached_tokens=CACHED_TOKENS, reasoning_tokens=REASONING_TOKENS)) as server:
         for round_index in range(sizes.rounds):
             _one_round(server, sizes, ours, whole, peers, venvs, reverse=round_index % 2 == 1)
     return _figures(ours, whole, peers, sizes)

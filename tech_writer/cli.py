@@ -1,85 +1,65 @@
-"""The ``tech-writer`` command.
+"""The ``tech-writer`` command group: the report (the default when no subcommand is named),
+``eval`` and ``compare``.
 
 Stdout carries the report (or, with ``--eval-json``, one JSON document) and nothing else; progress,
 logs, warnings and the final cost line go to stderr. Expected failures print one line and exit
-with the code documented in ``--help``; they never print a traceback.
+with the code documented in ``--help``; they never print a traceback. The flags become one
+:class:`~tech_writer.pipeline.settings.RunSettings` here, and a setting that cannot work comes
+back as a :class:`~tech_writer.errors.SettingError`, put in the words of its flag by
+:func:`tech_writer.commands.common.setting_message`.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import math
-import signal
-import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tech_writer import __version__
-from tech_writer.errors import (
-    EXIT_FAILED,
-    EXIT_SIGINT,
-    EXIT_USAGE,
-    TechWriterError,
-    Terminated,
-    UsageError,
-    interruption,
+from tech_writer.commands.common import (
+    CONTEXT,
+    EXIT_CODES_HELP,
+    SETTING_FLAGS,
+    GlobalOptions,
+    OneLineErrorsMixin,
+    cost_line,
+    global_options,
+    global_settings,
+    inside_repo,
+    local_repo,
+    read_prompt,
+    run_guarded,
 )
-from tech_writer.llm.providers import (
-    PROVIDER_NAMES,
-    get_provider,
-    require_base_url,
-    validate_model,
-)
-from tech_writer.secrets import known_secrets
+from tech_writer.commands.compare import compare_command
+from tech_writer.commands.evaluate import eval_command, format_eval_summary
+from tech_writer.errors import EXIT_FAILED, UsageError
+from tech_writer.llm.providers import PROVIDER_NAMES
 
 if TYPE_CHECKING:
-    from tech_writer.pipeline.run import RunFailed
+    from tech_writer.pipeline.result import RunResult
+    from tech_writer.pipeline.settings import RunSettings
 
 __all__ = ["cli", "main"]
 
-EXIT_CODES_HELP = """\b
-Exit codes: 0 done · 1 the run failed (API error, no credit, ...) · 2 bad usage
-· 3 --max-cost budget exhausted · 130 interrupted (Ctrl-C) · 143 terminated (SIGTERM).
-A run that stops early still writes the partial report and prints its cost."""
+# Report options that make no sense before a subcommand's name (-q and --log-level do).
+_GLOBAL = ("quiet", "log_level")
 
 
-class _OneLineErrors(click.Command):
-    """Click's usage errors, reduced to the one line the user needs (plus the --help hint)."""
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs["standalone_mode"] = False
-        try:
-            return super().main(*args, **kwargs)
-        except click.exceptions.NoArgsIsHelpError as exc:
-            click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
-            sys.exit(EXIT_USAGE)
-        except click.UsageError as exc:
-            _fail(f"{exc.format_message()} (see tech-writer --help)", EXIT_USAGE)
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
-        except click.Abort:
-            _fail("interrupted", EXIT_SIGINT)
+class TechWriterGroup(OneLineErrorsMixin, click.Group):
+    """The ``tech-writer`` group, whose own callback writes the report when no subcommand is
+    named: ``tech-writer --prompt x --repo .`` as before, ``tech-writer [-q] eval ...``."""
 
 
-def _positive_dollars(ctx: click.Context, param: click.Parameter,
-                      value: float | None) -> float | None:
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise click.BadParameter("must be a positive, finite amount of US dollars, e.g. 0.50")
-    return value
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"tech-writer: error: {message}", err=True)
-    sys.exit(code)
-
-
-@click.command(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"],
-                                                     "max_content_width": 100},
-               epilog=EXIT_CODES_HELP)
-@click.option("--prompt", "prompt_file", required=True, metavar="FILE",
-              help="Text/Markdown file saying what report to write (see examples/).")
+@click.group(cls=TechWriterGroup, invoke_without_command=True, context_settings=CONTEXT,
+             epilog=EXIT_CODES_HELP)
+@click.option("--prompt", "prompt_file", default=None, metavar="FILE|NAME|-",
+              help="What report to write: a Text/Markdown file, a bundled prompt "
+                   "(architecture, onboarding, api-reference) or - for standard input; required "
+                   "to write a report.")
 @click.option("--repo", default=".", show_default=True, metavar="PATH_OR_GIT_URL",
               help="Repository to document: a local directory, or an https/ssh git URL "
                    "(cloned shallowly into --cache-dir, reused and refreshed).")
@@ -123,9 +103,9 @@ def _fail(message: str, code: int) -> NoReturn:
 @click.option("--concurrency", type=click.IntRange(min=1, max=64), default=4, show_default=True,
               metavar="N", help="Exploration areas and sections worked on at once (at most N "
                                 "LLM requests in flight; backs off on 429).")
-@click.option("--max-cost", "max_cost", type=float, default=None, callback=_positive_dollars,
-              metavar="USD", help="Stop starting LLM calls before the run's spend would pass "
-                                  "this many dollars; finish with what exists (exit 3).")
+@click.option("--max-cost", "max_cost", type=float, default=None, metavar="USD",
+              help="Stop starting LLM calls before the run's spend would pass this many "
+                   "dollars; finish with what exists (exit 3).")
 @click.option("--dry-run", is_flag=True,
               help="Call no model: print the plan and an estimated cost range for this repo "
                    "and model.")
@@ -147,128 +127,136 @@ def _fail(message: str, code: int) -> NoReturn:
               show_default=True, metavar="SECONDS",
               help="How long to keep asking OpenRouter's /generation for a cost the completion "
                    "did not carry.")
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"],
-                                               case_sensitive=False),
-              default="WARNING", show_default=True, help="Log detail on stderr.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@global_options
 @click.version_option(__version__, "--version", prog_name="tech-writer")
-def cli(**options: Any) -> None:
+@click.pass_context
+def cli(ctx: click.Context, /, **options: Any) -> None:
     """Write a technical report about a code repository, every claim cited as [path:start-end]
     and every citation checked against the files on disk.
 
     \b
     Examples:
-      tech-writer --prompt examples/architecture.md --repo . --provider demo
-      tech-writer --prompt examples/onboarding.md --repo https://github.com/pallets/click \\
+      tech-writer --prompt architecture --repo . --provider demo
+      tech-writer --prompt onboarding --repo https://github.com/pallets/click \\
           --provider openrouter --model anthropic/claude-sonnet-4 -o onboarding.md
 
     \b
-    Also: tech-writer eval --help (score a report), tech-writer compare --help (several models).
+    Also: tech-writer eval --help (score a report), tech-writer compare --help (several models);
+    -q and --log-level go before or after the subcommand's name.
     """
-    from tech_writer.logsetup import configure_logging
-
-    configure_logging(options["log_level"], secrets=known_secrets(options["openrouter_key"]))
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        code = _run(**options)
-    except TechWriterError as exc:
-        _fail(exc.message, exc.exit_code)
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM delivered as Terminated
-        _fail(*interruption(exc))
-    sys.exit(code)
-
-
-def _terminate(signum: int, frame: object) -> None:
-    # Delivered like Ctrl-C so the same clean-up runs: partial report, cost, telemetry flush.
-    raise Terminated()
+    globals_ = global_settings(options.pop("quiet"), options.pop("log_level"))
+    if ctx.invoked_subcommand is not None:
+        _refuse_report_options(ctx, options)
+        ctx.obj = globals_
+        return
+    if options["prompt_file"] is None:
+        param = next(p for p in ctx.command.params if p.name == "prompt_file")
+        raise click.MissingParameter(ctx=ctx, param=param)
+    run_guarded(functools.partial(_run, _ReportOptions.of(options), globals_),
+                log_level=globals_.log_level, secrets=[options["openrouter_key"]])
 
 
-def _run(*, prompt_file: str, repo: str, output: Path | None, provider: str, model: str | None,
-         base_url: str | None, openrouter_key: str | None, no_track_cost: bool, eval_json: bool,
-         stream: bool, max_exploration: int, max_sections: int, persist_cache: bool,
-         cache_path: Path | None, cache_dir: Path | None, quiet: bool, request_timeout: float,
-         max_retries: int, cost_lookup_timeout: float, log_level: str, concurrency: int,
-         max_cost: float | None, dry_run: bool, resume: bool, reasoning: str | None,
-         no_structured_output: bool, no_parallel_tools: bool, evaluate_report: bool = False) -> int:
+cli.add_command(eval_command)
+cli.add_command(compare_command)
+
+
+def _refuse_report_options(ctx: click.Context, options: dict[str, Any]) -> None:
+    for name in options:
+        if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
+            flag = SETTING_FLAGS.get(name) or "--" + name.replace("_", "-")
+            raise click.UsageError(f"{flag} is an option of the report, not of "
+                                   f"'{ctx.invoked_subcommand}': put it after the subcommand "
+                                   "or leave it out", ctx=ctx)
+
+
+@dataclass(frozen=True)
+class _ReportOptions:
+    """The report command's flags: its settings, and what is done with the report."""
+
+    options: dict[str, Any]
+    prompt_file: str
+    repo: str
+    cache_dir: Path | None
+    output: Path | None
+    eval_json: bool
+    evaluate: bool
+    dry_run: bool
+
+    @classmethod
+    def of(cls, options: dict[str, Any]) -> _ReportOptions:
+        return cls(options, options["prompt_file"], options["repo"], options["cache_dir"],
+                   options["output"], options["eval_json"], options["evaluate_report"],
+                   options["dry_run"])
+
+    def settings(self) -> RunSettings:
+        """The run's settings, validated once (a SettingError names what cannot work)."""
+        from tech_writer.llm.cost_lookup import LookupPolicy
+        from tech_writer.llm.retry import RetryPolicy
+        from tech_writer.pipeline.settings import RunSettings
+
+        o = self.options
+        if o["openrouter_key"] and o["provider"] != "openrouter":
+            raise UsageError("--openrouter-key goes with --provider openrouter")
+        return RunSettings(
+            provider=o["provider"], model=o["model"], base_url=o["base_url"],
+            api_key=o["openrouter_key"] if o["provider"] == "openrouter" else None,
+            track_cost=False if o["no_track_cost"] else None,
+            max_exploration=o["max_exploration"], max_sections=o["max_sections"],
+            concurrency=o["concurrency"], max_cost_usd=o["max_cost"],
+            persist_cache=o["persist_cache"], cache_path=o["cache_path"], resume=o["resume"],
+            stream=o["stream"], reasoning=o["reasoning"],
+            structured_output=not o["no_structured_output"],
+            parallel_tools=not o["no_parallel_tools"], request_timeout_s=o["request_timeout"],
+            retry=RetryPolicy(max_attempts=o["max_retries"] + 1),
+            lookup=LookupPolicy(max_wait_s=o["cost_lookup_timeout"]),
+            prompt_name=Path(self.prompt_file).name)
+
+
+def _run(request: _ReportOptions, globals_: GlobalOptions) -> int:
     from tech_writer.pipeline.live import make_progress
+    from tech_writer.pipeline.run import run_report
 
-    prompt = _read_prompt(prompt_file)
-    track_cost = _check_options(provider, model, base_url, openrouter_key, no_track_cost,
-                                resume, persist_cache)
-    repo_path = _local_repo(repo, cache_dir)
-    if dry_run:
-        return _dry_run(prompt, repo_path, provider, model, base_url, max_exploration,
-                        max_sections, eval_json)
-    progress = make_progress(quiet=quiet)  # a live status on a terminal, else plain lines
-
-    from tech_writer.llm.cost_lookup import LookupPolicy
-    from tech_writer.llm.retry import RetryPolicy
-    from tech_writer.pipeline.run import RunFailed, format_cost_line, run_pipeline
-
-    try:
-        with progress:  # the live status is gone before the report and the cost line
-            report, store, cost = run_pipeline(
-                prompt, repo_path, model=model, provider=provider,
-                api_key=openrouter_key if provider == "openrouter" else None, base_url=base_url,
-                track_cost=track_cost, max_exploration=max_exploration,
-                max_sections=max_sections, persist_cache=persist_cache, cache_path=cache_path,
-                stream=stream, progress=progress, prompt_name=Path(prompt_file).name,
-                request_timeout_s=request_timeout, concurrency=concurrency,
-                max_cost_usd=max_cost, resume=resume,
-                retry=RetryPolicy(max_attempts=max_retries + 1),
-                lookup=LookupPolicy(max_wait_s=cost_lookup_timeout), reasoning=reasoning,
-                structured_output=not no_structured_output, parallel_tools=not no_parallel_tools)
-    except RunFailed as failed:
-        return _report_failure(failed, repo_path, track_cost, output, eval_json)
-    evaluation = _evaluate(report, repo_path, prompt, store, output, eval_json) if evaluate_report else None
-    delivered = _deliver(report, repo_path, cost, track_cost, output, eval_json, evaluation=evaluation)
-    _cost_line(cost, track_cost, format_cost_line)
+    prompt = read_prompt(request.prompt_file)
+    settings = request.settings()
+    repo_path = local_repo(request.repo, request.cache_dir)
+    if request.dry_run:
+        return _dry_run(prompt, repo_path, settings, request.eval_json)
+    progress = make_progress(quiet=globals_.quiet)  # a live status on a terminal, else lines
+    with progress:  # the live status is gone before the report and the cost line
+        result = run_report(prompt, repo_path, settings, progress=progress)
+    if result.failure is not None:
+        return _report_failure(result, repo_path, request)
+    assert result.report is not None
+    evaluation = (_evaluate(result, repo_path, prompt, request) if request.evaluate else None)
+    delivered = _deliver(result, repo_path, request, evaluation=evaluation)
+    cost_line(result.cost_summary, track_cost=result.track_cost, simulated=result.simulated)
     return 0 if delivered else EXIT_FAILED
 
 
-def _check_options(provider: str, model: str | None, base_url: str | None,
-                   openrouter_key: str | None, no_track_cost: bool, resume: bool,
-                   persist_cache: bool) -> bool:
-    """Options that cannot go together fail before any other output; returns ``track_cost``."""
-    config = get_provider(provider)
-    if openrouter_key and provider != "openrouter":
-        raise UsageError("--openrouter-key goes with --provider openrouter")
-    require_base_url(config, base_url)
-    validate_model(config, model or config.default_model)
-    if resume and not persist_cache:
-        raise UsageError("--resume needs --persist-cache (that is where finished work is kept)")
-    return not no_track_cost and config.track_cost_default
-
-
-def _report_failure(failed: RunFailed, repo_path: Path, track_cost: bool, output: Path | None,
-                    eval_json: bool) -> int:
+def _report_failure(result: RunResult, repo_path: Path, request: _ReportOptions) -> int:
     """A run that stopped: what it wrote and what it cost are delivered, then why it stopped."""
-    from tech_writer.pipeline.run import format_cost_line
-
-    _deliver(failed.partial_report, repo_path, failed.cost_stats, track_cost, output,
-             eval_json, error=failed.message, budget_exhausted=failed.budget_exhausted)
-    _cost_line(failed.cost_stats, track_cost, format_cost_line)
-    if failed.partial_report and output:
-        click.echo(f"tech-writer: partial report written to {output}", err=True)
-    if failed.missing_sections:
-        click.echo("tech-writer: sections not written: " + "; ".join(failed.missing_sections),
+    failure = result.failure
+    assert failure is not None
+    _deliver(result, repo_path, request)
+    cost_line(result.cost_summary, track_cost=result.track_cost, simulated=result.simulated)
+    if result.report and request.output:
+        click.echo(f"tech-writer: partial report written to {request.output}", err=True)
+    if failure.missing_sections:
+        click.echo("tech-writer: sections not written: " + "; ".join(failure.missing_sections),
                    err=True)
-    click.echo(f"tech-writer: {'stopped' if failed.budget_exhausted else 'error'}: "
-               f"{failed.message}", err=True)
-    return failed.exit_code or EXIT_FAILED
+    click.echo(f"tech-writer: {'stopped' if failure.budget_exhausted else 'error'}: "
+               f"{failure.message}", err=True)
+    return failure.exit_code or EXIT_FAILED
 
 
-def _dry_run(prompt: str, repo_path: Path, provider: str, model: str | None,
-             base_url: str | None, max_exploration: int, max_sections: int,
-             eval_json: bool) -> int:
+def _dry_run(prompt: str, repo_path: Path, settings: RunSettings, eval_json: bool) -> int:
     from tech_writer.llm.pricing import ModelPricing, fetch_model_pricing
     from tech_writer.pipeline.planner import format_plan, make_plan
     from tech_writer.repository.repo import Repository
 
-    config = get_provider(provider)
-    model = validate_model(config, model or config.default_model)
+    config, model, base_url = settings.client.config, settings.model_name, settings.base_url
     pricing = None
-    if provider == "demo" and base_url is None:
+    if settings.provider == "demo" and base_url is None:
         from tech_writer.demo import FakeOpenRouter
 
         with FakeOpenRouter() as server:  # /models of the demo: its simulated prices
@@ -277,8 +265,9 @@ def _dry_run(prompt: str, repo_path: Path, provider: str, model: str | None,
         pricing = fetch_model_pricing(base_url or config.default_base_url or "", model)
     elif config.cost_known_zero:  # a local server bills nothing
         pricing = ModelPricing(model, 0.0, 0.0)
-    plan = make_plan(Repository(repo_path), prompt, model=model, provider=provider,
-                     pricing=pricing, max_exploration=max_exploration, max_sections=max_sections)
+    plan = make_plan(Repository(repo_path), prompt, model=model, provider=settings.provider,
+                     pricing=pricing, max_exploration=settings.max_exploration,
+                     max_sections=settings.max_sections)
     if eval_json:
         click.echo(json.dumps({"dry_run": plan.as_dict()}, indent=2))
     else:
@@ -286,48 +275,15 @@ def _dry_run(prompt: str, repo_path: Path, provider: str, model: str | None,
     return 0
 
 
-def _read_text_file(option: str, file: str, what: str, missing_hint: str = "") -> str:
-    from tech_writer.repository.files import read_user_text
-
-    return read_user_text(option, file, what, missing_hint)
-
-
-def _read_prompt(prompt_file: str) -> str:
-    from tech_writer.examples import read_prompt
-
-    return read_prompt(prompt_file, sys.stdin)
-
-
-def _local_repo(repo_arg: str, cache_dir: Path | None) -> Path:
-    from tech_writer.repository.remote import clone_or_update, is_git_url
-
-    path = Path(repo_arg)
-    if path.is_dir():
-        return path
-    if is_git_url(repo_arg) and not repo_arg.startswith("-"):
-        if cache_dir is None:
-            from platformdirs import user_cache_dir
-
-            cache_dir = Path(user_cache_dir("tech_writer"))
-        from tech_writer.secrets import mask_url_credentials
-
-        click.echo(f"» cloning {mask_url_credentials(repo_arg)}", err=True)
-        return clone_or_update(repo_arg, cache_dir)
-    if path.exists():
-        raise UsageError(f"--repo {repo_arg}: not a directory")
-    raise UsageError(f"--repo {repo_arg}: no such directory, and not an https/ssh git URL")
-
-
-def _deliver(report: str | None, repo_path: Path, cost: dict[str, Any] | None, track_cost: bool,
-             output: Path | None, eval_json: bool, error: str | None = None,
-             budget_exhausted: bool = False, evaluation: dict[str, Any] | None = None) -> bool:
+def _deliver(result: RunResult, repo_path: Path, request: _ReportOptions,
+             evaluation: dict[str, Any] | None = None) -> bool:
     """Write/print the report (and the JSON); ``False`` if the output file could not be
     written (the report then went to stdout)."""
     from tech_writer.report.citations import verify_citations
     from tech_writer.repository.files import write_atomic
     from tech_writer.repository.repo import Repository
 
-    write_failed = False
+    report, output, write_failed = result.report, request.output, False
     if report is not None and output is not None:
         try:
             write_atomic(output, report)
@@ -336,61 +292,47 @@ def _deliver(report: str | None, repo_path: Path, cost: dict[str, Any] | None, t
             click.echo(f"tech-writer: error: cannot write --output {output} "
                        f"({exc.strerror or exc}); the report follows on stdout", err=True)
             write_failed = True
-    if eval_json:
-        citations = verify_citations(report or "", Repository(repo_path)).as_dict()
-        document: dict[str, Any] = {"report": report, "citations": citations,
-                                    "cost": cost if track_cost else None,
-                                    "budget_exhausted": budget_exhausted}
-        if cost is not None and cost.get("simulated"):
-            document["simulated"] = True
-        if error is not None:
-            document["error"] = error
-        if evaluation is not None:
-            document["eval"] = evaluation
+    if request.eval_json:
+        document = _json_document(result, verify_citations(report or "", Repository(repo_path))
+                                  .as_dict(), evaluation)
         click.echo(json.dumps(document, indent=2))
     elif report is not None and (output is None or write_failed):
         click.echo(report, nl=False)
     return not write_failed
 
 
-def _evaluate(report: str, repo_path: Path, prompt: str, store: Any, output: Path | None,
-              eval_json: bool) -> dict[str, Any]:
-    """--eval: the deterministic scores of the report just written (see tech-writer eval)."""
-    from tech_writer.commands.common import inside_repo
-    from tech_writer.commands.evaluate import format_eval_summary
-    from tech_writer.pipeline.evaluate import evaluate
+def _json_document(result: RunResult, citations: dict[str, Any],
+                   evaluation: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``--eval-json`` document: the one place a run's cost summary becomes a dict."""
+    failure = result.failure
+    cost = result.cost_document()
+    document: dict[str, Any] = {"report": result.report, "citations": citations,
+                                "cost": cost if result.track_cost else None,
+                                "budget_exhausted": bool(failure and failure.budget_exhausted)}
+    if cost is not None and result.simulated:
+        document["simulated"] = True
+    if failure is not None:
+        document["error"] = failure.message
+    if evaluation is not None:
+        document["eval"] = evaluation
+    return document
 
-    evaluation = evaluate(report, repo_path, prompt=prompt,
-                          files_read=[info.path for info in store.files()],
-                          exclude=inside_repo(output, repo_path))
-    if not eval_json:
+
+def _evaluate(result: RunResult, repo_path: Path, prompt: str,
+              request: _ReportOptions) -> dict[str, Any]:
+    """--eval: the deterministic scores of the report just written (see tech-writer eval)."""
+    from tech_writer.pipeline.evaluate import EvalScope, evaluate
+
+    assert result.report is not None
+    scope = EvalScope(result.files_read, inside_repo(request.output, repo_path))
+    evaluation = evaluate(result.report, repo_path, prompt=prompt, scope=scope)
+    if not request.eval_json:
         click.echo(format_eval_summary(evaluation), err=True, nl=False)
     return evaluation
 
 
-def _cost_line(cost: dict[str, Any] | None, track_cost: bool, formatter: Any) -> None:
-    if cost is None:
-        return
-    if not track_cost:
-        line = (f"cost: not tracked · {cost['total_tokens']:,} tokens · "
-                f"{cost['total_calls']:,} calls")
-    else:
-        line = "cost: " + formatter(cost["total_cost_usd"], cost["total_tokens"],
-                                    cost["total_calls"], cost["calls_without_cost"])
-        if cost.get("total_spend_usd") and cost.get("upstream_cost_usd"):
-            line += f" · BYOK: ${cost['total_spend_usd']:.4f} incl. provider billing"
-        if cost.get("simulated"):
-            line += " (simulated: demo provider)"
-    click.echo(line, err=True)
-
-
 def main() -> None:
-    from tech_writer.commands import SUBCOMMAND_NAMES, subcommand
-
-    if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMAND_NAMES:
-        subcommand(sys.argv[1]).main(sys.argv[2:], prog_name=f"tech-writer {sys.argv[1]}")
-        return
-    cli()  # exits via sys.exit with the run's code
+    cli()  # exits via sys.exit with the code of the command run
 
 
 if __name__ == "__main__":  # pragma: no cover

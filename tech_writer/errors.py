@@ -4,6 +4,7 @@
 
     TechWriterError                 exit 1 unless a subclass says otherwise
     ├── UsageError                  exit 2: bad flags, missing files, no API key
+    │   └── SettingError            a run setting that cannot work (names the setting, not a flag)
     ├── LLMError                    a model call failed for good
     │   ├── AuthenticationError     401: the key was rejected
     │   ├── InsufficientCreditsError 402: out of credits or over the key's limit
@@ -36,6 +37,7 @@ __all__ = [
     "RepositoryError",
     "RequestRejectedError",
     "ResponseError",
+    "SettingError",
     "TechWriterError",
     "Terminated",
     "interruption",
@@ -62,6 +64,20 @@ class TechWriterError(Exception):
 
 class UsageError(TechWriterError):
     exit_code = EXIT_USAGE
+
+
+class SettingError(UsageError):
+    """A setting that cannot work, said in the domain's words ("the budget must be a positive
+    amount of US dollars"). ``setting`` is the settings field it concerns and ``reason`` a short
+    code for the problem; ``details`` are the values the message was built from. The command line
+    alone turns these into the words of its flags (``tech_writer.commands.common``)."""
+
+    def __init__(self, setting: str, message: str, *, reason: str = "invalid",
+                 **details: str) -> None:
+        super().__init__(message)
+        self.setting = setting
+        self.reason = reason
+        self.details = details
 
 
 class LLMError(TechWriterError):

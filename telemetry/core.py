@@ -12,8 +12,9 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.metrics import Meter
@@ -40,11 +41,29 @@ from telemetry.providers import (
     build_tracer_provider,
 )
 from telemetry.shutdown import run_bounded
-from telemetry.spans import ChatInvocation, ToolInvocation, span_scope, tool_attributes
+from telemetry.spans import (
+    ChatInvocation,
+    ChatRequest,
+    ToolInvocation,
+    span_scope,
+    tool_attributes,
+)
 
-__all__ = ["INSTRUMENTATION_NAME", "Telemetry"]
+__all__ = ["INSTRUMENTATION_NAME", "ExportWiring", "Telemetry"]
 
 INSTRUMENTATION_NAME = "tech_writer"
+
+
+@dataclass(frozen=True)
+class ExportWiring:
+    """Where a run's spans and metrics leave the process, as the export pipeline built it.
+    The default: nowhere (in-process spans only)."""
+
+    exporting: bool = False  # spans or metrics leave the process
+    targets: tuple[str, ...] = ()  # for the log: "traces → http://… (http/protobuf)"
+    problems: ExportProblems | None = None  # the one-warning-line record of export failures
+    # Exporters whose retry back-off a timed-out shutdown cuts short.
+    quiet_exporters: tuple[QuietExporter, ...] = ()
 
 
 class Telemetry:
@@ -54,22 +73,21 @@ class Telemetry:
 
     def __init__(self, tracer_provider: TracerProvider, meter_provider: MeterProvider,
                  cost: CostSpanProcessor, *, capture_content: bool = False,
-                 problems: ExportProblems | None = None,
-                 quiet_exporters: Sequence[QuietExporter] = (), export_targets: Sequence[str] = (),
-                 exporting: bool = False, shutdown_at_exit: bool = False,
+                 export: ExportWiring | None = None, shutdown_at_exit: bool = False,
                  version: str | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        export = export or ExportWiring()
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
         self.cost = cost
         self.capture_content = capture_content
-        self.exporting = exporting
-        self.export_targets: tuple[str, ...] = tuple(export_targets)
+        self.exporting = export.exporting
+        self.export_targets: tuple[str, ...] = tuple(export.targets)
         self.tracer: Tracer = tracer_provider.get_tracer(INSTRUMENTATION_NAME, version)
         self.meter: Meter = meter_provider.get_meter(INSTRUMENTATION_NAME, version)
         self._metrics = ChatMetrics(self.meter)
-        self._problems = problems or ExportProblems()
-        self._quiet_exporters = tuple(quiet_exporters)
+        self._problems = export.problems or ExportProblems()
+        self._quiet_exporters = tuple(export.quiet_exporters)
         self._clock = clock
         self._lock = threading.Lock()
         self._closed = False
@@ -115,10 +133,10 @@ class Telemetry:
                                                 [cost, *pipeline.span_processors])
         meter_provider = build_meter_provider(resource, pipeline.metric_readers)
         exporting = bool(pipeline.span_processors or pipeline.metric_readers)
+        export = ExportWiring(exporting, tuple(pipeline.targets), problems,
+                              tuple(pipeline.quiet_exporters))
         return cls(tracer_provider, meter_provider, cost, capture_content=config.capture_content,
-                   problems=problems, quiet_exporters=pipeline.quiet_exporters,
-                   export_targets=pipeline.targets, exporting=exporting,
-                   shutdown_at_exit=exporting, version=service_version)
+                   export=export, shutdown_at_exit=exporting, version=service_version)
 
     @classmethod
     def for_testing(cls, span_exporter: SpanExporter | None = None,
@@ -133,8 +151,9 @@ class Telemetry:
         tracer_provider = build_tracer_provider(
             resource, AlwaysRecordSampler(sampler or ParentBased(ALWAYS_ON)), processors)
         meter_provider = build_meter_provider(resource, [metric_reader] if metric_reader else [])
+        exporting = span_exporter is not None or metric_reader is not None
         return cls(tracer_provider, meter_provider, cost, capture_content=capture_content,
-                   exporting=span_exporter is not None or metric_reader is not None, clock=clock)
+                   export=ExportWiring(exporting=exporting), clock=clock)
 
     # --- spans -----------------------------------------------------------------------------
     @contextmanager
@@ -180,10 +199,10 @@ class Telemetry:
                    request_attributes: Mapping[str, AttributeValue] | None = None,
                    input_messages: list[Any] | None = None) -> ChatInvocation:
         """Start a ``chat {model}`` CLIENT span as a child of the current context."""
-        chat = ChatInvocation(self.tracer, self._metrics, model=model, provider=provider,
-                              capture_content=self.capture_content, clock=self._clock,
-                              server_address=server_address, server_port=server_port,
-                              request_attributes=request_attributes, input_messages=input_messages)
+        request = ChatRequest(model, provider, server_address, server_port, request_attributes,
+                              input_messages)
+        chat = ChatInvocation(self.tracer, self._metrics, request,
+                              capture_content=self.capture_content, clock=self._clock)
         with self._lock:
             self._chats.add(chat)
         return chat

@@ -35,6 +35,7 @@ from opentelemetry.trace import StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from telemetry import attributes as attrs
+from telemetry.usage import TOKEN_FIELDS, UsageStats
 
 __all__ = [
     "CostSpanProcessor",
@@ -53,9 +54,11 @@ OTHER_PHASE = "other"
 
 @dataclass(frozen=True)
 class UsageTotals:
-    """Tokens, calls and USD for a phase or a whole run. Token counts follow the GenAI
-    conventions: ``prompt_tokens`` includes cached and cache-write tokens, ``completion_tokens``
-    includes reasoning tokens."""
+    """Tokens, calls and USD for a phase or a whole run: the sum of the calls'
+    :class:`~telemetry.usage.UsageStats` (every one of its :data:`~telemetry.usage.TOKEN_FIELDS`,
+    the costs summed with :func:`math.fsum`) and how many calls had a cost. Token counts follow
+    the GenAI conventions: ``prompt_tokens`` includes cached and cache-write tokens,
+    ``completion_tokens`` includes reasoning tokens."""
 
     cost_usd: float = 0.0
     upstream_cost_usd: float = 0.0  # BYOK: billed to the user by the provider directly
@@ -188,67 +191,68 @@ class CostSpanProcessor(SpanProcessor):
 
 
 @dataclass
-class _Update:
-    """What one ended span adds to a tally."""
+class _Calls:
+    """Call counts, as a tally keeps them and as one ended span changes them."""
 
-    tokens: dict[str, int] = field(default_factory=dict)
     calls: int = 0
     with_cost: int = 0
     without_cost: int = 0
     pending: int = 0
     failed: int = 0
     without_usage: int = 0
-    cost: float | None = None
-    upstream: float | None = None
+
+    def add(self, other: _Calls) -> None:
+        for name, count in vars(other).items():
+            setattr(self, name, getattr(self, name) + count)
+
+
+@dataclass
+class _Update:
+    """What one ended span adds to a tally: the usage it carries (read back from its
+    attributes: tokens, cost, upstream cost) and how it changes the call counts."""
+
+    usage: UsageStats = field(default_factory=UsageStats)
+    calls: _Calls = field(default_factory=_Calls)
 
 
 @dataclass
 class _Tally:
     costs: list[float] = field(default_factory=list)
     upstream_costs: list[float] = field(default_factory=list)
-    tokens: dict[str, int] = field(default_factory=dict)
-    calls: int = 0
-    with_cost: int = 0
-    without_cost: int = 0
-    pending: int = 0
-    failed: int = 0
-    without_usage: int = 0
+    tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_FIELDS, 0))
+    calls: _Calls = field(default_factory=_Calls)
 
     def apply(self, update: _Update) -> None:
-        for name, count in update.tokens.items():
-            self.tokens[name] = self.tokens.get(name, 0) + count
-        self.calls += update.calls
-        self.with_cost += update.with_cost
-        self.without_cost += update.without_cost
-        self.pending += update.pending
-        self.failed += update.failed
-        self.without_usage += update.without_usage
-        if update.cost is not None:
-            self.costs.append(update.cost)
-        if update.upstream is not None:
-            self.upstream_costs.append(update.upstream)
+        usage = update.usage
+        for name, count in usage.token_counts().items():
+            self.tokens[name] += count
+        self.calls.add(update.calls)
+        if usage.cost_usd is not None:
+            self.costs.append(usage.cost_usd)
+        if usage.upstream_cost_usd is not None:
+            self.upstream_costs.append(usage.upstream_cost_usd)
 
     def copy(self) -> _Tally:
-        return _Tally(list(self.costs), list(self.upstream_costs), dict(self.tokens), self.calls,
-                      self.with_cost, self.without_cost, self.pending, self.failed,
-                      self.without_usage)
+        return _Tally(list(self.costs), list(self.upstream_costs), dict(self.tokens),
+                      _Calls(**vars(self.calls)))
 
     def freeze(self) -> UsageTotals:
+        calls = self.calls
         return UsageTotals(
             cost_usd=math.fsum(self.costs),
             upstream_cost_usd=math.fsum(self.upstream_costs),
-            **{name: self.tokens.get(name, 0) for name in _TOKEN_FIELDS.values()},
-            calls=self.calls,
-            calls_with_cost=self.with_cost,
-            calls_without_cost=self.without_cost,
-            calls_pending=self.pending,
-            failed_calls=self.failed,
-            calls_without_usage=self.without_usage,
+            **self.tokens,
+            calls=calls.calls,
+            calls_with_cost=calls.with_cost,
+            calls_without_cost=calls.without_cost,
+            calls_pending=calls.pending,
+            failed_calls=calls.failed,
+            calls_without_usage=calls.without_usage,
         )
 
 
-# span attribute -> UsageTotals field
-_TOKEN_FIELDS = {
+# span attribute -> UsageStats field
+_TOKEN_ATTRIBUTES = {
     attrs.GEN_AI_USAGE_INPUT_TOKENS: "prompt_tokens",
     attrs.GEN_AI_USAGE_OUTPUT_TOKENS: "completion_tokens",
     attrs.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: "cached_tokens",
@@ -262,30 +266,34 @@ def _chat_update(attributes: Mapping[str, Any], span: ReadableSpan) -> _Update:
         # Cut off after it was sent: perhaps billed, cost unknown -> the summary is incomplete.
         maybe_billed = attributes.get(attrs.COST_MAYBE_BILLED) is True
         unknown = int(maybe_billed) + _maybe_billed_attempts(attributes)
-        return _Update(failed=1, without_cost=unknown)
-    update = _Update(calls=1, upstream=_usd(attributes.get(attrs.COST_UPSTREAM_USD)),
-                     without_cost=_maybe_billed_attempts(attributes), tokens=_tokens_of(attributes))
-    update.without_usage = int(attributes.get(attrs.USAGE_MISSING) is True)
-    update.cost = _usd(attributes.get(attrs.GEN_AI_USAGE_COST))
-    if update.cost is not None:
-        update.with_cost = 1
+        return _Update(calls=_Calls(failed=1, without_cost=unknown))
+    usage = _usage_of(attributes, cost=_usd(attributes.get(attrs.GEN_AI_USAGE_COST)))
+    calls = _Calls(calls=1, without_cost=_maybe_billed_attempts(attributes),
+                   without_usage=int(usage.usage_missing))
+    if usage.cost_usd is not None:
+        calls.with_cost = 1
     elif attributes.get(attrs.COST_PENDING) is True:
-        update.pending = 1
+        calls.pending = 1
     else:
-        update.without_cost += 1
-    return update
+        calls.without_cost += 1
+    return _Update(usage, calls)
 
 
 def _waiting_update(attributes: Mapping[str, Any]) -> _Update:
     """An answered call whose span is still open for its cost: pending, whatever a settlement
     being written onto it says (that counts when the span ends)."""
-    return _Update(calls=1, pending=1, tokens=_tokens_of(attributes),
-                   without_cost=_maybe_billed_attempts(attributes),
-                   upstream=_usd(attributes.get(attrs.COST_UPSTREAM_USD)))
+    calls = _Calls(calls=1, pending=1, without_cost=_maybe_billed_attempts(attributes))
+    return _Update(_usage_of(attributes, cost=None), calls)
 
 
-def _tokens_of(attributes: Mapping[str, Any]) -> dict[str, int]:
-    return {name: _count_of(attributes.get(key)) for key, name in _TOKEN_FIELDS.items()}
+def _usage_of(attributes: Mapping[str, Any], *, cost: float | None) -> UsageStats:
+    """The usage a chat span carries, read back from its attributes (``cost``: as counted)."""
+    usage = UsageStats(cost_usd=cost, upstream_cost_usd=_usd(attributes.get(attrs.COST_UPSTREAM_USD)),
+                       usage_missing=attributes.get(attrs.USAGE_MISSING) is True)
+    for key, name in _TOKEN_ATTRIBUTES.items():
+        setattr(usage, name, _count_of(attributes.get(key)))
+    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
+    return usage
 
 
 def _maybe_billed_attempts(attributes: Mapping[str, Any]) -> int:
@@ -294,9 +302,9 @@ def _maybe_billed_attempts(attributes: Mapping[str, Any]) -> int:
 
 def _settlement_update(attributes: Mapping[str, Any], span: ReadableSpan) -> _Update:
     cost = None if _is_error(span) else _usd(attributes.get(attrs.GEN_AI_USAGE_COST))
-    return _Update(pending=-1, cost=cost, with_cost=int(cost is not None),
-                   without_cost=int(cost is None),
-                   upstream=_usd(attributes.get(attrs.COST_UPSTREAM_USD)))
+    usage = UsageStats(cost_usd=cost, upstream_cost_usd=_usd(attributes.get(attrs.COST_UPSTREAM_USD)))
+    return _Update(usage, _Calls(pending=-1, with_cost=int(cost is not None),
+                                 without_cost=int(cost is None)))
 
 
 def _phase_of(attributes: Mapping[str, Any]) -> str:

@@ -26,10 +26,12 @@ from opentelemetry.util.types import AttributeValue
 from telemetry import attributes as attrs
 from telemetry.cost import TokenPrices, split_billed_cost
 from telemetry.metrics import ChatMetrics
+from telemetry.usage import UsageStats
 
 __all__ = [
+    "ChatAnswer",
     "ChatInvocation",
-    "ChatUsage",
+    "ChatRequest",
     "SETTLEMENT_ERROR_TYPE",
     "TOOL_ERROR_TYPE",
     "ToolInvocation",
@@ -63,29 +65,33 @@ def _never_raises(method: _F) -> _F:
 
 
 @dataclass(frozen=True)
-class ChatUsage:
-    """What a finished LLM call reports; token counts are inclusive (cached within input,
-    reasoning within output). ``cost_pending`` is only honoured when ``cost_usd`` is None."""
+class ChatAnswer:
+    """What a finished LLM call reports to its span: its :class:`~telemetry.usage.UsageStats`
+    (``generation_id`` is the response id) and the answer around it. ``cost_pending`` is only
+    honoured when the usage's ``cost_usd`` is None."""
 
-    response_id: str | None
+    usage: UsageStats
     response_model: str | None
-    finish_reasons: Sequence[str]
-    input_tokens: int
-    output_tokens: int
-    cached_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    cost_usd: float | None = None
-    cost_source: str | None = None  # "inline" | "generation" | None
+    finish_reasons: Sequence[str] = ()
     cost_pending: bool = False  # True: a Telemetry.settle_cost() will follow
-    upstream_cost_usd: float | None = None
-    is_byok: bool = False
     simulated: bool = False
     output_messages: list[Any] | None = None  # recorded only if content capture is on
     # The model's list prices: only used to split the bill into input and output shares for
     # the backends that show them (MLflow, Phoenix). None: the shares are not written.
     prices: TokenPrices | None = None
-    usage_missing: bool = False  # the answer had no usage: token counts unknown, not zero
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """What a ``chat`` span knows when it starts: the model asked, the provider and server,
+    request attributes and, with content capture on, the messages sent."""
+
+    model: str
+    provider: str
+    server_address: str | None = None
+    server_port: int | None = None
+    attributes: Mapping[str, AttributeValue] | None = None
+    input_messages: list[Any] | None = None
 
 
 @contextmanager
@@ -166,13 +172,10 @@ class ChatInvocation:
     ``settle_cost`` span instead, as ``tech_writer.cost.settlement``.
     """
 
-    def __init__(self, tracer: Tracer, metrics: ChatMetrics, *, model: str, provider: str,
-                 capture_content: bool, clock: Callable[[], float],
-                 server_address: str | None = None, server_port: int | None = None,
-                 request_attributes: Mapping[str, AttributeValue] | None = None,
-                 input_messages: list[Any] | None = None) -> None:
-        self.request_model = model
-        self.provider = provider
+    def __init__(self, tracer: Tracer, metrics: ChatMetrics, request: ChatRequest, *,
+                 capture_content: bool, clock: Callable[[], float]) -> None:
+        self.request_model = request.model
+        self.provider = request.provider
         self._metrics = metrics
         self._capture_content = capture_content
         self._clock = clock
@@ -181,24 +184,14 @@ class ChatInvocation:
         self._span_open = True  # the span has not been ended yet (it may outlive stop())
         self._awaiting_settlement = False
         self._answered_ns: int | None = None  # the end time of a span left open for its cost
-        self._usage: ChatUsage | None = None
+        self._answer: ChatAnswer | None = None
         self._simulated = False
         self.response_id: str | None = None
-        attributes: dict[str, AttributeValue] = {
-            attrs.GEN_AI_OPERATION_NAME: attrs.OPERATION_CHAT,
-            attrs.GEN_AI_PROVIDER_NAME: provider,
-            attrs.GEN_AI_REQUEST_MODEL: model,
-        }
-        if server_address:
-            attributes[attrs.SERVER_ADDRESS] = server_address
-            if server_port is not None:
-                attributes[attrs.SERVER_PORT] = server_port
-        attributes.update(request_attributes or {})
-        if capture_content and input_messages is not None:
-            attributes[attrs.GEN_AI_INPUT_MESSAGES] = _to_json(input_messages)
         # Started, not made current: nothing runs "inside" an LLM call.
-        self.span: Span = tracer.start_span(f"{attrs.OPERATION_CHAT} {model}", kind=SpanKind.CLIENT,
-                                            attributes=attributes)
+        self.span: Span = tracer.start_span(f"{attrs.OPERATION_CHAT} {request.model}",
+                                            kind=SpanKind.CLIENT,
+                                            attributes=_request_attributes(request,
+                                                                           capture_content))
         self._started = clock()
         # Read after start: the cost processor's on_start has copied the parent's phase by now.
         phase = (getattr(self.span, "attributes", None) or {}).get(attrs.PHASE)
@@ -231,28 +224,28 @@ class ChatInvocation:
         self.span.add_event(attrs.RETRY_EVENT, event)
 
     @_never_raises
-    def stop(self, usage: ChatUsage) -> None:
+    def stop(self, answer: ChatAnswer) -> None:
         """Record the response, usage and cost, record metrics; end the span, or leave it open
         until :meth:`settle` when the cost is pending."""
         if not self._claim_end():
             return
-        span = self.span
-        self.response_id = usage.response_id
-        self._simulated = usage.simulated
-        span.set_attributes(_usage_attributes(usage))
-        if self._capture_content and usage.output_messages is not None:
-            span.set_attribute(attrs.GEN_AI_OUTPUT_MESSAGES, _to_json(usage.output_messages))
-        pending = usage.cost_usd is None and usage.cost_pending
+        span, usage = self.span, answer.usage
+        self.response_id = usage.generation_id
+        self._simulated = answer.simulated
+        span.set_attributes(_answer_attributes(answer))
+        if self._capture_content and answer.output_messages is not None:
+            span.set_attribute(attrs.GEN_AI_OUTPUT_MESSAGES, _to_json(answer.output_messages))
+        pending = usage.cost_usd is None and answer.cost_pending
         known = not usage.usage_missing
         self._metrics.record_call(self._metric_attributes(), duration_s=self._clock() - self._started,
-                                  response_model=usage.response_model,
-                                  input_tokens=usage.input_tokens if known else None,
-                                  output_tokens=usage.output_tokens if known else None)
+                                  response_model=answer.response_model,
+                                  input_tokens=usage.prompt_tokens if known else None,
+                                  output_tokens=usage.completion_tokens if known else None)
         if usage.cost_usd is not None:
             self._metrics.record_cost(self._metric_attributes(), usage.cost_usd)
         if pending:
             with self._lock:
-                self._usage = usage
+                self._answer = answer
                 self._answered_ns = time.time_ns()
                 self._awaiting_settlement = True
             return
@@ -289,7 +282,7 @@ class ChatInvocation:
         lookup = self._lookup_attributes(lookup_attempts)
         if span_open:
             self.span.set_attributes(_settled_chat_attributes(cost_usd, upstream_cost_usd,
-                                                              self._usage))
+                                                              self._answer))
         else:
             lookup.update(_late_settlement_attributes(cost_usd, upstream_cost_usd))
         self._lookup_span(tracer, lookup, known=cost_usd is not None, error=error)
@@ -359,38 +352,56 @@ class ChatInvocation:
         return attributes
 
 
-def _usage_attributes(usage: ChatUsage) -> dict[str, AttributeValue]:
+def _request_attributes(request: ChatRequest, capture_content: bool
+                        ) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {
-        attrs.GEN_AI_RESPONSE_FINISH_REASONS: [str(reason) for reason in usage.finish_reasons],
+        attrs.GEN_AI_OPERATION_NAME: attrs.OPERATION_CHAT,
+        attrs.GEN_AI_PROVIDER_NAME: request.provider,
+        attrs.GEN_AI_REQUEST_MODEL: request.model,
+    }
+    if request.server_address:
+        attributes[attrs.SERVER_ADDRESS] = request.server_address
+        if request.server_port is not None:
+            attributes[attrs.SERVER_PORT] = request.server_port
+    attributes.update(request.attributes or {})
+    if capture_content and request.input_messages is not None:
+        attributes[attrs.GEN_AI_INPUT_MESSAGES] = _to_json(request.input_messages)
+    return attributes
+
+
+def _answer_attributes(answer: ChatAnswer) -> dict[str, AttributeValue]:
+    usage = answer.usage
+    attributes: dict[str, AttributeValue] = {
+        attrs.GEN_AI_RESPONSE_FINISH_REASONS: [str(reason) for reason in answer.finish_reasons],
     }
     if usage.usage_missing:
         attributes[attrs.USAGE_MISSING] = True  # token attributes left out: unknown, not 0
     else:
-        attributes[attrs.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
-        attributes[attrs.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
-    if usage.response_id:
-        attributes[attrs.GEN_AI_RESPONSE_ID] = usage.response_id
-    if usage.response_model:
-        attributes[attrs.GEN_AI_RESPONSE_MODEL] = usage.response_model
+        attributes[attrs.GEN_AI_USAGE_INPUT_TOKENS] = usage.prompt_tokens
+        attributes[attrs.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.completion_tokens
+    if usage.generation_id:
+        attributes[attrs.GEN_AI_RESPONSE_ID] = usage.generation_id
+    if answer.response_model:
+        attributes[attrs.GEN_AI_RESPONSE_MODEL] = answer.response_model
     for key, count in ((attrs.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cached_tokens),
                        (attrs.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cache_write_tokens),
                        (attrs.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_tokens)):
         if count:
             attributes[key] = count
     if usage.cost_usd is not None:
-        attributes.update(_cost_attributes(usage.cost_usd, usage))
+        attributes.update(_cost_attributes(usage.cost_usd, answer))
         if usage.cost_source:
             attributes[attrs.COST_SOURCE] = usage.cost_source
     else:
         # Unknown (or not known yet): MLflow would otherwise price the call from its own table.
         attributes[attrs.MLFLOW_LLM_COST] = MLFLOW_COST_UNKNOWN
-        if usage.cost_pending:
+        if answer.cost_pending:
             attributes[attrs.COST_PENDING] = True
     if usage.upstream_cost_usd is not None:
         attributes[attrs.COST_UPSTREAM_USD] = usage.upstream_cost_usd
     if usage.is_byok:
         attributes[attrs.COST_IS_BYOK] = True
-    if usage.simulated:
+    if answer.simulated:
         attributes[attrs.COST_SIMULATED] = True
     return attributes
 
@@ -401,15 +412,16 @@ def _usage_attributes(usage: ChatUsage) -> dict[str, AttributeValue]:
 MLFLOW_COST_UNKNOWN = "{}"
 
 
-def _cost_attributes(cost_usd: float, usage: ChatUsage | None) -> dict[str, AttributeValue]:
+def _cost_attributes(cost_usd: float, answer: ChatAnswer | None) -> dict[str, AttributeValue]:
     """The billed cost under every name a backend reads it by (docs/telemetry-backends.md),
     with the input and output shares derived from the list prices when there are any."""
     attributes: dict[str, AttributeValue] = {attrs.GEN_AI_USAGE_COST: cost_usd,
                                              attrs.LLM_COST_TOTAL: cost_usd}
     split = None
-    if usage is not None:
-        split = split_billed_cost(cost_usd, usage.prices, input_tokens=usage.input_tokens,
-                                  output_tokens=usage.output_tokens,
+    if answer is not None:
+        usage = answer.usage
+        split = split_billed_cost(cost_usd, answer.prices, input_tokens=usage.prompt_tokens,
+                                  output_tokens=usage.completion_tokens,
                                   cached_tokens=usage.cached_tokens,
                                   cache_write_tokens=usage.cache_write_tokens)
     mlflow_cost: dict[str, float] = {}
@@ -427,12 +439,12 @@ def _cost_attributes(cost_usd: float, usage: ChatUsage | None) -> dict[str, Attr
 
 
 def _settled_chat_attributes(cost_usd: float | None, upstream_cost_usd: float | None,
-                             usage: ChatUsage | None) -> dict[str, AttributeValue]:
+                             answer: ChatAnswer | None) -> dict[str, AttributeValue]:
     """What a settlement adds to the chat span still open for it (a cost that stays unknown
     leaves the span's unknown-cost marker as it is)."""
     attributes: dict[str, AttributeValue] = {attrs.COST_PENDING: False}
     if cost_usd is not None:
-        attributes.update(_cost_attributes(cost_usd, usage))
+        attributes.update(_cost_attributes(cost_usd, answer))
         attributes[attrs.COST_SOURCE] = attrs.COST_SOURCE_GENERATION
     if upstream_cost_usd is not None:
         attributes[attrs.COST_UPSTREAM_USD] = upstream_cost_usd

@@ -54,21 +54,32 @@ def layer_of(module: str) -> str:
     return max(candidates, key=len)
 
 
-def imported_modules(path: Path, module: str) -> set[str]:
+def import_statements(tree: ast.AST, path: Path, module: str
+                      ) -> list[tuple[str, list[str]]]:
+    """Every import of ``tree`` as (the module named, the names taken from it): ``import a.b``
+    is ``("a.b", [])``; a relative ``from`` is resolved against ``module``'s package."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    statements: list[tuple[str, list[str]]] = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            statements += [(alias.name, []) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - node.level + 1]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            found.add(target)
-            # `from tech_writer import cli` names a module too
-            found.update(f"{target}.{alias.name}" for alias in node.names)
+            statements.append((target, [alias.name for alias in node.names]))
+    return statements
+
+
+def imported_modules(path: Path, module: str) -> set[str]:
+    found: set[str] = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for target, names in import_statements(tree, path, module):
+        found.add(target)
+        # `from tech_writer import cli` names a module too
+        found.update(f"{target}.{name}" for name in names)
     return {name for name in found if name.split(".")[0] in PROJECT_PACKAGES}
 
 
@@ -140,3 +151,90 @@ def test_the_public_api_is_importable_where_it_was() -> None:
     assert tech_writer.LLMClient is tech_writer.llm.LLMClient is LLMClient
     assert tech_writer.UsageStats is tech_writer.llm.UsageStats is UsageStats
     assert callable(LLMClient.get_cost_summary)
+
+
+# --- no import circle ---------------------------------------------------------------------------
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def runtime_imports(path: Path, module: str) -> set[str]:
+    """The project modules ``module`` imports when it runs: module level and inside functions
+    alike (a lazy import that dodges a circle is still one), ``TYPE_CHECKING`` blocks aside."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            node.body = [ast.Pass()]
+    found: set[str] = set()
+    for target, names in import_statements(tree, path, module):
+        # `from . import _wire` imports the submodule; `from .x import f` imports x.
+        submodules = {f"{target}.{name}" for name in names if _real_module(f"{target}.{name}")}
+        found.update(submodules)
+        if not names or len(submodules) < len(names):
+            found.add(target)
+    return {name for name in found
+            if name.split(".")[0] in PROJECT_PACKAGES and _real_module(name)}
+
+
+def import_graph(package: str = "tech_writer") -> dict[str, set[str]]:
+    """Each module of ``package`` and the modules of ``package`` it imports (itself aside)."""
+    graph: dict[str, set[str]] = {}
+    for path, module in project_modules():
+        if module == package or module.startswith(package + "."):
+            graph[module] = {target for target in runtime_imports(path, module)
+                             if target != module
+                             and (target == package or target.startswith(package + "."))}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle of ``graph`` (its modules in order, the first repeated at the end), or
+    None. Depth-first, colouring modules being visited."""
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(module: str) -> list[str] | None:
+        if module in visiting:
+            return [*visiting[visiting.index(module):], module]
+        if module in done:
+            return None
+        visiting.append(module)
+        for target in sorted(graph.get(module, ())):
+            cycle = visit(target)
+            if cycle is not None:
+                return cycle
+        visiting.pop()
+        done.add(module)
+        return None
+
+    for module in sorted(graph):
+        cycle = visit(module)
+        if cycle is not None:
+            return cycle
+    return None
+
+
+def test_no_import_circle_among_tech_writer_modules() -> None:
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import circle: " + " → ".join(cycle or [])
+
+
+def test_the_circle_finder_finds_a_circle_and_ignores_type_checking(tmp_path: Path) -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
+    lazy = tmp_path / "lazy.py"
+    lazy.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                    "    from tech_writer.cli import cli\n"
+                    "def f():\n    from tech_writer.pipeline.run import run_pipeline\n",
+                    encoding="utf-8")
+    assert runtime_imports(lazy, "tech_writer.lazy") == {"tech_writer.pipeline.run"}
+
+
+def test_a_lazy_import_back_into_the_cli_would_be_a_circle() -> None:
+    graph = import_graph()
+    assert "tech_writer.commands.common" in graph["tech_writer.cli"]
+    graph["tech_writer.commands.common"] = graph["tech_writer.commands.common"] | {"tech_writer.cli"}
+    cycle = find_cycle(graph)
+    assert cycle is not None and "tech_writer.cli" in cycle

@@ -1,28 +1,7 @@
-"""The subcommands beside the report-writing command: ``eval`` (score a report) and ``compare``
-(the same request on several models). :func:`tech_writer.cli.main` hands them ``sys.argv`` when
-its first argument names one; every other invocation is the run command, unchanged.
+"""The commands beside the report: ``eval`` (score a report) and ``compare`` (the same request
+on several models), registered on the ``tech-writer`` group in :mod:`tech_writer.cli`, and
+:mod:`~tech_writer.commands.common`, what every command shares (one-line errors, global options,
+the flags' words for a setting error, prompt and repository, the judge's options, the cost line).
 
-Imports: like :mod:`tech_writer.cli`, the top: anything.
+Imports: like :mod:`tech_writer.cli`, the top: anything below it; never :mod:`tech_writer.cli`.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import click
-
-__all__ = ["SUBCOMMAND_NAMES", "subcommand"]
-
-SUBCOMMAND_NAMES = ("eval", "compare")
-
-
-def subcommand(name: str) -> click.Command:
-    """The click command of a subcommand, imported only when it is run."""
-    if name == "eval":
-        from tech_writer.commands.evaluate import eval_command
-
-        return eval_command
-    from tech_writer.commands.compare import compare_command
-
-    return compare_command

@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from tech_writer.cli import EXIT_CODES_HELP, _local_repo, _OneLineErrors, _positive_dollars, _read_prompt
-from tech_writer.commands.common import CONTEXT, guarded, judge_options, judge_settings
-from tech_writer.errors import UsageError
-from tech_writer.llm.providers import PROVIDER_NAMES, get_provider, resolve_api_key, validate_model
+from tech_writer.commands.common import (
+    CONTEXT,
+    EXIT_CODES_HELP,
+    JudgeOptions,
+    OneLineErrors,
+    global_options,
+    global_settings,
+    judge_options,
+    judge_settings,
+    local_repo,
+    read_prompt,
+    run_guarded,
+)
+from tech_writer.errors import SettingError, UsageError
+from tech_writer.llm.providers import PROVIDER_NAMES, get_provider, resolve_api_key
+
+if TYPE_CHECKING:
+    from tech_writer.pipeline.compare import CompareRequest, CompareResult
 
 __all__ = ["compare_command"]
 
 
-@click.command("compare", cls=_OneLineErrors, context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
+@click.command("compare", cls=OneLineErrors, context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
 @click.option("--prompt", "prompt_file", required=True, metavar="FILE",
               help="Text/Markdown file saying what report to write.")
 @click.option("--repo", default=".", show_default=True, metavar="PATH_OR_GIT_URL")
@@ -25,8 +41,8 @@ __all__ = ["compare_command"]
               show_default=True)
 @click.option("--runs", type=click.IntRange(min=1, max=50), default=1, show_default=True,
               metavar="K", help="Runs per model (the table shows min/median/max).")
-@click.option("--max-cost", "max_cost", type=float, default=None, callback=_positive_dollars,
-              metavar="USD", help="Cap on the whole comparison, judge included (exit 3 when hit).")
+@click.option("--max-cost", "max_cost", type=float, default=None, metavar="USD",
+              help="Cap on the whole comparison, judge included (exit 3 when hit).")
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path),
               required=True, metavar="DIR", help="Where reports, compare.json, compare.md and "
                                                  "the chart go.")
@@ -35,62 +51,99 @@ __all__ = ["compare_command"]
 @click.option("--max-sections", type=click.IntRange(min=1), default=8, show_default=True,
               metavar="N")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
 @judge_options
-def compare_command(**options: Any) -> None:
+@global_options
+def compare_command(*, prompt_file: str, repo: str, models: str, provider: str, runs: int,
+                    max_cost: float | None, output_dir: Path, max_exploration: int,
+                    max_sections: int, cache_dir: Path | None, judge_model: str | None,
+                    judge_provider: str | None, judge_sample: int, judge_seed: int,
+                    openrouter_key: str | None, base_url: str | None, quiet: bool | None,
+                    log_level: str) -> None:
     """Run the same request on several models (K times each), evaluate every report and rank
     the models; writes DIR/reports/, DIR/compare.json, DIR/compare.md and DIR/compare.svg.
 
     \b
     Example:
       tech-writer compare --provider demo --models demo/careful,demo/sloppy \\
-          --prompt examples/architecture.md --repo . --judge demo/judge -o compare-out
+          --prompt architecture --repo . --judge demo/judge -o compare-out
     """
-    guarded(_compare, options)
+    globals_ = global_settings(quiet, log_level)
+    options = _CompareOptions(prompt_file, repo, models, provider, runs, max_cost, output_dir,
+                              cache_dir, openrouter_key, base_url, max_exploration, max_sections)
+    judge = JudgeOptions(judge_model, judge_provider, judge_sample, judge_seed)
+    run_guarded(functools.partial(_compare, options, judge, globals_.quiet),
+                log_level=globals_.log_level, secrets=[openrouter_key])
 
 
-def _compare(*, prompt_file: str, repo: str, models: str, provider: str, runs: int,
-             max_cost: float | None, output_dir: Path, max_exploration: int, max_sections: int,
-             cache_dir: Path | None, quiet: bool, judge_model: str | None,
-             judge_provider: str | None, judge_sample: int, judge_seed: int,
-             openrouter_key: str | None, base_url: str | None, log_level: str) -> int:
-    from tech_writer.pipeline.compare import CompareRequest, run_compare
+@dataclass(frozen=True)
+class _CompareOptions:
+    prompt_file: str
+    repo: str
+    models: str
+    provider: str
+    runs: int
+    max_cost: float | None
+    output_dir: Path
+    cache_dir: Path | None
+    openrouter_key: str | None
+    base_url: str | None
+    max_exploration: int
+    max_sections: int
+
+    def model_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.strip() for m in self.models.split(",") if m.strip()))
+
+
+def _compare(options: _CompareOptions, judge_options: JudgeOptions, quiet: bool) -> int:
+    from tech_writer.pipeline.compare import run_compare
     from tech_writer.pipeline.progress import Progress
 
-    prompt = _read_prompt(prompt_file)
-    names = tuple(dict.fromkeys(m.strip() for m in models.split(",") if m.strip()))
-    if not names:
-        raise UsageError("--models is empty: name at least one model, e.g. demo/careful,demo/sloppy")
-    config = get_provider(provider)
-    for name in names:
-        validate_model(config, name)
-    # Before the first run, not after it: a missing key would otherwise stop the comparison late.
-    resolve_api_key(config, openrouter_key if provider == "openrouter" else None)
-    if max_cost is not None and not config.openrouter_dialect:
-        raise UsageError("--max-cost needs cost tracking: use --provider openrouter (or demo)")
-    judge = judge_settings(judge_model, judge_provider, provider, judge_sample, judge_seed,
-                            openrouter_key, base_url)
-    repo_path = _local_repo(repo, cache_dir)
+    prompt = read_prompt(options.prompt_file)
+    request = _request(options, prompt)
+    judge = judge_settings(judge_options, options.provider, options.openrouter_key,
+                           options.base_url)
+    request = replace(request, judge=judge, repo_path=local_repo(options.repo, options.cache_dir))
     try:
-        output_dir.mkdir(parents=True, exist_ok=True)
+        options.output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"-o {output_dir}: cannot create the directory ({exc.strerror or exc})") from None
-    request = CompareRequest(prompt, Path(prompt_file).name, repo_path, names, provider, output_dir,
-                             runs=runs, judge=judge, max_cost_usd=max_cost,
-                             api_key=openrouter_key if provider == "openrouter" else None,
-                             base_url=base_url,
-                             run_options={"max_exploration": max_exploration,
-                                          "max_sections": max_sections})
+        raise UsageError(f"-o {options.output_dir}: cannot create the directory "
+                         f"({exc.strerror or exc})") from None
     result = run_compare(request, progress=Progress(enabled=not quiet))
+    _report(result, request)
+    return result.exit_code
+
+
+def _request(options: _CompareOptions, prompt: str) -> CompareRequest:
+    """The comparison, its settings checked before the first run: every model name, the key,
+    the budget (a missing key would otherwise stop the comparison late)."""
+    from tech_writer.pipeline.compare import CompareRequest
+    from tech_writer.pipeline.settings import RunSettings
+
+    names = options.model_names()
+    if not names:
+        raise SettingError("models", "no model to compare", reason="no_models")
+    key = options.openrouter_key if options.provider == "openrouter" else None
+    settings = [RunSettings(provider=options.provider, model=name, api_key=key,
+                            base_url=options.base_url, max_cost_usd=options.max_cost,
+                            prompt_name=Path(options.prompt_file).name,
+                            max_exploration=options.max_exploration,
+                            max_sections=options.max_sections)
+                for name in names]
+    resolve_api_key(get_provider(options.provider), key)
+    return CompareRequest(prompt, Path(options.prompt_file).name, Path(options.repo), names,
+                          options.output_dir, settings=settings[0], runs=options.runs,
+                          max_cost_usd=options.max_cost)
+
+
+def _report(result: CompareResult, request: CompareRequest) -> None:
     table = _write_outputs(result, request)
     click.echo(table, nl=False)
-    simulated = " (simulated: demo provider)" if provider == "demo" else ""
+    simulated = " (simulated: demo provider)" if request.provider == "demo" else ""
     click.echo(f"cost: reports ${result.report_cost_usd():.4f} · judge "
                f"${result.judge_cost_usd():.4f} (reported apart){simulated}", err=True)
     if result.stopped:
         click.echo(f"tech-writer: compare stopped: {result.stopped}; the finished runs are in "
-                   f"{output_dir}", err=True)
-    return result.exit_code
+                   f"{request.output_dir}", err=True)
 
 
 def _write_outputs(result: Any, request: Any) -> str:

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from tech_writer.cli import (
+from tech_writer.commands.common import (
+    CONTEXT,
     EXIT_CODES_HELP,
-    _local_repo,
-    _OneLineErrors,
-    _read_prompt,
-    _read_text_file,
+    JudgeOptions,
+    OneLineErrors,
+    global_options,
+    global_settings,
+    inside_repo,
+    judge_options,
+    judge_settings,
+    local_repo,
+    read_prompt,
+    read_text_file,
+    run_guarded,
 )
-from tech_writer.commands.common import CONTEXT, guarded, inside_repo, judge_options, judge_settings
 from tech_writer.llm.providers import PROVIDER_NAMES
 
 __all__ = ["eval_command", "format_eval_summary"]
 
 
-@click.command("eval", cls=_OneLineErrors, context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
+@click.command("eval", cls=OneLineErrors, context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
 @click.option("--report", "report_file", required=True, metavar="REPORT.md",
               help="The report to score (written by tech_writer or anything else).")
 @click.option("--repo", default=".", show_default=True, metavar="PATH_OR_GIT_URL",
@@ -34,32 +43,51 @@ __all__ = ["eval_command", "format_eval_summary"]
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where git URLs are cloned.")
 @judge_options
-def eval_command(**options: Any) -> None:
+@global_options
+def eval_command(*, report_file: str, repo: str, prompt_file: str | None, provider: str,
+                 as_json: bool, cache_dir: Path | None, judge_model: str | None,
+                 judge_provider: str | None, judge_sample: int, judge_seed: int,
+                 openrouter_key: str | None, base_url: str | None, quiet: bool | None,
+                 log_level: str) -> None:
     """Score a report: citation validity and coverage, entity grounding (always, no model); with
     --judge, an LLM judge's citation precision, faithfulness and completeness (costed apart).
 
     \b
     Example:
-      tech-writer eval --report report.md --repo . --prompt examples/architecture.md \\
+      tech-writer eval --report report.md --repo . --prompt architecture \\
           --provider demo --judge demo/judge
     """
-    guarded(_eval, options)
+    request = _EvalRequest(report_file, repo, prompt_file, provider, as_json, cache_dir,
+                           JudgeOptions(judge_model, judge_provider, judge_sample, judge_seed),
+                           openrouter_key, base_url)
+    run_guarded(functools.partial(_eval, request),
+                log_level=global_settings(quiet, log_level).log_level, secrets=[openrouter_key])
 
 
-def _eval(*, report_file: str, repo: str, prompt_file: str | None, provider: str, as_json: bool,
-          cache_dir: Path | None, judge_model: str | None, judge_provider: str | None,
-          judge_sample: int, judge_seed: int, openrouter_key: str | None, base_url: str | None,
-          log_level: str) -> int:
-    from tech_writer.pipeline.evaluate import evaluate
+@dataclass(frozen=True)
+class _EvalRequest:
+    report_file: str
+    repo: str
+    prompt_file: str | None
+    provider: str
+    as_json: bool
+    cache_dir: Path | None
+    judge: JudgeOptions
+    openrouter_key: str | None
+    base_url: str | None
 
-    markdown = _read_text_file("--report", report_file, "a Markdown report")
-    prompt = _read_prompt(prompt_file) if prompt_file else None
-    judge = judge_settings(judge_model, judge_provider, provider, judge_sample, judge_seed,
-                            openrouter_key, base_url)
-    repo_path = _local_repo(repo, cache_dir)
+
+def _eval(request: _EvalRequest) -> int:
+    from tech_writer.pipeline.evaluate import EvalScope, evaluate
+
+    markdown = read_text_file("--report", request.report_file, "a Markdown report")
+    prompt = read_prompt(request.prompt_file) if request.prompt_file else None
+    judge = judge_settings(request.judge, request.provider, request.openrouter_key,
+                           request.base_url)
+    repo_path = local_repo(request.repo, request.cache_dir)
     document = evaluate(markdown, repo_path, prompt=prompt, judge=judge,
-                        exclude=inside_repo(Path(report_file), repo_path))
-    if as_json:
+                        scope=EvalScope(exclude=inside_repo(Path(request.report_file), repo_path)))
+    if request.as_json:
         click.echo(json.dumps(document, indent=2))
     else:
         click.echo(format_eval_summary(document), nl=False)

@@ -15,6 +15,7 @@ from ._types import ModelTurn, ScriptedModel, ToolCall
 from .capabilities import ModelProfile
 from .faults import Fault, FaultPlan, default_error_body
 from .model import CITATION_MODES, OUTLINE_MODES, DemoModel, QueueModel, ScriptExhausted
+from .options import FakeOptions
 from .pricing import DEFAULT_PRICING, ModelPrice, Pricing
 from .server import BilledCall, FakeOpenRouter, RecordedRequest
 
@@ -25,6 +26,7 @@ __all__ = [
     "BilledCall",
     "DemoModel",
     "FakeOpenRouter",
+    "FakeOptions",
     "Fault",
     "FaultPlan",
     "ModelPrice",

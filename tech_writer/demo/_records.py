@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .pricing import Charge
+
 __all__ = ["REDACTED_AUTHORIZATION", "BilledCall", "RecordedRequest"]
 
 # Recorded requests never keep the bearer token: tests print them on failure, and API keys must
@@ -12,24 +14,18 @@ __all__ = ["REDACTED_AUTHORIZATION", "BilledCall", "RecordedRequest"]
 REDACTED_AUTHORIZATION = "Bearer [REDACTED]"
 
 
-@dataclass(frozen=True)
-class BilledCall:
-    """One billed chat completion, with exactly the numbers sent to the client."""
+@dataclass(frozen=True, kw_only=True)
+class BilledCall(Charge):
+    """One billed chat completion: its :class:`Charge` (exactly the numbers sent to the client:
+    ``cost_usd`` is ``usage.cost`` and /generation's ``total_cost``) and what /generation
+    reports of the request besides the bill."""
 
     generation_id: str
     model: str
-    prompt_tokens: int
-    completion_tokens: int
-    cached_tokens: int
-    cache_write_tokens: int
-    reasoning_tokens: int
-    cost_usd: float  # the value sent as usage.cost and as /generation total_cost
-    upstream_cost_usd: float | None  # BYOK only: what the upstream provider billed
     streamed: bool
     finish_reason: str
     is_byok: bool = False
     latency_ms: int = 0
-    # What /generation reports of the request besides the bill.
     created: float = 0.0  # Unix time the completion was billed
     http_referer: str | None = None
     user_agent: str | None = None

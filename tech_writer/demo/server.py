@@ -11,6 +11,7 @@ under ``/api/v1`` like OpenRouter and under ``/v1`` like OpenAI):
 * ``GET /key`` — the key's credit limit and usage.
 
 Every answer validates against the models of OpenRouter's own SDK (see :mod:`._wire`).
+What a test scripts beyond the demo's defaults is one :class:`~.options.FakeOptions`:
 ``reasoning=True`` makes it a reasoning model: each answer carries ``reasoning`` and signed
 ``reasoning_details``, and a request whose history drops or alters the blocks of a tool call
 is refused with the upstream's 400 (see :mod:`._reasoning`). ``shape="maximal"`` adds every
@@ -22,7 +23,7 @@ scripted through :attr:`FakeOpenRouter.faults` (see :mod:`tech_writer.demo.fault
 
 Usage::
 
-    with FakeOpenRouter() as server:
+    with FakeOpenRouter() as server:  # or FakeOpenRouter(options=FakeOptions(byok=True))
         client = openai.OpenAI(base_url=server.base_url, api_key="any-non-empty-key")
         client.chat.completions.create(model="demo/scripted", messages=[...])
         server.billed_total_usd()
@@ -38,6 +39,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -46,21 +48,19 @@ from . import _wire
 from ._http import LoopbackServer, RequestHandler
 from ._reasoning import ReasoningSigner, reasoning_text
 from ._records import REDACTED_AUTHORIZATION, BilledCall, RecordedRequest
-from ._shapes import SHAPES, Shape
 from ._types import ModelTurn, ScriptedModel
 from .capabilities import ModelProfile, reasoning_tokens_for, refusal, without_ignored
 from .faults import Fault, FaultPlan, default_error_body
+from .options import FakeOptions
 from .pricing import (
-    DEFAULT_PRICING,
     Charge,
-    Pricing,
     compute_charge,
     count_completion_tokens,
     count_prompt_tokens,
     price_for,
 )
 
-__all__ = ["BilledCall", "FakeOpenRouter", "RecordedRequest"]
+__all__ = ["BilledCall", "FakeOpenRouter", "FakeOptions", "RecordedRequest"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,66 +77,23 @@ class _ScriptedModelError(Exception):
 class FakeOpenRouter:
     """A fake OpenRouter server on 127.0.0.1; a context manager that starts and stops it."""
 
-    def __init__(
-        self,
-        model: ScriptedModel | None = None,
-        *,
-        api_key: str | None = None,
-        pricing: Pricing | None = None,
-        inline_cost: bool = True,
-        generation_404s: int = 0,
-        generation_available: bool = True,
-        byok: bool = False,
-        cached_tokens: int = 0,
-        cache_write_tokens: int = 0,
-        reasoning_tokens: int = 0,
-        latency_s: float = 0.0,
-        credit_usd: float | None = None,
-        send_usage: bool = True,
-        profiles: dict[str, ModelProfile] | None = None,
-        reasoning: bool = False,
-        shape: Shape = "usual",
-    ) -> None:
+    def __init__(self, model: ScriptedModel | None = None, *, api_key: str | None = None,
+                 options: FakeOptions | None = None) -> None:
+        """``model`` answers every chat request (default: the demo catalog); ``api_key`` is the
+        only key accepted (None: any non-empty key); ``options`` script the rest (tests)."""
         if model is None:
             # imported late: the model package is the heavier half. The catalog is the DemoModel
             # plus demo/sloppy and the scripted judge, chosen per request.
             from .catalog import DemoCatalog
 
             model = DemoCatalog()
-        if shape not in SHAPES:
-            raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
         if api_key == "":
             raise ValueError("api_key must be None (accept any key) or a non-empty string")
-        counts = {
-            "generation_404s": generation_404s,
-            "cached_tokens": cached_tokens,
-            "cache_write_tokens": cache_write_tokens,
-            "reasoning_tokens": reasoning_tokens,
-            "latency_s": latency_s,
-        }
-        for name, value in counts.items():
-            if value < 0:
-                raise ValueError(f"{name} must be >= 0")
         self._model = model
         self._api_key = api_key
-        self._pricing: Pricing = DEFAULT_PRICING if pricing is None else pricing
-        self._inline_cost = inline_cost
-        self._generation_404s = generation_404s
-        self._generation_available = generation_available
-        self._byok = byok
-        self._cached_tokens = cached_tokens
-        self._cache_write_tokens = cache_write_tokens
-        self._reasoning_tokens = reasoning_tokens
-        self._latency_s = latency_s
-        self._credit_usd = credit_usd
-        # False: answers carry no ``usage`` at all (still billed in the ledger), as some local
-        # OpenAI-compatible servers answer.
-        self._send_usage = send_usage
-        # Per model: what it supports (listed on /models, enforced on chat requests); a model
-        # without a profile supports what the pipeline uses (see tech_writer.demo.capabilities).
-        self._profiles = dict(profiles or {})
-        self._reasoning = ReasoningSigner() if reasoning else None
-        self._shape: Shape = shape
+        self.options = FakeOptions() if options is None else options
+        self._profiles = dict(self.options.profiles)
+        self._reasoning = ReasoningSigner() if self.options.reasoning else None
         self.faults = FaultPlan()
 
         self._lock = threading.Lock()
@@ -297,7 +254,7 @@ class FakeOpenRouter:
             )
             return
         if route == "/models":  # public on OpenRouter: no key needed to read prices
-            handler.send_json(200, _wire.models_body(self._pricing, self._profiles))
+            handler.send_json(200, _wire.models_body(self.options.pricing, self._profiles))
             return
         if not self._authorized(handler):
             handler.send_json(401, {"error": {"code": 401, "message": "No auth credentials found"}})
@@ -312,7 +269,7 @@ class FakeOpenRouter:
     def _key_body(self) -> dict[str, Any]:
         with self._lock:
             billed, upstream = float(self._billed), float(self._upstream_billed)
-        return _wire.key_body(self._credit_usd, billed, upstream)
+        return _wire.key_body(self.options.credit_usd, billed, upstream)
 
     def _authorized(self, handler: RequestHandler) -> bool:
         scheme, _, token = handler.headers.get("Authorization", "").partition(" ")
@@ -340,7 +297,7 @@ class FakeOpenRouter:
             handler.send_json(400, {"error": {"code": 400, "message": problem}})
             return
         model = body["model"]
-        price = price_for(self._pricing, model)
+        price = price_for(self.options.pricing, model)
         if price is None:
             handler.send_json(
                 400, {"error": {"code": 400, "message": f"{model} is not a valid model ID"}}
@@ -368,7 +325,7 @@ class FakeOpenRouter:
                 return
             turn = ModelTurn(content="")
         else:
-            if not self._sleep(self._latency_s):
+            if not self._sleep(self.options.latency_s):
                 handler.drop_connection()
                 return
             turn = self._ask_model(without_ignored(body, profile))
@@ -385,10 +342,10 @@ class FakeOpenRouter:
         return turn
 
     def _charge(self, body: dict[str, Any], turn: ModelTurn, thinking: str | None) -> Charge:
-        price = price_for(self._pricing, body["model"])
+        price = price_for(self.options.pricing, body["model"])
         assert price is not None  # checked before the model was asked
         profile = self._profiles.get(body["model"], ModelProfile())
-        reasoning_tokens = self._reasoning_tokens
+        reasoning_tokens = self.options.reasoning_tokens
         if thinking and not reasoning_tokens:  # a reasoning model bills its thinking as output
             reasoning_tokens = count_completion_tokens(thinking)
         reasoning_tokens += reasoning_tokens_for(body, profile)
@@ -396,73 +353,65 @@ class FakeOpenRouter:
             price,
             prompt_tokens=count_prompt_tokens(body),
             completion_tokens=count_completion_tokens(turn.billed_text(), reasoning_tokens),
-            cached_tokens=self._cached_tokens,
-            cache_write_tokens=self._cache_write_tokens,
+            cached_tokens=self.options.cached_tokens,
+            cache_write_tokens=self.options.cache_write_tokens,
             reasoning_tokens=reasoning_tokens,
-            byok=self._byok,
+            byok=self.options.byok,
         )
 
-    def _bill_and_send(
-        self,
-        handler: RequestHandler,
-        body: dict[str, Any],
-        turn: ModelTurn,
-        streamed: bool,
-        latency_ms: int,
-    ) -> None:
-        model = body["model"]
+    def _bill_and_send(self, handler: RequestHandler, body: dict[str, Any], turn: ModelTurn,
+                       streamed: bool, latency_ms: int) -> None:
         # An empty answer (a scripted fault) comes without thinking, as from a provider that failed.
         thinking = reasoning_text(turn) if self._reasoning is not None and (
             turn.content or turn.tool_calls) else None
         charge = self._charge(body, turn, thinking)
+        request = _RequestFacts(body, turn, streamed, latency_ms, handler.headers.get("HTTP-Referer"),
+                                handler.headers.get("User-Agent"))
+        billed = self._bill(charge, request)
+        if billed is None:
+            handler.send_json(402, default_error_body(402, body["model"]))
+            return
+        record, call_ids = billed
+        self._send_answer(handler, record, turn, call_ids, thinking)
+
+    def _bill(self, charge: Charge, request: _RequestFacts
+              ) -> tuple[BilledCall, list[str]] | None:
+        """Record the charge in the ledger; None (nothing billed) when it exceeds the credit."""
         with self._lock:  # the credit check and the billing must be one step under concurrency
-            if (self._credit_usd is not None
-                    and float(self._billed) + charge.cost_usd > self._credit_usd):
-                handler.send_json(402, default_error_body(402, model))
-                return
+            credit = self.options.credit_usd
+            if credit is not None and float(self._billed) + charge.cost_usd > credit:
+                return None
             generation_id = self._new_generation_id()
             # Fixed width, as real ids are: the prompt sizes that quote them (and so the bill)
             # then do not depend on which of several concurrent conversations asked first.
-            call_ids = [f"call_{next(self._call_counter):06d}" for _ in turn.tool_calls]
-            record = BilledCall(
-                generation_id=generation_id,
-                model=model,
-                prompt_tokens=charge.prompt_tokens,
-                completion_tokens=charge.completion_tokens,
-                cached_tokens=charge.cached_tokens,
-                cache_write_tokens=charge.cache_write_tokens,
-                reasoning_tokens=charge.reasoning_tokens,
-                cost_usd=charge.cost_usd,
-                upstream_cost_usd=charge.upstream_cost_usd,
-                streamed=streamed,
-                finish_reason=turn.effective_finish_reason(),
-                is_byok=self._byok,
-                latency_ms=latency_ms,
-                created=time.time(),
-                http_referer=handler.headers.get("HTTP-Referer"),
-                user_agent=handler.headers.get("User-Agent"),
-                session_id=body.get("session_id") if isinstance(body.get("session_id"), str)
-                else None,
-            )
+            call_ids = [f"call_{next(self._call_counter):06d}" for _ in request.turn.tool_calls]
+            record = request.billed_call(charge, generation_id, byok=self.options.byok)
             # Billed once the answer is committed: an aborted stream is still charged in full.
             self._ledger.append(record)
             self._billed += Fraction(record.cost_usd)
             self._upstream_billed += Fraction(record.upstream_cost_usd or 0)
             self._by_generation_id[generation_id] = record
+        return record, call_ids
+
+    def _send_answer(self, handler: RequestHandler, record: BilledCall, turn: ModelTurn,
+                     call_ids: list[str], thinking: str | None) -> None:
+        generation_id = record.generation_id
         reasoning = None
         if thinking is not None:
             assert self._reasoning is not None
             reasoning = _wire.Reasoning(
                 thinking, self._reasoning.details(generation_id, thinking, call_ids))
-        envelope = self._envelope(generation_id, model)
-        usage = (_wire.usage_body(charge, inline_cost=self._inline_cost, byok=self._byok)
-                 if self._send_usage else None)
+        envelope = self._envelope(generation_id, record.model)
+        options = self.options
+        usage = (_wire.usage_body(record, inline_cost=options.inline_cost, byok=options.byok)
+                 if options.send_usage else None)
         headers = {"X-Generation-Id": generation_id}
-        if streamed:
-            frames = _wire.stream_frames(envelope, turn, call_ids, usage, reasoning, self._shape)
+        if record.streamed:
+            frames = _wire.stream_frames(envelope, turn, call_ids, usage, reasoning, options.shape)
             handler.send_chunked(200, frames, headers)
         else:
-            answer = _wire.completion_body(envelope, turn, call_ids, usage, reasoning, self._shape)
+            answer = _wire.completion_body(envelope, turn, call_ids, usage, reasoning,
+                                           options.shape)
             handler.send_json(200, answer, headers)
 
     def _new_generation_id(self) -> str:
@@ -524,8 +473,8 @@ class FakeOpenRouter:
         with self._lock:
             call = self._by_generation_id.get(generation_id)
             not_ready = call is not None and (
-                not self._generation_available
-                or self._generation_404s_served[generation_id] < self._generation_404s
+                not self.options.generation_available
+                or self._generation_404s_served[generation_id] < self.options.generation_404s
             )
             if not_ready:
                 self._generation_404s_served[generation_id] += 1
@@ -533,6 +482,34 @@ class FakeOpenRouter:
             handler.send_json(404, {"error": {"code": 404, "message": "Generation not found"}})
             return
         handler.send_json(200, _wire.generation_body(call))
+
+
+@dataclass(frozen=True)
+class _RequestFacts:
+    """What the ledger keeps of an answered request besides its charge."""
+
+    body: dict[str, Any]
+    turn: ModelTurn
+    streamed: bool
+    latency_ms: int
+    http_referer: str | None
+    user_agent: str | None
+
+    def billed_call(self, charge: Charge, generation_id: str, *, byok: bool) -> BilledCall:
+        session_id = self.body.get("session_id")
+        return BilledCall(
+            **asdict(charge),
+            generation_id=generation_id,
+            model=self.body["model"],
+            streamed=self.streamed,
+            finish_reason=self.turn.effective_finish_reason(),
+            is_byok=byok,
+            latency_ms=self.latency_ms,
+            created=time.time(),
+            http_referer=self.http_referer,
+            user_agent=self.user_agent,
+            session_id=session_id if isinstance(session_id, str) else None,
+        )
 
 
 def _retry_after_header(fault: Fault) -> dict[str, str]:

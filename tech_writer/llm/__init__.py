@@ -1,8 +1,10 @@
 """The model client: one :class:`LLMClient` per run sends every chat completion and knows what it cost.
 
-``client`` (the client, its :class:`UsageStats` and ``get_cost_summary()``), ``wire`` (OpenRouter's
-answers parsed into usage and cost), ``providers`` (openai / openrouter / demo settings),
-``retry`` (back-off), ``limiter`` (requests in flight), ``budget`` (``--max-cost``), ``pricing``
+``client`` (the client, its :class:`UsageStats` and ``get_cost_summary()``), ``settings``
+(``ClientSettings``: who the client talks to and how, validated when built), ``wire`` (OpenRouter's
+answers parsed into usage and cost), ``providers`` (openai / openrouter / demo / local, as
+keyword-built rows), ``compat`` (request fixes for local servers), ``retry`` (back-off),
+``limiter`` (requests in flight), ``budget`` (the run's budget), ``pricing``
 (``/models`` prices), ``cost_lookup`` (``GET /generation`` when a cost is not inline).
 
 Imports: :mod:`tech_writer.errors`, :mod:`tech_writer.secrets`, :mod:`tech_writer.demo` (the

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tech_writer.errors import LLMError, UsageError
+from tech_writer.errors import LLMError
 from tech_writer.llm.budget import Budget
 from tech_writer.llm.capabilities import (
     Capabilities,
@@ -31,32 +31,25 @@ from tech_writer.llm.compat import for_local_server
 from tech_writer.llm.cost_lookup import CostLookups, GenerationCost
 from tech_writer.llm.limiter import AdaptiveLimiter
 from tech_writer.llm.pricing import ModelPricing, fetch_model_entry, parse_pricing
-from tech_writer.llm.providers import (
-    NO_KEY,
-    ProviderConfig,
-    get_provider,
-    require_base_url,
-    resolve_api_key,
-    validate_model,
-)
-from tech_writer.llm.settings import MAX_SESSION_ID_CHARS, ClientSettings
-from tech_writer.llm.wire import AttemptFailed, Completion, ResponseReader
+from tech_writer.llm.providers import NO_KEY, ProviderConfig, resolve_api_key
+from tech_writer.llm.settings import APP_NAME, APP_URL, MAX_SESSION_ID_CHARS, ClientSettings
+from tech_writer.llm.wire import AttemptFailed, Completion, ResponseReader, read_usage
 from telemetry import attributes as attrs
+from telemetry.usage import UsageStats
 
 if TYPE_CHECKING:
     from openai import OpenAI
 
     from tech_writer.demo import FakeOpenRouter
-    from telemetry import ChatInvocation, Telemetry, TokenPrices
+    from telemetry import ChatInvocation, CostSummary, Telemetry, TokenPrices
 
 __all__ = [
-    "APP_NAME", "APP_URL", "MAX_SESSION_ID_CHARS", "PHASES", "ClientSettings", "LLMClient", "UsageStats",
+    "APP_NAME", "APP_URL", "MAX_SESSION_ID_CHARS", "PHASES", "ClientSettings", "LLMClient",
+    "UsageStats", "cost_summary_document",
 ]
 
 log = logging.getLogger("tech_writer.llm")
 
-APP_NAME = "tech_writer"
-APP_URL = "https://github.com/tech-writer-dev/tech_writer"
 PHASES = ("exploration", "outline", "sections")
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 # Models whose prompt caching needs explicit cache_control breakpoints (see OpenRouter's docs).
@@ -80,62 +73,6 @@ def _with_breakpoints(content: Any) -> Any:
     return marked
 
 
-@dataclass
-class UsageStats:
-    """Token and cost statistics for one LLM call.
-
-    ``cost_usd`` is what OpenRouter billed (``None`` = unknown). When a completion arrives without
-    it, ``cost_usd`` is filled in later by the background ``/generation`` look-up (``cost_source``
-    then becomes ``"generation"``); the run's summary waits for those look-ups.
-    """
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cost_usd: float | None = None
-    cached_tokens: int = 0
-    cache_discount: float = 0.0
-    reasoning_tokens: int = 0
-    cache_write_tokens: int = 0
-    upstream_cost_usd: float | None = None  # BYOK: what the provider billed the user directly
-    is_byok: bool = False
-    generation_id: str | None = None
-    cost_source: str | None = None  # "inline" | "generation" | "free" | None
-    usage_missing: bool = False  # the answer carried no usage: the token counts are unknown
-
-    @classmethod
-    def from_usage(cls, usage: Mapping[str, Any] | None, generation_id: str | None,
-                   *, read_cost: bool) -> UsageStats:
-        """Build from an OpenRouter/OpenAI ``usage`` object (a plain dict)."""
-        missing = not usage
-        usage = usage or {}
-        prompt_details = _mapping(usage.get("prompt_tokens_details"))
-        completion_details = _mapping(usage.get("completion_tokens_details"))
-        cost_details = _mapping(usage.get("cost_details"))
-        prompt = _int(usage.get("prompt_tokens"))
-        completion = _int(usage.get("completion_tokens"))
-        is_byok = bool(usage.get("is_byok"))
-        stats = cls(
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            total_tokens=_int(usage.get("total_tokens")) or prompt + completion,
-            cached_tokens=_int(prompt_details.get("cached_tokens")),
-            cache_write_tokens=_int(prompt_details.get("cache_write_tokens")),
-            reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
-            is_byok=is_byok,
-            # Only BYOK calls bill the user upstream: otherwise the field (when a number) is what
-            # OpenRouter paid its provider, already inside `cost`, and must not be added to it.
-            upstream_cost_usd=_float(cost_details.get("upstream_inference_cost")) if is_byok
-            else None,
-            generation_id=generation_id,
-            usage_missing=missing,
-        )
-        if read_cost:
-            stats.cost_usd = _float(usage.get("cost"))
-            stats.cost_source = "inline" if stats.cost_usd is not None else None
-        return stats
-
-
 class LLMClient:
     """Sends chat requests; returns ``(message_dict, UsageStats)``.
 
@@ -149,65 +86,61 @@ class LLMClient:
     def __init__(
         self,
         model: str | None = None,
-        provider: str = "openai",
+        provider: str | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
         track_cost: bool | None = None,
-        app_name: str = APP_NAME,
-        app_url: str = APP_URL,
+        app_name: str | None = None,
+        app_url: str | None = None,
         *,
         telemetry: Telemetry | None = None,
         environ: Mapping[str, str] | None = None,
         settings: ClientSettings | None = None,
         **options: Any,
     ) -> None:
-        """``options`` are :class:`ClientSettings` fields (``timeout_s=``, ``retry=``, ...), laid
-        over ``settings``."""
-        self.settings = settings = ClientSettings.of(settings, options)
-        self.config: ProviderConfig = get_provider(provider)
-        # OpenRouter's sticky-routing key: while a cache read is cheaper than a fresh prompt,
-        # OpenRouter keeps the session's requests on the provider whose prompt cache holds the
-        # shared prefix (system prompt, tools, request), falling back when it is down. It also
-        # groups the session's calls on OpenRouter's dashboards. One per client (one per run when
-        # run_pipeline builds the client) unless the caller passes its own.
-        self.session_id = settings.session_id if settings.session_id is not None else uuid.uuid4().hex
-        self.provider = provider
-        require_base_url(self.config, base_url)
-        self.model = validate_model(self.config, model or self.config.default_model)
-        self.track_cost = self.config.track_cost_default if track_cost is None else track_cost
-        self.simulated = provider == "demo"
-        self.stream = settings.stream
-        self.retry = settings.retry
-        self._api_key = resolve_api_key(self.config, api_key, environ)
-        if settings.max_cost_usd is not None and not (self.track_cost and self.config.openrouter_dialect):
-            # Checked before anything is started, so a refusal leaves nothing running.
-            raise UsageError("--max-cost needs cost tracking: use --provider openrouter "
-                             "(or demo) without --no-track-cost")
-        self._demo_server = self._start_demo_server() if self.simulated and base_url is None else None
-        if self._demo_server is not None:
-            base_url = self._demo_server.base_url
-        self.base_url = (base_url or self.config.default_base_url or OPENAI_BASE_URL).rstrip("/")
-        self._client = self._open_sdk_client(app_name, app_url, settings.timeout_s)
-        self._server_address, self._server_port = _server_of(self.base_url)
-        self._reader = ResponseReader(provider, self.retry, self._api_key, self._server_address)
+        """``settings`` whole, or the seed's arguments and :class:`ClientSettings` fields as
+        keywords (``timeout_s=``, ``retry=``, ...); arguments given are laid over ``settings``.
+        ``provider`` left out is ``settings``' provider (``"openai"`` by default)."""
+        given = {"model": model, "provider": provider, "api_key": api_key, "base_url": base_url,
+                 "track_cost": track_cost, "app_name": app_name, "app_url": app_url}
+        self.settings = settings = ClientSettings.of(settings, {
+            **{name: value for name, value in given.items() if value is not None}, **options})
+        self.config: ProviderConfig = settings.config
+        self.provider, self.model = settings.provider, settings.model_name
+        self.track_cost, self.stream, self.retry = settings.tracks_cost, settings.stream, settings.retry
+        self.simulated = settings.provider == "demo"
+        # OpenRouter's sticky-routing key (prompt-cache hits; the dashboards group by it): one
+        # per client, so one per run, unless the settings name one.
+        self.session_id = settings.session_id or uuid.uuid4().hex
+        self._api_key = resolve_api_key(self.config, settings.api_key, environ)
+        self._connect(settings)
         self._owns_telemetry = telemetry is None
         self.telemetry = telemetry if telemetry is not None else _private_telemetry()
-        self._lookups: CostLookups | None = None
-        if self.track_cost and self.config.openrouter_dialect:
-            self._lookups = CostLookups(self.base_url, self._api_key, policy=settings.lookup)
-        self._stop = threading.Event()
-        self._call_keys = itertools.count()
-        self._sending: dict[int, ChatInvocation] = {}  # calls whose request is on the wire
-        self._sending_lock = threading.Lock()
+        self._lookups = (CostLookups(self.base_url, self._api_key, policy=settings.lookup)
+                         if self.track_cost and self.config.openrouter_dialect else None)
         self.limiter = AdaptiveLimiter(settings.max_in_flight)
-        self.budget: Budget | None = None
-        if settings.max_cost_usd is not None:
-            self.budget = Budget(settings.max_cost_usd, self.model_pricing)
+        self.budget = (Budget(settings.max_cost_usd, self.model_pricing)
+                       if settings.max_cost_usd is not None else None)
+        self._stop, self._call_keys = threading.Event(), itertools.count()
+        self._sending: dict[int, ChatInvocation] = {}  # calls whose request is on the wire
+        self._sending_lock, self._models_lock = threading.Lock(), threading.Lock()
         self._models_entry: Mapping[str, Any] | None = None
-        self._models_fetched = False
-        self._models_lock = threading.Lock()
-        self._reasoning_warned = False
+        self._models_fetched = self._reasoning_warned = False
         self._capabilities: Capabilities | None = None
+
+    def _connect(self, settings: ClientSettings) -> None:
+        """The address (the demo's own loopback server when it has none), the SDK client and
+        the response reader."""
+        self._demo_server = (self._start_demo_server()
+                             if self.simulated and settings.base_url is None else None)
+        self.base_url = (self._demo_server.base_url if self._demo_server is not None else
+                         settings.base_url or self.config.default_base_url or OPENAI_BASE_URL
+                         ).rstrip("/")
+        self._client = self._open_sdk_client(settings.app_name, settings.app_url,
+                                             settings.timeout_s)
+        self._server_address, self._server_port = _server_of(self.base_url)
+        self._reader = ResponseReader(self.provider, self.retry, self._api_key,
+                                      self._server_address)
 
     @staticmethod
     def _start_demo_server() -> FakeOpenRouter:
@@ -330,8 +263,7 @@ class LLMClient:
     def _answered(self, key: int, chat: ChatInvocation, completion: Completion, started: float,
                   prices: TokenPrices | None) -> tuple[dict[str, Any], UsageStats]:
         """Account for an answered call: its usage, its span, and its cost now or once looked up."""
-        usage = UsageStats.from_usage(completion.usage, completion.generation_id,
-                                      read_cost=self.track_cost)
+        usage = read_usage(completion.usage, completion.generation_id, read_cost=self.track_cost)
         if self.track_cost and self.config.cost_known_zero:
             usage.cost_usd, usage.cost_source = 0.0, "free"  # nothing billed: known, not unknown
         if usage.usage_missing:
@@ -367,34 +299,16 @@ class LLMClient:
         """Wait for background cost look-ups; ``True`` when none is left pending."""
         return self._lookups.wait(timeout_s) if self._lookups else True
 
-    def get_cost_summary(self, *, settle: bool = True) -> dict[str, Any]:
-        """The run's cost so far, as printed in ``--eval-json`` (settling look-ups first)."""
+    def cost_summary(self, *, settle: bool = True) -> CostSummary:
+        """The run's cost so far, from the cost span processor (settling look-ups first)."""
         if settle:
             self.settle()
-        summary = self.telemetry.cost.summary()
-        total = summary.total
-        phases = {name: _phase_dict(summary.phases.get(name)) for name in PHASES}
-        for name, totals in summary.phases.items():
-            if name not in phases:
-                phases[name] = _phase_dict(totals)
-        return {
-            "total_cost_usd": total.cost_usd,
-            "total_tokens": total.total_tokens,
-            "prompt_tokens": total.prompt_tokens,
-            "completion_tokens": total.completion_tokens,
-            "cached_tokens": total.cached_tokens,
-            "reasoning_tokens": total.reasoning_tokens,
-            "total_calls": total.calls,
-            "calls_without_cost": total.calls_unknown_cost,
-            "calls_without_usage": total.calls_without_usage,
-            "complete": total.complete,
-            "upstream_cost_usd": total.upstream_cost_usd,
-            "total_spend_usd": total.total_spend_usd,
-            "simulated": self.simulated,
-            "provider": self.provider,
-            "model": self.model,
-            "phases": phases,
-        }
+        return self.telemetry.cost.summary()
+
+    def get_cost_summary(self, *, settle: bool = True) -> dict[str, Any]:
+        """The run's cost so far, as printed in ``--eval-json`` (settling look-ups first)."""
+        return cost_summary_document(self.cost_summary(settle=settle), simulated=self.simulated,
+                                     provider=self.provider, model=self.model)
 
     def request_stop(self) -> None:
         """Refuse new calls from now on and cut retry waits short (budget, fatal errors)."""
@@ -511,26 +425,15 @@ class LLMClient:
 
     def _stop_span(self, chat: ChatInvocation, completion: Completion, usage: UsageStats,
                    pending: bool, reply: dict[str, Any], prices: TokenPrices | None) -> None:
-        from telemetry import ChatUsage
+        from telemetry import ChatAnswer
 
-        chat.stop(ChatUsage(
-            response_id=completion.generation_id,
-            response_model=completion.response_model,
+        chat.stop(ChatAnswer(
+            usage, completion.response_model,
             finish_reasons=[completion.finish_reason] if completion.finish_reason else [],
-            input_tokens=usage.prompt_tokens,
-            output_tokens=usage.completion_tokens,
-            cached_tokens=usage.cached_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            cost_usd=usage.cost_usd,
-            cost_source=usage.cost_source,
             cost_pending=pending,
-            upstream_cost_usd=usage.upstream_cost_usd,
-            is_byok=usage.is_byok,
             simulated=self.simulated,
             output_messages=[reply],
             prices=prices,
-            usage_missing=usage.usage_missing,
         ))
 
     def _split_prices(self) -> TokenPrices | None:
@@ -556,7 +459,7 @@ class LLMClient:
                 usage.cost_usd = result.cost_usd
                 usage.cost_source = "generation"
                 usage.cache_discount = result.cache_discount or 0.0
-                if result.upstream_cost_usd is not None and usage.is_byok:  # see from_usage
+                if result.upstream_cost_usd is not None and usage.is_byok:  # see wire.read_usage
                     usage.upstream_cost_usd = result.upstream_cost_usd
             upstream = result.upstream_cost_usd if usage.is_byok else None
             self.telemetry.settle_cost(chat, cost_usd=result.cost_usd,
@@ -652,6 +555,34 @@ def _private_telemetry() -> Telemetry:
     return Telemetry.from_env(environ={})  # in-process only: spans feed the cost sum
 
 
+def cost_summary_document(cost_summary: CostSummary, *, simulated: bool, provider: str,
+                          model: str) -> dict[str, Any]:
+    """A cost summary as JSON, in the shape the seed documents for ``get_cost_summary()``."""
+    total = cost_summary.total
+    phases = {name: _phase_dict(cost_summary.phases.get(name)) for name in PHASES}
+    for name, totals in cost_summary.phases.items():
+        if name not in phases:
+            phases[name] = _phase_dict(totals)
+    return {
+        "total_cost_usd": total.cost_usd,
+        "total_tokens": total.total_tokens,
+        "prompt_tokens": total.prompt_tokens,
+        "completion_tokens": total.completion_tokens,
+        "cached_tokens": total.cached_tokens,
+        "reasoning_tokens": total.reasoning_tokens,
+        "total_calls": total.calls,
+        "calls_without_cost": total.calls_unknown_cost,
+        "calls_without_usage": total.calls_without_usage,
+        "complete": total.complete,
+        "upstream_cost_usd": total.upstream_cost_usd,
+        "total_spend_usd": total.total_spend_usd,
+        "simulated": simulated,
+        "provider": provider,
+        "model": model,
+        "phases": phases,
+    }
+
+
 def _phase_dict(totals: Any) -> dict[str, Any]:
     if totals is None:
         return {"cost_usd": 0.0, "prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
@@ -661,16 +592,3 @@ def _phase_dict(totals: Any) -> dict[str, Any]:
 
 def _money(value: float | None) -> str:
     return "unknown" if value is None else f"${value:.6f}"
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-
-
-def _float(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-

@@ -4,7 +4,7 @@
 attribution headers); ``openai`` is the plain OpenAI API. ``demo`` is the built-in scripted model
 served by :mod:`tech_writer.demo` on a loopback port: same wire format, simulated costs.
 ``local`` is any OpenAI-compatible server the user runs (llama.cpp, Ollama, vLLM, LM Studio):
-it needs ``--base-url``, a key only if the server was started with one, and it bills nothing, so
+it needs a base URL, a key only if the server was started with one, and it bills nothing, so
 its cost is known to be zero.
 """
 
@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tech_writer.errors import UsageError
+from tech_writer.errors import SettingError
 
 __all__ = [
     "PROVIDERS",
@@ -33,7 +33,7 @@ NO_KEY = "sk-no-key-required"
 LOCAL_EXAMPLE_URL = "http://127.0.0.1:8080/v1"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProviderConfig:
     name: str
     key_env: str | None  # environment variable holding the key; None = no key needed
@@ -44,20 +44,27 @@ class ProviderConfig:
     model_needs_slash: bool  # OpenRouter model ids are "provider/model"
     key_required: bool = True  # False: key_env is read if set, else no key is sent
     cost_known_zero: bool = False  # the provider bills nothing: every call's cost is $0, known
-    base_url_required: bool = False  # no default address: --base-url must say where
+    base_url_required: bool = False  # no default address: the user must say where
     # A local server names its models as it likes ("qwen2.5:7b", "Qwen/Qwen2.5-7B-Instruct"):
     # any non-empty name goes, with or without a slash.
     any_model_name: bool = False
 
 
 PROVIDERS: dict[str, ProviderConfig] = {
-    "openai": ProviderConfig("openai", "OPENAI_API_KEY", None, "gpt-5.1", False, False, False),
-    "openrouter": ProviderConfig("openrouter", "OPENROUTER_API_KEY", OPENROUTER_BASE_URL,
-                                 "openai/gpt-5.1", True, True, True),
-    "demo": ProviderConfig("demo", None, None, "openai/gpt-5.1", True, True, True),
-    "local": ProviderConfig("local", "LOCAL_API_KEY", None, "", True, False, False,
-                            key_required=False, cost_known_zero=True, base_url_required=True,
-                            any_model_name=True),
+    "openai": ProviderConfig(name="openai", key_env="OPENAI_API_KEY", default_base_url=None,
+                             default_model="gpt-5.1", track_cost_default=False,
+                             openrouter_dialect=False, model_needs_slash=False),
+    "openrouter": ProviderConfig(name="openrouter", key_env="OPENROUTER_API_KEY",
+                                 default_base_url=OPENROUTER_BASE_URL,
+                                 default_model="openai/gpt-5.1", track_cost_default=True,
+                                 openrouter_dialect=True, model_needs_slash=True),
+    "demo": ProviderConfig(name="demo", key_env=None, default_base_url=None,
+                           default_model="openai/gpt-5.1", track_cost_default=True,
+                           openrouter_dialect=True, model_needs_slash=True),
+    "local": ProviderConfig(name="local", key_env="LOCAL_API_KEY", default_base_url=None,
+                            default_model="", track_cost_default=True, openrouter_dialect=False,
+                            model_needs_slash=False, key_required=False, cost_known_zero=True,
+                            base_url_required=True, any_model_name=True),
 }
 PROVIDER_NAMES = tuple(PROVIDERS)
 
@@ -66,13 +73,14 @@ def get_provider(name: str) -> ProviderConfig:
     try:
         return PROVIDERS[name]
     except KeyError:
-        raise UsageError(
-            f"unknown provider {name!r}: choose one of {', '.join(PROVIDER_NAMES)}") from None
+        raise SettingError("provider", f"unknown provider {name!r}: choose one of "
+                           f"{', '.join(PROVIDER_NAMES)}", reason="unknown_provider",
+                           provider=name) from None
 
 
 def resolve_api_key(provider: ProviderConfig, explicit: str | None,
                     environ: Mapping[str, str] | None = None) -> str:
-    """The key to use, or a :class:`UsageError` naming where to put one."""
+    """The key to use, or a :class:`SettingError` naming where to put one."""
     if provider.key_env is None:
         return "demo-key-not-secret"
     environ = os.environ if environ is None else environ
@@ -81,36 +89,36 @@ def resolve_api_key(provider: ProviderConfig, explicit: str | None,
         return key
     if not provider.key_required:
         return NO_KEY
-    if provider.name == "openrouter":
-        raise UsageError("no OpenRouter API key: set OPENROUTER_API_KEY or pass --openrouter-key "
-                         "(or try --provider demo, which needs none)")
-    raise UsageError(f"no OpenAI API key: set {provider.key_env} "
-                     "(or use --provider openrouter with OPENROUTER_API_KEY / --openrouter-key, "
-                     "or --provider demo, which needs none)")
+    raise SettingError("api_key", f"no API key for provider {provider.name}: set "
+                       f"{provider.key_env} or pass the key (the demo provider needs none)",
+                       reason="missing_key", provider=provider.name, key_env=provider.key_env)
 
 
 def require_base_url(provider: ProviderConfig, base_url: str | None) -> None:
-    """A provider without a default address (``local``) needs ``--base-url``."""
+    """A provider without a default address (``local``) needs to be told where its server is."""
     if provider.base_url_required and not (base_url or "").strip():
-        raise UsageError(f"--provider {provider.name} needs --base-url, the server's OpenAI API "
-                         f"address, e.g. {LOCAL_EXAMPLE_URL} (llama.cpp) or "
-                         "http://127.0.0.1:11434/v1 (Ollama)")
+        raise SettingError("base_url", f"provider {provider.name} needs the server's OpenAI API "
+                           f"base URL, e.g. {LOCAL_EXAMPLE_URL}", reason="base_url_required",
+                           provider=provider.name, example=LOCAL_EXAMPLE_URL)
 
 
 def validate_model(provider: ProviderConfig, model: str) -> str:
     model = model.strip()
     if not model and provider.any_model_name:
-        raise UsageError(f"--provider {provider.name} needs --model NAME: the name the server "
-                         "serves its model under (e.g. qwen2.5:7b on Ollama)")
+        raise SettingError("model", f"provider {provider.name} needs a model name: the name "
+                           "the server serves its model under", reason="model_required",
+                           provider=provider.name)
     if not model:
-        raise UsageError("--model is empty: name a model, e.g. openai/gpt-5.1")
+        raise SettingError("model", "the model name is empty", reason="model_empty")
     if provider.any_model_name:
         return model
     if provider.model_needs_slash and "/" not in model:
-        raise UsageError(f"model {model!r} is not an OpenRouter model id: use provider/model, "
-                         f"e.g. openai/{model}")
+        raise SettingError("model", f"model {model!r} is not an OpenRouter model id: use "
+                           f"provider/model, e.g. openai/{model}", reason="model_needs_slash",
+                           model=model)
     if not provider.model_needs_slash and "/" in model:
-        raise UsageError(f"model {model!r} looks like an OpenRouter id: with --provider openai "
-                         f"use a bare name like {model.split('/', 1)[1]!r}, "
-                         "or pass --provider openrouter")
+        raise SettingError("model", f"model {model!r} looks like an OpenRouter id: provider "
+                           f"{provider.name} takes a bare name like {model.split('/', 1)[1]!r}",
+                           reason="model_has_slash", model=model, provider=provider.name,
+                           bare=model.split("/", 1)[1])
     return model

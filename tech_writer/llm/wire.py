@@ -25,8 +25,9 @@ from tech_writer.errors import (
 )
 from tech_writer.llm.retry import RetryPolicy, parse_retry_after
 from tech_writer.secrets import SecretMask
+from telemetry.usage import UsageStats
 
-__all__ = ["AttemptFailed", "Completion", "ResponseReader", "merge_reasoning_detail"]
+__all__ = ["AttemptFailed", "Completion", "ResponseReader", "merge_reasoning_detail", "read_usage"]
 
 PROVIDER_TITLES = {"openrouter": "OpenRouter", "openai": "OpenAI", "demo": "the demo model",
                    "local": "the local server"}
@@ -233,6 +234,51 @@ class ResponseReader:
 
     def redact(self, text: str) -> str:
         return self._mask(text)
+
+
+def read_usage(usage: Mapping[str, Any] | None, generation_id: str | None, *,
+               read_cost: bool) -> UsageStats:
+    """The usage record of one answer, from its OpenRouter/OpenAI ``usage`` object (a plain
+    dict; None or empty when the answer carried none). ``read_cost``: take ``usage.cost``."""
+    missing = not usage
+    usage = usage or {}
+    prompt_details = _mapping(usage.get("prompt_tokens_details"))
+    completion_details = _mapping(usage.get("completion_tokens_details"))
+    cost_details = _mapping(usage.get("cost_details"))
+    prompt = _int(usage.get("prompt_tokens"))
+    completion = _int(usage.get("completion_tokens"))
+    is_byok = bool(usage.get("is_byok"))
+    stats = UsageStats(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=_int(usage.get("total_tokens")) or prompt + completion,
+        cached_tokens=_int(prompt_details.get("cached_tokens")),
+        cache_write_tokens=_int(prompt_details.get("cache_write_tokens")),
+        reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
+        is_byok=is_byok,
+        # Only BYOK calls bill the user upstream: otherwise the field (when a number) is what
+        # OpenRouter paid its provider, already inside `cost`, and must not be added to it.
+        upstream_cost_usd=_float(cost_details.get("upstream_inference_cost")) if is_byok
+        else None,
+        generation_id=generation_id,
+        usage_missing=missing,
+    )
+    if read_cost:
+        stats.cost_usd = _float(usage.get("cost"))
+        stats.cost_source = "inline" if stats.cost_usd is not None else None
+    return stats
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 _DETAIL_TEXT_FIELDS = ("text", "summary", "data")

@@ -33,13 +33,14 @@ from tech_writer.errors import (
     EXIT_FAILED,
     EXIT_SIGINT,
     EXIT_SIGTERM,
+    SettingError,
     TechWriterError,
-    UsageError,
     interruption,
 )
-from tech_writer.pipeline.evaluate import JudgeSettings, evaluate
+from tech_writer.pipeline.evaluate import EvalScope, JudgeSettings, evaluate
 from tech_writer.pipeline.progress import Progress
-from tech_writer.pipeline.run import RunFailed, run_pipeline
+from tech_writer.pipeline.run import run_report
+from tech_writer.pipeline.settings import RunSettings
 from tech_writer.repository.files import write_atomic
 from telemetry import attributes as attrs
 
@@ -59,18 +60,23 @@ METRICS = ("citation_validity", "citation_coverage", "entity_existence", "entity
 
 @dataclass(frozen=True)
 class CompareRequest:
+    """``settings`` are every run's (provider, limits, ...): each run takes its model from
+    ``models`` and its budget from what ``max_cost_usd``, the cap on the whole comparison, has
+    left."""
+
     prompt: str
     prompt_name: str
     repo_path: Path
     models: tuple[str, ...]
-    provider: str
     output_dir: Path
+    settings: RunSettings = field(default_factory=RunSettings)
     runs: int = 1
     judge: JudgeSettings | None = None
     max_cost_usd: float | None = None
-    api_key: str | None = None
-    base_url: str | None = None
-    run_options: Mapping[str, Any] = field(default_factory=dict)  # run_pipeline's other settings
+
+    @property
+    def provider(self) -> str:
+        return self.settings.provider
 
 
 @dataclass
@@ -193,7 +199,8 @@ def run_compare(request: CompareRequest, *, progress: Progress | None = None,
     Never raises for a failed run: the failure is recorded and the comparison goes on (a spent
     budget or Ctrl-C stop it; what finished is kept)."""
     if not request.models:
-        raise UsageError("--models is empty: name at least one model, e.g. demo/careful,demo/sloppy")
+        raise SettingError("models", "no model to compare: name at least one",
+                           reason="no_models")
     progress = progress or Progress.silent()
     reports_dir = request.output_dir / "reports"
     reports_dir.mkdir(parents=True, exist_ok=True)
@@ -247,18 +254,17 @@ def _one_run(request: CompareRequest, model: str, run: int, remaining: float | N
     outcome, error, exit_code = "done", None, 0
     try:
         with telemetry.step_span(f"compare {model} #{run}", tag):
-            try:
-                report, store, cost = run_pipeline(
-                    request.prompt, request.repo_path, model=model, provider=request.provider,
-                    api_key=request.api_key, base_url=request.base_url, telemetry=telemetry,
-                    prompt_name=request.prompt_name, max_cost_usd=remaining, environ=environ,
-                    **request.run_options)
-                files_read = [info.path for info in store.files()]
-            except RunFailed as failed:
-                report, cost, error = failed.partial_report, failed.cost_stats, failed.message
-                exit_code = failed.exit_code
-                outcome = ("budget_exhausted" if failed.budget_exhausted else
-                           "interrupted" if isinstance(failed.cause, KeyboardInterrupt) else "failed")
+            settings = replace(request.settings, model=model, max_cost_usd=remaining,
+                               prompt_name=request.prompt_name)
+            ran = run_report(request.prompt, request.repo_path, settings, telemetry=telemetry,
+                             environ=environ)
+            report, cost, failure = ran.report, ran.cost_document(), ran.failure
+            if failure is None:
+                files_read = ran.files_read
+            else:
+                error, exit_code = failure.message, failure.exit_code
+                outcome = ("budget_exhausted" if failure.budget_exhausted else
+                           "interrupted" if failure.interrupted else "failed")
             seconds = time.monotonic() - started
             report_file = _save(report, reports_dir, model, run)
             evaluation = None
@@ -266,7 +272,7 @@ def _one_run(request: CompareRequest, model: str, run: int, remaining: float | N
                 judge = _judge_within(request.judge, remaining)
                 try:
                     evaluation = evaluate(report, request.repo_path, prompt=request.prompt,
-                                          judge=judge, files_read=files_read, telemetry=telemetry,
+                                          judge=judge, scope=EvalScope(files_read), telemetry=telemetry,
                                           trace_attributes=tag, environ=environ)
                 except TechWriterError as exc:  # the run is kept; its evaluation is missing
                     error = f"evaluation failed: {exc.message}"

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from telemetry import Telemetry
 
-__all__ = ["JudgeSettings", "evaluate"]
+__all__ = ["EvalScope", "JudgeSettings", "evaluate"]
 
 log = logging.getLogger("tech_writer")
 AGENT_NAME = "tech_writer.evaluate"
@@ -49,35 +49,56 @@ class JudgeSettings:
     request_timeout_s: float = 180.0
 
 
+@dataclass(frozen=True)
+class EvalScope:
+    """What the metrics look at beside the report: the files the run read (for the exploration
+    efficiency), and paths whose names the report may not vouch for (the report itself, when it
+    was written into the repository)."""
+
+    files_read: Iterable[str] | None = None
+    exclude: frozenset[str] = frozenset()
+
+
 def evaluate(markdown: str, repo_path: str | Path, *, prompt: str | None = None,
-             judge: JudgeSettings | None = None, files_read: Iterable[str] | None = None,
-             exclude: frozenset[str] = frozenset(), telemetry: Telemetry | None = None,
+             judge: JudgeSettings | None = None, scope: EvalScope | None = None,
+             telemetry: Telemetry | None = None,
              trace_attributes: Mapping[str, Any] | None = None,
              environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The ``"eval"`` document: ``metrics``, ``judge`` (None without one), ``judge_cost_usd`` and
     ``judge_cost`` (the judge's own cost summary), ``seconds``. ``telemetry``: where the
     evaluation's spans go (its own from the ``OTEL_*`` environment when None; shut down here)."""
     repo = Repository(Path(repo_path))
+    scope = scope or EvalScope()
     started = time.monotonic()
-    metrics = evaluate_report(markdown, repo, files_read=files_read, exclude=exclude)
-    metrics_s = time.monotonic() - started
+    metrics = evaluate_report(markdown, repo, files_read=scope.files_read, exclude=scope.exclude)
+    measured = _Measured(markdown, repo, metrics, time.monotonic() - started)
     own_telemetry = telemetry is None
     if telemetry is None:
         from telemetry import Telemetry
 
         telemetry = Telemetry.from_env(environ)
     try:
-        return _traced(telemetry, markdown, repo, metrics, metrics_s, prompt, judge,
-                       trace_attributes or {}, environ)
+        return _traced(telemetry, measured, prompt, judge, trace_attributes or {}, environ)
     finally:
         if own_telemetry:
             telemetry.shutdown()
 
 
-def _traced(telemetry: Telemetry, markdown: str, repo: Repository, metrics: ReportMetrics,
-            metrics_s: float, prompt: str | None, judge: JudgeSettings | None,
-            trace_attributes: Mapping[str, Any], environ: Mapping[str, str] | None
-            ) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Measured:
+    """A report, its repository, and its deterministic metrics (and how long they took)."""
+
+    markdown: str
+    repo: Repository
+    metrics: ReportMetrics
+    seconds: float
+
+
+def _traced(telemetry: Telemetry, measured: _Measured, prompt: str | None,
+            judge: JudgeSettings | None, trace_attributes: Mapping[str, Any],
+            environ: Mapping[str, str] | None) -> dict[str, Any]:
+    markdown, repo, metrics, metrics_s = (measured.markdown, measured.repo, measured.metrics,
+                                          measured.seconds)
     root_attributes = dict(trace_attributes)
     if judge is not None:
         root_attributes[attrs.EVAL_JUDGE_MODEL] = judge.model

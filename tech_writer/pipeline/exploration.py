@@ -30,17 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 from tech_writer.errors import LLMError, RequestRejectedError
 from tech_writer.pipeline import prompts
-from tech_writer.pipeline.history import HistoryPolicy
-from tech_writer.pipeline.progress import Progress
+from tech_writer.pipeline.context import RunContext
 from tech_writer.pipeline.toolloop import ask_model, assistant_message, run_tool_loop
 from tech_writer.pipeline.workers import run_jobs
 from telemetry import attributes as attrs
 
 if TYPE_CHECKING:
-    from tech_writer.llm.client import LLMClient
     from tech_writer.repository.cache import CacheStore
-    from tech_writer.repository.tools import RepoTools
-    from telemetry import Telemetry
 
 __all__ = ["MAX_AREAS", "Area", "Exploration", "explore", "parse_plan"]
 
@@ -82,43 +78,28 @@ class _AreaNotes:
     paths_read: set[str] = field(default_factory=set)
 
 
-def explore(llm: LLMClient, telemetry: Telemetry, tools: RepoTools, store: CacheStore,
-            prompt: str, repo_name: str, *, max_steps: int, progress: Progress,
-            history: HistoryPolicy | None = None, concurrency: int = 1) -> Exploration:
-    """Plan, then explore each area; at most ``max_steps`` model calls in all, plus one wrap-up
-    call per explorer that reaches its share."""
-    layout = tools.execute("get_structure", {"path": "."}).text
-    schemas = [*tools.schemas(), prompts.FINISH_EXPLORATION_SCHEMA,
+def explore(ctx: RunContext, *, max_steps: int) -> Exploration:
+    """Plan, then explore each area (``ctx.concurrency`` at a time); at most ``max_steps`` model
+    calls in all, plus one wrap-up call per explorer that reaches its share."""
+    layout = ctx.tools.execute("get_structure", {"path": "."}).text
+    schemas = [*ctx.tools.schemas(), prompts.FINISH_EXPLORATION_SCHEMA,
                prompts.PLAN_EXPLORATION_SCHEMA]
     # A plan is worth its call only when the steps after it give two areas a useful share each.
     room = min(MAX_AREAS, (max_steps - 1) // _MIN_STEPS_PER_AREA)
     areas: list[Area] = []
     steps = 0
     if room >= 2:
-        areas, steps = _plan(llm, schemas, prompt, repo_name, layout, history, room)
+        areas, steps = _plan(ctx, schemas, layout, room)
     areas = _fit(areas, room)
-    shares = _shares(max_steps - steps, len(areas))
-    titles = [area.title for area in areas]
-    progress.step("exploration", f"{len(areas)} area(s): {'; '.join(titles)}"
-                  if len(areas) > 1 else "one explorer for the whole repository")
-    results = [_AreaNotes() for _ in areas]
-
-    def explore_area(index: int) -> None:
-        area = areas[index]
-        others = [title for title in titles if title != area.title]
-        with telemetry.step_span(f"explore {index + 1}: {area.title}", {
-                attrs.EXPLORATION_AREA_TITLE: area.title,
-                attrs.EXPLORATION_AREA_INDEX: index + 1}):
-            label = f"exploration {index + 1}/{len(areas)}" if len(areas) > 1 else "exploration"
-            results[index] = _explore_area(llm, telemetry, tools, schemas, area, others,
-                                           prompt, repo_name, layout, max_steps=shares[index],
-                                           progress=progress, history=history, label=label)
-
-    run_jobs([functools.partial(explore_area, index) for index in range(len(areas))],
-             concurrency, llm, name="explorer")
-    if llm.stopping and any(not result.ended_by for result in results):
+    explorers = _Explorers(ctx, schemas, layout, areas, _shares(max_steps - steps, len(areas)))
+    ctx.progress.step("exploration", f"{len(areas)} area(s): {'; '.join(explorers.titles)}"
+                      if len(areas) > 1 else "one explorer for the whole repository")
+    run_jobs([functools.partial(explorers.explore_area, index) for index in range(len(areas))],
+             ctx.concurrency, ctx.llm, name="explorer")
+    results = explorers.results
+    if ctx.llm.stopping and any(not result.ended_by for result in results):
         raise LLMError("the run stopped before the exploration ended", error_type="cancelled")
-    understanding = _with_files_read(_merge(areas, results), store)
+    understanding = _with_files_read(_merge(areas, results), ctx.store)
     steps += sum(result.steps for result in results)
     ended_by = ", ".join(sorted({result.ended_by for result in results}))
     log.info("exploration: %d area(s), %d calls, ended by %s", len(areas), steps, ended_by)
@@ -126,24 +107,25 @@ def explore(llm: LLMClient, telemetry: Telemetry, tools: RepoTools, store: Cache
                        paths_read=frozenset().union(*(r.paths_read for r in results)))
 
 
-def _plan(llm: LLMClient, schemas: Sequence[Mapping[str, Any]], prompt: str, repo_name: str,
-          layout: str, history: HistoryPolicy | None, max_areas: int) -> tuple[list[Area], int]:
+def _plan(ctx: RunContext, schemas: Sequence[Mapping[str, Any]], layout: str,
+          max_areas: int) -> tuple[list[Area], int]:
     """The planned areas (empty: no usable plan) and the model calls it took."""
     messages = [
         {"role": "system", "content": prompts.EXPLORATION_SYSTEM},
-        _opening_message(prompts.exploration_opening(prompt, repo_name, layout),
+        _opening_message(prompts.exploration_opening(ctx.prompt, ctx.repo.root.name, layout),
                          prompts.exploration_plan_instruction(max_areas)),
     ]
     forced = {"type": "function", "function": {"name": PLAN_TOOL}}
     calls = 1
     try:
-        reply, _ = ask_model(llm, messages, schemas, history=history, tool_choice=forced)
+        reply, _ = ask_model(ctx.llm, messages, schemas, history=ctx.history,
+                             tool_choice=forced)
     except RequestRejectedError as exc:
         # Some models refuse a forced tool choice (reasoning modes, some providers: OpenRouter
         # then finds "no endpoints that support tool_choice"). The request also asks in words.
         log.info("the model refused a forced plan_exploration (%s); asking without forcing it",
                  exc.status_code)
-        reply, _ = ask_model(llm, messages, schemas, history=history)
+        reply, _ = ask_model(ctx.llm, messages, schemas, history=ctx.history)
         calls = 2
     for call in reply.get("tool_calls") or []:
         function = call.get("function") or {}
@@ -214,37 +196,65 @@ def _shares(steps: int, areas: int) -> list[int]:
     return [base + (1 if index < extra else 0) for index in range(areas)]
 
 
-def _explore_area(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
-                  schemas: Sequence[Mapping[str, Any]], area: Area, others: list[str],
-                  prompt: str, repo_name: str, layout: str, *, max_steps: int,
-                  progress: Progress, history: HistoryPolicy | None,
-                  label: str = "exploration") -> _AreaNotes:
-    """One explorer's tool loop; ``label`` marks its progress lines (areas run side by side)."""
-    messages = [
-        {"role": "system", "content": prompts.EXPLORATION_SYSTEM},
-        _opening_message(prompts.exploration_opening(prompt, repo_name, layout),
-                         prompts.exploration_area_instruction(
-                             title=area.title, focus=area.focus, paths=area.paths,
-                             other_titles=others)),
-    ]
-    outcome = run_tool_loop(llm, telemetry, tools, messages, schemas, max_steps=max_steps,
-                            phase=label, progress=progress, finish_tool=FINISH_TOOL,
-                            history=history, fixed_answers={PLAN_TOOL: _ALREADY_PLANNED})
-    steps = outcome.steps
-    if outcome.finish_arguments is not None:
-        notes, ended_by = outcome.finish_arguments["understanding"], "finish_exploration"
-    elif not outcome.hit_step_cap:
-        notes, ended_by = outcome.content or "", "no_more_tools"
-    else:
-        # One more call, tools offered but not allowed: the tool list (and its cache) stays.
-        why = ("the model repeats itself" if outcome.stopped_repeating
-               else f"step limit ({max_steps}) reached")
-        progress.step(label, f"{area.title}: {why}, asking for notes")
-        messages.append({"role": "user", "content": prompts.WRAP_UP_EXPLORATION})
-        reply, _ = ask_model(llm, messages, schemas, history=history, tool_choice="none")
-        messages.append(assistant_message(reply))
-        notes, ended_by, steps = reply.get("content") or "", "step_limit", steps + 1
-    return _AreaNotes(notes.strip(), steps, ended_by, set(outcome.paths_read))
+@dataclass
+class _Explorers:
+    """The explorers of one exploration, one per area, each with its share of the steps."""
+
+    ctx: RunContext
+    schemas: Sequence[Mapping[str, Any]]
+    layout: str
+    areas: list[Area]
+    shares: list[int]
+    results: list[_AreaNotes] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.results = [_AreaNotes() for _ in self.areas]
+
+    @property
+    def titles(self) -> list[str]:
+        return [area.title for area in self.areas]
+
+    def explore_area(self, index: int) -> None:
+        area = self.areas[index]
+        with self.ctx.telemetry.step_span(f"explore {index + 1}: {area.title}", {
+                attrs.EXPLORATION_AREA_TITLE: area.title,
+                attrs.EXPLORATION_AREA_INDEX: index + 1}):
+            label = (f"exploration {index + 1}/{len(self.areas)}" if len(self.areas) > 1
+                     else "exploration")
+            self.results[index] = self._explore(area, self.shares[index], label)
+
+    def _explore(self, area: Area, max_steps: int, label: str) -> _AreaNotes:
+        """One explorer's tool loop; ``label`` marks its progress lines (areas run side by
+        side)."""
+        ctx = self.ctx
+        others = [title for title in self.titles if title != area.title]
+        messages = [
+            {"role": "system", "content": prompts.EXPLORATION_SYSTEM},
+            _opening_message(prompts.exploration_opening(ctx.prompt, ctx.repo.root.name,
+                                                         self.layout),
+                             prompts.exploration_area_instruction(
+                                 title=area.title, focus=area.focus, paths=area.paths,
+                                 other_titles=others)),
+        ]
+        outcome = run_tool_loop(ctx, messages, self.schemas, max_steps=max_steps, phase=label,
+                                finish_tool=FINISH_TOOL,
+                                fixed_answers={PLAN_TOOL: _ALREADY_PLANNED})
+        steps = outcome.steps
+        if outcome.finish_arguments is not None:
+            notes, ended_by = outcome.finish_arguments["understanding"], "finish_exploration"
+        elif not outcome.hit_step_cap:
+            notes, ended_by = outcome.content or "", "no_more_tools"
+        else:
+            # One more call, tools offered but not allowed: the tool list (and its cache) stays.
+            why = ("the model repeats itself" if outcome.stopped_repeating
+                   else f"step limit ({max_steps}) reached")
+            ctx.progress.step(label, f"{area.title}: {why}, asking for notes")
+            messages.append({"role": "user", "content": prompts.WRAP_UP_EXPLORATION})
+            reply, _ = ask_model(ctx.llm, messages, self.schemas, history=ctx.history,
+                                 tool_choice="none")
+            messages.append(assistant_message(reply))
+            notes, ended_by, steps = reply.get("content") or "", "step_limit", steps + 1
+        return _AreaNotes(notes.strip(), steps, ended_by, set(outcome.paths_read))
 
 
 def _opening_message(shared: str, own: str) -> dict[str, Any]:

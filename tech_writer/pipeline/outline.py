@@ -23,6 +23,7 @@ from tech_writer.pipeline.toolloop import assistant_message
 if TYPE_CHECKING:
     from tech_writer.llm.capabilities import OutlineMode
     from tech_writer.llm.client import LLMClient
+    from tech_writer.pipeline.context import RunContext
     from tech_writer.repository.repo import Repository
 
 __all__ = [
@@ -104,11 +105,11 @@ def _section(index: int, raw: Any) -> SectionSpec:
     return SectionSpec(title.strip(), focus.strip(), tuple(f.strip() for f in files if f.strip()))
 
 
-def make_outline(llm: LLMClient, repo: Repository, prompt: str, understanding: str,
-                 max_sections: int) -> Outline:
+def make_outline(ctx: RunContext, understanding: str, max_sections: int) -> Outline:
     """Ask for the outline; on an invalid answer ask once more with the error; else fail clearly."""
+    llm = ctx.llm
     mode = llm.capabilities().outline_mode()
-    request = prompts.outline_request(prompt, understanding, max_sections)
+    request = prompts.outline_request(ctx.prompt, understanding, max_sections)
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": prompts.OUTLINE_SYSTEM},
         {"role": "user", "content": request},
@@ -125,7 +126,7 @@ def make_outline(llm: LLMClient, repo: Repository, prompt: str, understanding: s
             log.warning("outline attempt %d unusable: %s", attempt, problem)
             _ask_again(messages, reply, problem)
             continue
-        return _existing_files_only(outline, repo)
+        return _existing_files_only(outline, ctx.repo)
     raise OutlineError(f"the model did not return a usable outline after 2 attempts ({problem}); "
                        "try another --model")
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TextIO
 
-__all__ = ["Progress", "Spend"]
+__all__ = ["Progress", "Spend", "format_cost_line"]
 
 
 @dataclass(frozen=True)
@@ -100,3 +100,11 @@ class Progress:
         if not self.cost_tracked:
             return "cost not tracked"
         return f"${usd:.4f}" + (" (simulated)" if self.simulated else "")
+
+
+def format_cost_line(cost_usd: float, tokens: int, calls: int, unknown_calls: int = 0) -> str:
+    """``$0.0234 · 15,420 tokens · 23 calls`` (+ what is unknown, when something is)."""
+    line = f"${cost_usd:.4f} · {tokens:,} tokens · {calls:,} call{'' if calls == 1 else 's'}"
+    if unknown_calls:
+        line += f" · {unknown_calls} call(s) of unknown cost (total is a lower bound)"
+    return line

@@ -1,20 +1,23 @@
-"""``run_pipeline``: exploration → outline → sections → assembly, each phase its own span.
+"""The run: exploration → outline → sections → assembly, each phase its own span.
+
+:func:`run_report` is the API: a prompt, a repository and one :class:`RunSettings` in, one
+:class:`RunResult` out. :func:`run_pipeline` is the seed's interface over it (keyword arguments
+in, ``(report, cache_store, cost_stats)`` out, :class:`RunFailed` when the run stops).
 
 The run is one trace: a root ``invoke_agent tech_writer`` span, a span per phase, a span per
 section, and under them a ``chat`` span per LLM call and an ``execute_tool`` span per tool call.
 The cost summary comes from the telemetry layer's cost span processor (via
-:meth:`LLMClient.get_cost_summary`), so it is by construction what the spans say.
+:meth:`LLMClient.cost_summary`), so it is by construction what the spans say.
 
-A failure late in a run never throws away what was paid for: :class:`RunFailed` carries the
-partial report (from the outline on: its title, every section finished so far, the others named
-as not written) and the cost so far.
+A failure late in a run never throws away what was paid for: the result carries the partial
+report (from the outline on: its title, every section finished so far, the others named as not
+written) and the cost so far.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import math
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,23 +25,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tech_writer.errors import (
-    EXIT_FAILED,
     LLMError,
+    SettingError,
     TechWriterError,
     Terminated,
     UsageError,
-    interruption,
 )
 from tech_writer.llm.budget import BudgetExhausted
 from tech_writer.llm.client import LLMClient
 from tech_writer.llm.cost_lookup import LookupPolicy
 from tech_writer.llm.retry import RetryPolicy
+from tech_writer.pipeline.context import RunContext
 from tech_writer.pipeline.exploration import explore
 from tech_writer.pipeline.history import HistoryPolicy
 from tech_writer.pipeline.outline import Outline, SectionSpec, make_outline
-from tech_writer.pipeline.progress import Progress, Spend
+from tech_writer.pipeline.progress import Progress, Spend, format_cost_line
+from tech_writer.pipeline.result import RunFailure, RunResult
 from tech_writer.pipeline.resume import ResumeStore
 from tech_writer.pipeline.sections import WrittenSection, write_section
+from tech_writer.pipeline.settings import RunSettings
 from tech_writer.pipeline.workers import run_jobs
 from tech_writer.report.citations import verify_citations
 from tech_writer.repository.cache import CacheStore
@@ -48,9 +53,10 @@ from tech_writer.secrets import known_secrets
 from telemetry import attributes as attrs
 
 if TYPE_CHECKING:
-    from telemetry import Telemetry, UsageTotals
+    from telemetry import CostSummary, Telemetry, UsageTotals
 
-__all__ = ["DEMO_NOTICE", "RunFailed", "assemble_report", "format_cost_line", "run_pipeline"]
+__all__ = ["DEMO_NOTICE", "RunFailed", "assemble_report", "format_cost_line", "run_pipeline",
+           "run_report"]
 
 log = logging.getLogger("tech_writer")
 _T = TypeVar("_T")
@@ -61,26 +67,25 @@ DEMO_NOTICE = ("> **Demo run** (`--provider demo`): written by tech_writer's bui
 
 
 class RunFailed(TechWriterError):
-    """The run stopped early. Carries what it had produced and what it cost."""
+    """The run stopped early (:func:`run_pipeline` only). Carries its :class:`RunResult`: the
+    partial report and what it cost."""
 
-    def __init__(self, cause: BaseException, partial_report: str | None,
-                 cost_stats: dict[str, Any] | None, phase: str | None,
-                 missing_sections: list[str] | None = None) -> None:
-        exit_code = getattr(cause, "exit_code", EXIT_FAILED)
-        if isinstance(cause, TechWriterError):
-            message = cause.message
-        elif isinstance(cause, KeyboardInterrupt):
-            message, exit_code = interruption(cause)
-        else:
-            message = f"internal error ({type(cause).__name__}: {cause}); please report it"
-        super().__init__(message)
-        self.cause = cause
-        self.partial_report = partial_report
-        self.cost_stats = cost_stats
-        self.phase = phase
-        self.missing_sections = missing_sections or []
-        self.budget_exhausted = isinstance(cause, BudgetExhausted)
-        self.exit_code = exit_code
+    def __init__(self, result: RunResult) -> None:
+        failure = result.failure
+        assert failure is not None
+        super().__init__(failure.message)
+        self.result = result
+        self.cause = failure.cause
+        self.partial_report = result.report
+        self.phase = failure.phase
+        self.missing_sections = list(failure.missing_sections)
+        self.budget_exhausted = failure.budget_exhausted
+        self.exit_code = failure.exit_code
+
+    @property
+    def cost_stats(self) -> dict[str, Any] | None:
+        """The seed's name for the cost so far, as JSON (see :meth:`RunResult.cost_document`)."""
+        return self.result.cost_document()
 
 
 @dataclass
@@ -132,80 +137,117 @@ def run_pipeline(
 ) -> tuple[str, CacheStore, dict[str, Any]]:
     """Write the report. Returns ``(report_markdown, cache_store, cost_stats)``.
 
-    Raises :class:`UsageError` for bad arguments before any LLM call, and :class:`RunFailed`
-    (with the partial report and the cost so far) when the run stops after it started —
-    an API failure, ``--max-cost`` reached (exit 3), Ctrl-C (130) or SIGTERM (143).
+    The seed's interface over :func:`run_report`: the keywords become one :class:`RunSettings`.
+    Raises :class:`~tech_writer.errors.SettingError` (a :class:`UsageError`) for bad arguments
+    before any LLM call, and :class:`RunFailed` (with the partial report and the cost so far)
+    when the run stops after it started — an API failure, the budget reached (exit 3), Ctrl-C
+    (130) or SIGTERM (143).
     """
+    if llm is not None:  # the caller's client says who answers
+        given = llm.settings
+        provider, model, api_key = given.provider, given.model, given.api_key
+        base_url, track_cost = given.base_url, given.track_cost
+    settings = RunSettings(
+        provider=provider, model=model, api_key=api_key, base_url=base_url,
+        track_cost=track_cost, max_exploration=max_exploration, max_sections=max_sections,
+        concurrency=concurrency, max_cost_usd=max_cost_usd, persist_cache=persist_cache,
+        cache_path=Path(cache_path) if cache_path is not None else None, resume=resume,
+        stream=stream, reasoning=reasoning, structured_output=structured_output,
+        parallel_tools=parallel_tools, request_timeout_s=request_timeout_s,
+        retry=retry or RetryPolicy(), lookup=lookup, prompt_name=prompt_name)
+    result = run_report(prompt, repo_path, settings, telemetry=telemetry, llm=llm,
+                        progress=progress, environ=environ, history=history)
+    if result.failure is not None:
+        raise RunFailed(result) from result.failure.cause
+    assert result.report is not None
+    cost_stats = result.cost_document()
+    assert cost_stats is not None
+    return result.report, result.store, cost_stats
+
+
+def run_report(prompt: str, repo_path: str | Path, settings: RunSettings, *,
+               telemetry: Telemetry | None = None, llm: LLMClient | None = None,
+               progress: Progress | None = None, environ: Mapping[str, str] | None = None,
+               history: HistoryPolicy | None = None) -> RunResult:
+    """Write the report as ``settings`` say; the result carries a failure instead of raising
+    once the run has started. ``llm`` (a client of the caller's, used as it is) or
+    ``telemetry`` (for the run's own client) may be given; ``history`` overrides the policy
+    fitted to the model's context window.
+
+    Raises :class:`UsageError` before anything is paid for: an empty prompt, a repository that
+    is not a directory, a cache that cannot be opened, a key that is missing, a model that
+    cannot explore."""
     root = Path(repo_path)
-    _check_arguments(prompt, root, repo_path, max_exploration=max_exploration,
-                     max_sections=max_sections, concurrency=concurrency, resume=resume,
-                     persist_cache=persist_cache, max_cost_usd=max_cost_usd)
-    progress = progress or Progress.silent()
-    store = _open_cache(cache_path, root) if persist_cache else CacheStore(None)
-    own_telemetry = telemetry is None and llm is None
-    own_llm = llm is None
-    if llm is None:
-        telemetry = telemetry if telemetry is not None else _telemetry_from(environ)
-        llm = _client_for_run(telemetry, own_telemetry, model, provider, api_key, base_url,
-                              track_cost, environ=environ, stream=stream, retry=retry,
-                              lookup=lookup, timeout_s=request_timeout_s,
-                              max_in_flight=concurrency, max_cost_usd=max_cost_usd,
-                              reasoning=reasoning, structured_output=structured_output,
-                              parallel_tools=parallel_tools)
-    telemetry = llm.telemetry  # the one it was built with, or the given client's own
-    try:
-        history = history or _check_model(llm)
-    except BaseException:
-        if own_llm:
-            llm.close()
-        if own_telemetry:
-            telemetry.shutdown()
-        raise
+    if not prompt.strip():
+        raise SettingError("prompt", "the prompt is empty: write what report you want",
+                           reason="prompt_empty")
+    if not root.is_dir():
+        raise SettingError("repo_path", f"{repo_path}: not a directory",
+                           reason="not_a_directory", path=str(repo_path))
+    store = _open_cache(settings.cache_path, root) if settings.persist_cache else CacheStore(None)
+    with _Resources(settings, telemetry, llm, environ) as llm:
+        run = _Run(_context(llm, settings, root, store, prompt, progress, history, environ),
+                   settings)
+        return run.result(_run_attributes(llm, run.ctx.repo, settings.prompt_name))
+
+
+def _context(llm: LLMClient, settings: RunSettings, root: Path, store: CacheStore, prompt: str,
+             progress: Progress | None, history: HistoryPolicy | None,
+             environ: Mapping[str, str] | None) -> RunContext:
+    """The run's context; refuses a model that cannot explore before anything is paid for."""
+    history = history or _check_model(llm)
     if llm.simulated:
         log.warning("demo provider: a built-in scripted model writes the report; "
                     "costs are simulated")
+    progress = progress or Progress.silent()
     progress.attach(functools.partial(spend_so_far, llm), simulated=llm.simulated,
-                    cost_tracked=llm.track_cost, budget_usd=max_cost_usd)
+                    cost_tracked=llm.track_cost, budget_usd=settings.max_cost_usd)
     repo = Repository(root, cache=store)
-    tools = RepoTools(repo, secrets=known_secrets(llm.api_key_for_masking, api_key,
+    tools = RepoTools(repo, secrets=known_secrets(llm.api_key_for_masking, settings.api_key,
                                                   environ=environ))
-    run = _Run(llm, telemetry, repo, tools, store, prompt, progress,
-               max_exploration=max_exploration, max_sections=max_sections,
-               concurrency=concurrency, history=history,
-               resume=ResumeStore(store, repo, prompt=prompt, model=llm.model,
-                                  provider=llm.provider, enabled=resume))
-    try:
-        report = _execute_traced(run, _run_attributes(llm, repo, prompt_name))
-        return report, store, run.cost_summary()
-    except (Exception, KeyboardInterrupt) as exc:
-        if isinstance(exc, UsageError) and run.state.phase is None:
+    # Under a budget, one job at a time: the budget then buys whole jobs (exploration areas,
+    # sections) in order instead of several half-done ones that all stop at the limit.
+    jobs = 1 if llm.budget is not None else settings.concurrency
+    return RunContext(llm, repo, tools, store, prompt, progress, history, jobs)
+
+
+class _Resources:
+    """The run's client (and its telemetry) when the caller gave none: opened on entry, closed
+    and shut down on exit, also when opening the client is refused."""
+
+    def __init__(self, settings: RunSettings, telemetry: Telemetry | None,
+                 llm: LLMClient | None, environ: Mapping[str, str] | None) -> None:
+        self._given = llm
+        self._own_telemetry = telemetry is None and llm is None
+        self._telemetry = telemetry
+        self._settings, self._environ = settings, environ
+        self._llm: LLMClient | None = None
+
+    def __enter__(self) -> LLMClient:
+        if self._given is not None:
+            return self._given
+        telemetry = self._telemetry
+        if telemetry is None:
+            from telemetry import Telemetry
+
+            telemetry = Telemetry.from_env(self._environ)
+        self._telemetry = telemetry
+        try:
+            self._llm = LLMClient(settings=self._settings.client, telemetry=telemetry,
+                                  environ=self._environ)
+        except BaseException:
+            self._shutdown()
             raise
-        if not isinstance(exc, (TechWriterError, KeyboardInterrupt)):
-            # A bug, not a user error: one line for the user, the traceback for --log-level DEBUG.
-            log.debug("internal error", exc_info=True)
-        raise RunFailed(exc, run.partial_report(), _best_effort(run.cost_summary), run.state.phase,
-                        run.state.missing_titles()) from exc
-    finally:
-        if own_llm:
-            llm.close()
-        if own_telemetry and telemetry is not None:
-            telemetry.shutdown()
+        return self._llm
 
+    def __exit__(self, *exc: object) -> None:
+        if self._llm is not None:
+            self._llm.close()
+        self._shutdown()
 
-def _check_arguments(prompt: str, root: Path, repo_path: str | Path, *, max_exploration: int,
-                     max_sections: int, concurrency: int, resume: bool, persist_cache: bool,
-                     max_cost_usd: float | None) -> None:
-    """Bad arguments are refused before anything is started or paid for."""
-    if not prompt.strip():
-        raise UsageError("the prompt is empty: write what report you want in the --prompt file")
-    if not root.is_dir():
-        raise UsageError(f"--repo {repo_path}: not a directory")
-    if max_exploration < 1 or max_sections < 1 or concurrency < 1:
-        raise UsageError("--max-exploration, --max-sections and --concurrency must be at least 1")
-    if resume and not persist_cache:
-        raise UsageError("--resume needs --persist-cache (that is where finished work is kept)")
-    if max_cost_usd is not None and not (math.isfinite(max_cost_usd) and max_cost_usd > 0):
-        raise UsageError("--max-cost must be a positive, finite amount of US dollars")
+    def _shutdown(self) -> None:
+        if self._own_telemetry and self._telemetry is not None:
+            self._telemetry.shutdown()
 
 
 def _check_model(llm: LLMClient) -> HistoryPolicy:
@@ -217,23 +259,6 @@ def _check_model(llm: LLMClient) -> HistoryPolicy:
         raise UsageError(missing)
     return HistoryPolicy.for_context(capabilities.context_length,
                                      capabilities.max_completion_tokens)
-
-
-def _telemetry_from(environ: Mapping[str, str] | None) -> Telemetry:
-    from telemetry import Telemetry
-
-    return Telemetry.from_env(environ)
-
-
-def _client_for_run(telemetry: Telemetry, own_telemetry: bool, *args: Any,
-                    environ: Mapping[str, str] | None, **settings: Any) -> LLMClient:
-    """The run's own client; the telemetry it was given is shut down if the client is refused."""
-    try:
-        return LLMClient(*args, telemetry=telemetry, environ=environ, **settings)
-    except BaseException:
-        if own_telemetry:
-            telemetry.shutdown()
-        raise
 
 
 def _run_attributes(llm: LLMClient, repo: Repository, prompt_name: str | None) -> dict[str, Any]:
@@ -251,35 +276,54 @@ def _run_attributes(llm: LLMClient, repo: Repository, prompt_name: str | None) -
     return attributes
 
 
-def _execute_traced(run: _Run, attributes: dict[str, Any]) -> str:
-    """The phases under the run's root span, which ends with the outcome and the settled rollup."""
-    llm = run.llm
-    with run.telemetry.run_span(agent_name="tech_writer", attributes=attributes) as root_span:
-        try:
-            report = run.execute()
-        except BaseException as exc:
-            _stop_calls(llm, exc)
-            root_span.set_attribute(attrs.RUN_OUTCOME, _outcome(exc))
-            _set_rollup(root_span, _settled_totals(llm, None))
-            _best_effort(run.save_settled_costs)  # what --resume will not pay for again
-            raise
-        root_span.set_attribute(attrs.RUN_OUTCOME, "done")
-        _set_rollup(root_span, _settled_totals(llm, None))
-    return report
-
-
 class _Run:
     """One run's phases. Holds what has been produced so far, for a partial report."""
 
-    def __init__(self, llm: LLMClient, telemetry: Telemetry, repo: Repository,
-                 tools: RepoTools, store: CacheStore, prompt: str, progress: Progress, *,
-                 max_exploration: int, max_sections: int, concurrency: int,
-                 history: HistoryPolicy | None, resume: ResumeStore) -> None:
-        self.llm, self.telemetry, self.repo, self.tools = llm, telemetry, repo, tools
-        self.store, self.prompt, self.progress = store, prompt, progress
-        self.max_exploration, self.max_sections = max_exploration, max_sections
-        self.concurrency, self.history, self.resume = concurrency, history, resume
+    def __init__(self, ctx: RunContext, settings: RunSettings) -> None:
+        self.ctx, self.settings = ctx, settings
+        self.llm = ctx.llm
+        self.resume = ResumeStore(ctx.store, ctx.repo, prompt=ctx.prompt, model=ctx.llm.model,
+                                  provider=ctx.llm.provider, enabled=settings.resume)
         self.state = _RunState()
+
+    def result(self, attributes: dict[str, Any]) -> RunResult:
+        """Run every phase under the root span; the outcome, as a result."""
+        try:
+            report = self._traced(attributes)
+            return self._result(report, self.llm.cost_summary())
+        except (Exception, KeyboardInterrupt) as exc:
+            if isinstance(exc, UsageError) and self.state.phase is None:
+                raise
+            if not isinstance(exc, (TechWriterError, KeyboardInterrupt)):
+                # A bug, not a user error: one line for the user, the traceback for DEBUG logs.
+                log.debug("internal error", exc_info=True)
+            failure = RunFailure.of(exc, self.state.phase, tuple(self.state.missing_titles()))
+            return self._result(_best_effort(self.partial_report),
+                                _best_effort(self.llm.cost_summary), failure)
+
+    def _result(self, report: str | None, cost_summary: CostSummary | None,
+                failure: RunFailure | None = None) -> RunResult:
+        llm = self.llm
+        return RunResult(report, cost_summary, llm.provider, llm.model, llm.simulated,
+                         llm.track_cost, self.ctx.store, self.resume.reused, failure)
+
+    def _traced(self, attributes: dict[str, Any]) -> str:
+        """The phases under the run's root span, which ends with the outcome and the settled
+        rollup."""
+        llm = self.llm
+        with self.ctx.telemetry.run_span(agent_name="tech_writer",
+                                         attributes=attributes) as root_span:
+            try:
+                report = self.execute()
+            except BaseException as exc:
+                _stop_calls(llm, exc)
+                root_span.set_attribute(attrs.RUN_OUTCOME, _outcome(exc))
+                _set_rollup(root_span, _settled_totals(llm, None))
+                _best_effort(self.save_settled_costs)  # what a resumed run will not pay again
+                raise
+            root_span.set_attribute(attrs.RUN_OUTCOME, "done")
+            _set_rollup(root_span, _settled_totals(llm, None))
+        return report
 
     def execute(self) -> str:
         understanding = self._exploration()
@@ -288,11 +332,6 @@ class _Run:
         self._sections(outline, understanding)
         self.state.phase = "assembly"
         return self._assemble()
-
-    def cost_summary(self) -> dict[str, Any]:
-        summary = self.llm.get_cost_summary()
-        summary["reused"] = self.resume.reused.as_dict()
-        return summary
 
     def partial_report(self) -> str | None:
         """What exists so far: from the outline on, the title and every finished section, the
@@ -305,17 +344,15 @@ class _Run:
     # --- phases ------------------------------------------------------------------------
     def _exploration(self) -> str:
         self.state.phase = "exploration"
-        with self.telemetry.phase_span("exploration") as span:
+        ctx, limit = self.ctx, self.settings.max_exploration
+        with ctx.telemetry.phase_span("exploration") as span:
             understanding = self.resume.load_exploration()
             paths_read: frozenset[str] = frozenset()
             if understanding is not None:
-                self.progress.phase("exploration", "reused from an earlier run (--resume)")
+                ctx.progress.phase("exploration", "reused from an earlier run (--resume)")
             else:
-                self.progress.phase("exploration", f"up to {self.max_exploration} steps")
-                exploration = explore(self.llm, self.telemetry, self.tools, self.store,
-                                      self.prompt, self.repo.root.name,
-                                      max_steps=self.max_exploration, progress=self.progress,
-                                      history=self.history, concurrency=self._parallel_jobs())
+                ctx.progress.phase("exploration", f"up to {limit} steps")
+                exploration = explore(ctx, max_steps=limit)
                 understanding, paths_read = exploration.understanding, exploration.paths_read
             totals = _end_phase(self.llm, span, "exploration")
             if not self.resume.reused.exploration:
@@ -325,53 +362,54 @@ class _Run:
 
     def _outline(self, understanding: str) -> Outline:
         self.state.phase = "outline"
-        with self.telemetry.phase_span("outline") as span:
+        ctx, limit = self.ctx, self.settings.max_sections
+        with ctx.telemetry.phase_span("outline") as span:
             outline = self.resume.load_outline(understanding)
             if outline is not None:
-                outline = Outline(outline.title, outline.sections[:self.max_sections])
-                self.progress.phase("outline", "reused from an earlier run (--resume)")
+                outline = Outline(outline.title, outline.sections[:limit])
+                ctx.progress.phase("outline", "reused from an earlier run (--resume)")
             else:
-                self.progress.phase("outline")
-                outline = make_outline(self.llm, self.repo, self.prompt, understanding,
-                                       self.max_sections)
+                ctx.progress.phase("outline")
+                outline = make_outline(ctx, understanding, limit)
             totals = _end_phase(self.llm, span, "outline")
             if not self.resume.reused.outline:
                 self.resume.save_outline(understanding, outline,
                                          totals.cost_usd if totals else 0.0)
         self.state.outline = outline
-        self.progress.step("outline", f"{outline.title!r}: {len(outline.sections)} sections")
+        ctx.progress.step("outline", f"{outline.title!r}: {len(outline.sections)} sections")
         return outline
 
     def _sections(self, outline: Outline, understanding: str) -> None:
         self.state.phase = "sections"
         specs = list(enumerate(outline.sections))
-        self.progress.phase("sections", f"{len(specs)} in the outline")
-        with self.telemetry.phase_span("sections") as span:
+        progress = self.ctx.progress
+        progress.phase("sections", f"{len(specs)} in the outline")
+        with self.ctx.telemetry.phase_span("sections") as span:
             todo = []
             for index, spec in specs:
                 record = self.resume.load_section(understanding, spec)
                 if record is None:
                     todo.append((index, spec))
                     continue
-                self.progress.step("sections", f"reused {index + 1}/{len(specs)}: {spec.title}")
+                progress.step("sections", f"reused {index + 1}/{len(specs)}: {spec.title}")
                 self.state.sections[index] = WrittenSection(
-                    spec, record["markdown"], verify_citations(record["markdown"], self.repo),
+                    spec, record["markdown"], verify_citations(record["markdown"], self.ctx.repo),
                     int(record.get("fix_rounds", 0)), tuple(record.get("deps", {})),
                     float(record.get("cost_usd", 0.0)), reused=True)
             titles = [s.title for s in outline.sections]
-            self.progress.sections_planned(len(specs), done=len(self.state.sections))
+            progress.sections_planned(len(specs), done=len(self.state.sections))
             self._write_all(todo, understanding, titles, len(specs))
             _end_phase(self.llm, span, "sections")  # waits for the phase's cost look-ups
             self.save_settled_costs()
 
     def _write_all(self, todo: list[tuple[int, SectionSpec]], understanding: str,
                    titles: list[str], total: int) -> None:
-        """Write sections ``concurrency`` at a time (see :mod:`tech_writer.pipeline.workers`); the report
-        keeps the outline's order."""
+        """Write sections ``ctx.concurrency`` at a time (see :mod:`tech_writer.pipeline.workers`);
+        the report keeps the outline's order."""
         if not todo:
             return
-        workers = min(self._parallel_jobs(), len(todo))
-        self.progress.step("sections", f"writing {len(todo)}, {workers} at a time")
+        workers = min(self.ctx.concurrency, len(todo))
+        self.ctx.progress.step("sections", f"writing {len(todo)}, {workers} at a time")
         run_jobs([functools.partial(self._write_one, index, spec, understanding, titles, total)
                   for index, spec in todo], workers, self.llm, name="section-writer")
         if self.llm.stopping and len(self.state.sections) < total:
@@ -392,26 +430,17 @@ class _Run:
             if settled != written.cost_usd:
                 self.resume.update_section_cost(understanding, written.spec, settled)
 
-    def _parallel_jobs(self) -> int:
-        """How many jobs (exploration areas, sections) may be open at once.
-
-        Under --max-cost, one at a time: the budget then buys whole jobs in order instead of
-        several half-done ones that all stop at the limit."""
-        return 1 if self.llm.budget is not None else self.concurrency
-
     def _write_one(self, index: int, spec: SectionSpec, understanding: str, titles: list[str],
                    total: int) -> None:
         if self.llm.stopping:
             raise LLMError("the run is stopping: no new LLM calls", error_type="cancelled")
-        self.progress.step("sections", f"writing {index + 1}/{total}: {spec.title}")
-        with self.telemetry.step_span(f"section {index + 1}: {spec.title}", {
+        self.ctx.progress.step("sections", f"writing {index + 1}/{total}: {spec.title}")
+        with self.ctx.telemetry.step_span(f"section {index + 1}: {spec.title}", {
                 attrs.SECTION_TITLE: spec.title, attrs.SECTION_INDEX: index + 1}):
-            written = write_section(self.llm, self.telemetry, self.tools, self.repo, spec,
-                                    prompt=self.prompt, understanding=understanding,
-                                    all_titles=titles, progress=self.progress,
-                                    history=self.history)
+            written = write_section(self.ctx, spec, understanding=understanding,
+                                    all_titles=titles)
         self.state.sections[index] = written
-        self.progress.section_done(spec.title, written.cost_usd)
+        self.ctx.progress.section_done(spec.title, written.cost_usd)
         self.resume.save_section(understanding, spec, written.markdown, written.fix_rounds,
                                  written.depends_on, written.cost_usd)
 
@@ -488,14 +517,6 @@ def spend_so_far(llm: LLMClient) -> Spend:
     return Spend(total.cost_usd, total.total_tokens, total.calls)
 
 
-def format_cost_line(cost_usd: float, tokens: int, calls: int, unknown_calls: int = 0) -> str:
-    """``$0.0234 · 15,420 tokens · 23 calls`` (+ what is unknown, when something is)."""
-    line = f"${cost_usd:.4f} · {tokens:,} tokens · {calls:,} call{'' if calls == 1 else 's'}"
-    if unknown_calls:
-        line += f" · {unknown_calls} call(s) of unknown cost (total is a lower bound)"
-    return line
-
-
 def _best_effort(action: Callable[[], _T]) -> _T | None:
     """Run a step on a failure path (saving costs, building the cost summary): it must never
     replace the run's own error, so a failure is logged and gives None."""
@@ -512,8 +533,9 @@ def _open_cache(cache_path: str | Path | None, repo_root: Path) -> CacheStore:
     try:
         return CacheStore(path)
     except (OSError, sqlite3.Error) as exc:
-        raise UsageError(f"--cache-path {path}: cannot open the cache ({exc}); "
-                         "choose a writable location") from None
+        raise SettingError("cache_path", f"cannot open the cache file {path} ({exc}); choose a "
+                           "writable location", reason="cache_unopenable", path=str(path),
+                           error=str(exc)) from None
 
 
 def _cache_file(cache_path: str | Path | None, repo_root: Path) -> Path:

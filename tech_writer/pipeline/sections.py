@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tech_writer.pipeline import prompts
-from tech_writer.pipeline.history import HistoryPolicy
+from tech_writer.pipeline.context import RunContext
 from tech_writer.pipeline.outline import SectionSpec
-from tech_writer.pipeline.progress import Progress
 from tech_writer.pipeline.toolloop import (
     LoopOutcome,
     ask_model,
@@ -22,10 +21,7 @@ from tech_writer.pipeline.toolloop import (
 from tech_writer.report.citations import CitationReport, format_feedback, verify_citations
 
 if TYPE_CHECKING:
-    from tech_writer.llm.client import LLMClient, UsageStats
-    from tech_writer.repository.repo import Repository
-    from tech_writer.repository.tools import RepoTools
-    from telemetry import Telemetry
+    from tech_writer.llm.client import UsageStats
 
 __all__ = ["MAX_FIX_ROUNDS", "MAX_SECTION_STEPS", "WrittenSection", "write_section"]
 
@@ -63,19 +59,17 @@ class WrittenSection:
         return math.fsum(u.cost_usd or 0.0 for u in self.usages)
 
 
-def write_section(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
-                  repo: Repository, spec: SectionSpec, *, prompt: str, understanding: str,
-                  all_titles: Sequence[str], progress: Progress,
-                  max_steps: int = MAX_SECTION_STEPS,
-                  history: HistoryPolicy | None = None) -> WrittenSection:
+def write_section(ctx: RunContext, spec: SectionSpec, *, understanding: str,
+                  all_titles: Sequence[str], max_steps: int = MAX_SECTION_STEPS
+                  ) -> WrittenSection:
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": prompts.SECTION_SYSTEM},
         {"role": "user", "content": prompts.section_request(
-            prompt, understanding, spec.title, spec.focus, spec.relevant_files, all_titles)},
+            ctx.prompt, understanding, spec.title, spec.focus, spec.relevant_files, all_titles)},
     ]
-    schemas = tools.schemas()
-    tracker = LoopOutcome(content=None)
-    text = _write(llm, telemetry, tools, messages, schemas, max_steps, progress, tracker, history)
+    writer = _Writer(ctx, messages, ctx.tools.schemas(), max_steps)
+    text = writer.write()
+    repo, progress = ctx.repo, ctx.progress
     report = verify_citations(text, repo)
     rounds = 0
     while report.invalid and rounds < MAX_FIX_ROUNDS:
@@ -84,15 +78,13 @@ def write_section(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
                                   f"asking for a fix (round {rounds}/{MAX_FIX_ROUNDS})")
         messages.append({"role": "user", "content": format_feedback(report) +
                          "\n\nRewrite the whole section with every citation corrected."})
-        text = _write(llm, telemetry, tools, messages, schemas, max_steps, progress, tracker,
-                      history)
+        text = writer.write()
         report = verify_citations(text, repo)
     if report.total == 0 and text:
         # Uncited prose is what the tool exists to avoid: asked once, then kept as it is.
         progress.step("sections", f"{spec.title}: no citations, asking for them")
         messages.append({"role": "user", "content": NO_CITATIONS})
-        retry = _write(llm, telemetry, tools, messages, schemas, max_steps, progress, tracker,
-                       history)
+        retry = writer.write()
         if retry:
             text, report = retry, verify_citations(retry, repo)
         if report.total == 0:
@@ -103,6 +95,7 @@ def write_section(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
     if not text:
         log.warning("section %r: the model returned no text", spec.title)
         text = EMPTY_NOTE
+    tracker = writer.tracker
     depends_on = set(tracker.paths_read) | set(spec.relevant_files) | {
         check.citation.path for check in report.checks if check.valid}
     cost = math.fsum(u.cost_usd or 0.0 for u in tracker.usages)
@@ -110,33 +103,45 @@ def write_section(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
                           usages=tuple(tracker.usages))
 
 
-def _write(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
-           messages: list[dict[str, Any]], schemas: list[dict[str, Any]], max_steps: int,
-           progress: Progress, tracker: LoopOutcome, history: HistoryPolicy | None) -> str:
-    outcome = run_tool_loop(llm, telemetry, tools, messages, schemas, max_steps=max_steps,
-                            phase="sections", progress=progress, history=history)
-    tracker.paths_read |= outcome.paths_read
-    tracker.usages += outcome.usages
-    finish_reason = outcome.finish_reason
-    if outcome.hit_step_cap or not (outcome.content or "").strip():
-        messages.append({"role": "user", "content": prompts.WRITE_SECTION_NOW})
-        reply, usage = ask_model(llm, messages, schemas, history=history, tool_choice="none")
-        tracker.usages.append(usage)
-        messages.append(assistant_message(reply))
-        text, finish_reason = reply.get("content") or "", reply.get("finish_reason")
-    else:
-        text = outcome.content or ""
-    if finish_reason == "length" and text:
-        # One continuation; a second cut-off is kept and marked rather than chased forever.
-        messages.append({"role": "user", "content": CONTINUE})
-        reply, usage = ask_model(llm, messages, schemas, history=history, tool_choice="none")
-        tracker.usages.append(usage)
-        messages.append(assistant_message(reply))
-        text += reply.get("content") or ""
-        if reply.get("finish_reason") == "length":
-            log.warning("a section answer was cut off by the model's output limit twice")
-            text = text.rstrip() + "\n\n" + CUT_OFF_NOTE
-    return clean_section_text(text)
+@dataclass
+class _Writer:
+    """One section's conversation: each :meth:`write` runs the tool loop on it (plus a wrap-up
+    call and one continuation when needed) and adds what was read and paid to ``tracker``."""
+
+    ctx: RunContext
+    messages: list[dict[str, Any]]
+    schemas: list[dict[str, Any]]
+    max_steps: int
+    tracker: LoopOutcome = field(default_factory=lambda: LoopOutcome(content=None))
+
+    def write(self) -> str:
+        outcome = run_tool_loop(self.ctx, self.messages, self.schemas, max_steps=self.max_steps,
+                                phase="sections")
+        self.tracker.paths_read |= outcome.paths_read
+        self.tracker.usages += outcome.usages
+        finish_reason = outcome.finish_reason
+        if outcome.hit_step_cap or not (outcome.content or "").strip():
+            reply = self._ask(prompts.WRITE_SECTION_NOW)
+            text, finish_reason = reply.get("content") or "", reply.get("finish_reason")
+        else:
+            text = outcome.content or ""
+        if finish_reason == "length" and text:
+            # One continuation; a second cut-off is kept and marked rather than chased forever.
+            reply = self._ask(CONTINUE)
+            text += reply.get("content") or ""
+            if reply.get("finish_reason") == "length":
+                log.warning("a section answer was cut off by the model's output limit twice")
+                text = text.rstrip() + "\n\n" + CUT_OFF_NOTE
+        return clean_section_text(text)
+
+    def _ask(self, instruction: str) -> dict[str, Any]:
+        """One more call with ``instruction``, tools offered but not allowed."""
+        self.messages.append({"role": "user", "content": instruction})
+        reply, usage = ask_model(self.ctx.llm, self.messages, self.schemas,
+                                 history=self.ctx.history, tool_choice="none")
+        self.tracker.usages.append(usage)
+        self.messages.append(assistant_message(reply))
+        return reply
 
 
 _LEADING_HEADING = re.compile(r"\A\s*#{1,2}\s+[^\n]*\n+")

@@ -21,13 +21,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tech_writer.errors import RequestRejectedError
+from tech_writer.pipeline.context import RunContext
 from tech_writer.pipeline.history import HistoryPolicy, compact_history, trim_for_context
-from tech_writer.pipeline.progress import Progress
 
 if TYPE_CHECKING:
     from tech_writer.llm.client import LLMClient, UsageStats
-    from tech_writer.repository.tools import RepoTools
-    from telemetry import Telemetry
 
 __all__ = [
     "MAX_IDENTICAL_CALLS",
@@ -108,21 +106,19 @@ def ask_model(llm: LLMClient, messages: list[dict[str, Any]],
         return llm.chat(messages, tools=schemas, **kwargs)
 
 
-def run_tool_loop(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
-                  messages: list[dict[str, Any]], schemas: Sequence[Mapping[str, Any]], *,
-                  max_steps: int, phase: str, progress: Progress,
-                  finish_tool: str | None = None, history: HistoryPolicy | None = None,
+def run_tool_loop(ctx: RunContext, messages: list[dict[str, Any]],
+                  schemas: Sequence[Mapping[str, Any]], *, max_steps: int, phase: str,
+                  finish_tool: str | None = None,
                   fixed_answers: Mapping[str, str] | None = None) -> LoopOutcome:
     """Run until the model answers without tools, calls ``finish_tool``, or ``max_steps`` calls.
 
     ``fixed_answers`` maps tools that are offered but not run here (to keep the tool list, and
     so the cached prompt prefix, the same across a phase) to the answer their calls get."""
-    answers = _CallAnswers(telemetry, tools, phase, progress, max_steps, finish_tool,
-                           fixed_answers or {})
+    answers = _CallAnswers(ctx, phase, max_steps, finish_tool, fixed_answers or {})
     outcome = LoopOutcome(content=None)
     repeat_turns = 0
     for step in range(1, max_steps + 1):
-        reply, usage = ask_model(llm, messages, schemas, history=history)
+        reply, usage = ask_model(ctx.llm, messages, schemas, history=ctx.history)
         outcome.usages.append(usage)
         outcome.steps = step
         outcome.finish_reason = reply.get("finish_reason")
@@ -141,8 +137,8 @@ def run_tool_loop(llm: LLMClient, telemetry: Telemetry, tools: RepoTools,
             if repeat_turns >= MAX_REPEAT_TURNS:
                 log.warning("the model keeps repeating the same tool calls: %s stops after "
                             "%d steps", phase, step)
-                progress.step(phase, f"step {step}/{max_steps}: the model repeats itself, "
-                                     "stopping")
+                ctx.progress.step(phase, f"step {step}/{max_steps}: the model repeats "
+                                         "itself, stopping")
                 outcome.stopped_repeating = True
                 break
     outcome.hit_step_cap = True
@@ -154,10 +150,8 @@ class _CallAnswers:
     """Answers the tool calls of one loop: runs the tool, or takes the finish call, or gives a
     fixed answer; records what was called and read on the outcome."""
 
-    telemetry: Telemetry
-    tools: RepoTools
+    ctx: RunContext
     phase: str
-    progress: Progress
     max_steps: int
     finish_tool: str | None
     fixed_answers: Mapping[str, str]
@@ -184,8 +178,7 @@ class _CallAnswers:
             text = (f"Error: {name} was already called {MAX_IDENTICAL_CALLS} times with these "
                     "same arguments; its result is above. Use it, or do something else.")
         else:
-            text, ok = _run_tool(self.telemetry, self.tools, name, call_id, raw_arguments,
-                                 self.phase, self.progress, step, self.max_steps)
+            text, ok = self._run_tool(name, call_id, raw_arguments, step)
             if ok and name in READING_TOOLS:
                 path = _path_argument(raw_arguments)
                 if path:
@@ -198,6 +191,20 @@ class _CallAnswers:
         self.seen[key] = self.seen.get(key, 0) + 1
         return self.seen[key] > MAX_IDENTICAL_CALLS
 
+    def _run_tool(self, name: str, call_id: str, raw_arguments: Any,
+                  step: int) -> tuple[str, bool]:
+        arguments = raw_arguments if isinstance(raw_arguments, str) else None
+        with self.ctx.telemetry.tool_span(name or "unknown", call_id,
+                                          arguments=arguments) as span:
+            result = self.ctx.tools.execute(name, raw_arguments)
+            span.set_result(result.text, is_error=result.is_error, truncated=result.truncated)
+        self.ctx.progress.step(self.phase, f"step {step}/{self.max_steps}: "
+                               f"{name}({_brief(raw_arguments)})"
+                               + (" → error" if result.is_error else ""))
+        if result.is_error:
+            log.info("tool %s returned an error to the model: %s", name, result.text[:200])
+        return result.text, not result.is_error
+
 
 def _canonical(raw: Any) -> str:
     """Arguments compared by meaning: the same JSON with other spacing or key order is equal."""
@@ -206,20 +213,6 @@ def _canonical(raw: Any) -> str:
         return json.dumps(value, sort_keys=True)
     except (json.JSONDecodeError, TypeError):
         return str(raw)
-
-
-def _run_tool(telemetry: Telemetry, tools: RepoTools, name: str, call_id: str,
-              raw_arguments: Any, phase: str, progress: Progress, step: int, max_steps: int
-              ) -> tuple[str, bool]:
-    arguments = raw_arguments if isinstance(raw_arguments, str) else None
-    with telemetry.tool_span(name or "unknown", call_id, arguments=arguments) as span:
-        result = tools.execute(name, raw_arguments)
-        span.set_result(result.text, is_error=result.is_error, truncated=result.truncated)
-    progress.step(phase, f"step {step}/{max_steps}: {name}({_brief(raw_arguments)})"
-                  + (" → error" if result.is_error else ""))
-    if result.is_error:
-        log.info("tool %s returned an error to the model: %s", name, result.text[:200])
-    return result.text, not result.is_error
 
 
 def _path_argument(raw: Any) -> str | None:

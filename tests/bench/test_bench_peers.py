@@ -11,6 +11,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from span_helpers import chat_answer
 
 from bench.models import ReadFileTurnModel
 from bench.peers import client
@@ -26,8 +27,8 @@ from bench.peers.pins import PEERS, peer_named
 from bench.peers.recorded import FIELDS, Billed, recorded_from_spans
 from bench.peers.venvs import CACHE_ENV, cache_root, find_venv, pip_error
 from bench.telemetry_peers import _figures, _Sizes
-from tech_writer.demo import FakeOpenRouter
-from telemetry import ChatUsage, Telemetry
+from tech_writer.demo import FakeOpenRouter, FakeOptions
+from telemetry import Telemetry
 
 BILLED = Billed(input_tokens=1337, output_tokens=139, cached_tokens=800, reasoning_tokens=120,
                 cost_usd=0.003936)
@@ -44,10 +45,11 @@ def _our_call_spans() -> list[dict[str, object]]:
     try:
         with telemetry.run_span(), telemetry.phase_span("exploration"):
             chat = telemetry.start_chat("anthropic/claude-sonnet-4", "openrouter")
-            chat.stop(ChatUsage(response_id="gen-1", response_model="anthropic/claude-sonnet-4",
-                                finish_reasons=["tool_calls"], input_tokens=1337,
-                                output_tokens=139, cached_tokens=800, reasoning_tokens=120,
-                                cost_usd=0.003936, cost_source="inline"))
+            chat.stop(chat_answer(generation_id="gen-1",
+                                  response_model="anthropic/claude-sonnet-4",
+                                  finish_reasons=["tool_calls"], prompt_tokens=1337,
+                                  completion_tokens=139, cached_tokens=800, reasoning_tokens=120,
+                                  cost_usd=0.003936, cost_source="inline"))
             with telemetry.tool_span("read_file", "call_1", arguments="{}") as tool:
                 tool.set_result("text")
     finally:
@@ -200,7 +202,8 @@ def test_pins_cover_the_four_peers_and_pip_errors_are_reduced_to_their_cause():
 
 
 def test_our_client_loop_measures_three_modes_side_by_side():
-    with FakeOpenRouter(ReadFileTurnModel(), cached_tokens=800, reasoning_tokens=120) as server:
+    with FakeOpenRouter(ReadFileTurnModel(),
+                        options=FakeOptions(cached_tokens=800, reasoning_tokens=120)) as server:
         result = client.measure("tech_writer", ["bare", "off", "instrumented"],
                                 base_url=server.base_url, model="anthropic/claude-sonnet-4",
                                 warmup=1, calls=2, blocks=2)

@@ -11,7 +11,7 @@ import sys
 import pytest
 from cli_helpers import KEY, assert_no_traceback, independent_citation_check, run_cli
 
-from tech_writer.demo import DemoModel, FakeOpenRouter, Fault
+from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions, Fault
 
 FLAGS = ["--prompt", "--repo", "--output", "--provider", "--model", "--base-url",
          "--openrouter-key", "--no-track-cost", "--eval-json", "--log-level", "--max-exploration",
@@ -76,7 +76,8 @@ def test_openrouter_run_cost_equals_billed_sum_and_invalid_citations_count(sampl
 
 
 def test_cost_stays_exact_with_generation_lookups_and_retries(sample_repo, prompt_file):
-    with FakeOpenRouter(DemoModel(), api_key=KEY, inline_cost=False, generation_404s=2) as server:
+    with FakeOpenRouter(DemoModel(), api_key=KEY,
+                        options=FakeOptions(inline_cost=False, generation_404s=2)) as server:
         server.faults.add(Fault(status=429, retry_after=0.05))
         server.faults.add(Fault(status=502))
         result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider", "openrouter",
@@ -160,7 +161,8 @@ def test_out_of_credit_mid_run_keeps_the_partial_report_and_cost(sample_repo, pr
         full = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider", "openrouter",
                        "--base-url", probe.base_url, "--eval-json", env={"OPENROUTER_API_KEY": KEY})
         full_cost = json.loads(full.stdout)["cost"]["total_cost_usd"]
-    with FakeOpenRouter(DemoModel(), api_key=KEY, credit_usd=full_cost * 0.8) as server:
+    with FakeOpenRouter(DemoModel(), api_key=KEY,
+                        options=FakeOptions(credit_usd=full_cost * 0.8)) as server:
         result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider", "openrouter",
                          "--base-url", server.base_url, "--eval-json", "-o", out,
                          "--concurrency", "1",  # sections finish one by one before credit ends

@@ -13,6 +13,7 @@ from otlp_receiver import OtlpReceiver
 
 from tech_writer.pipeline.compare import CompareRequest, run_compare
 from tech_writer.pipeline.evaluate import JudgeSettings
+from tech_writer.pipeline.settings import RunSettings
 from telemetry import Telemetry
 from telemetry import attributes as attrs
 
@@ -95,8 +96,8 @@ def test_eval_on_a_run_goes_into_the_json_beside_the_cost(sample_repo, prompt_fi
 
 def compare_request(sample_repo: Path, prompt_file: Path, out: Path,
                     models: tuple[str, ...] = ("demo/careful", "demo/sloppy"), **extra) -> CompareRequest:
-    return CompareRequest(prompt_file.read_text(), prompt_file.name, sample_repo, models, "demo",
-                          out, **extra)
+    return CompareRequest(prompt_file.read_text(), prompt_file.name, sample_repo, models, out,
+                          settings=RunSettings(provider="demo"), **extra)
 
 
 def test_compare_ranks_careful_above_sloppy_for_reasons_the_metrics_show(sample_repo, prompt_file,

@@ -10,7 +10,7 @@ import math
 import pytest
 from cli_helpers import KEY, assert_no_traceback, run_cli
 
-from tech_writer.demo import DemoModel, FakeOpenRouter
+from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions
 
 REASONING_MARK = "[fake reasoning]"
 
@@ -18,7 +18,7 @@ REASONING_MARK = "[fake reasoning]"
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
 def test_reasoning_model_runs_end_to_end_with_exact_cost(sample_repo, prompt_file,
                                                          stream: bool) -> None:
-    with FakeOpenRouter(DemoModel(), api_key=KEY, reasoning=True) as server:
+    with FakeOpenRouter(DemoModel(), api_key=KEY, options=FakeOptions(reasoning=True)) as server:
         result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider", "openrouter",
                          "--model", "google/gemini-3-pro-preview", "--base-url", server.base_url,
                          "--eval-json", "--max-sections", "2", *(["--stream"] if stream else []),

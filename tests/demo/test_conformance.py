@@ -25,7 +25,7 @@ from openrouter.types.basemodel import UNSET, Unset  # noqa: E402
 from openrouter.utils import RetryConfig  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
-from tech_writer.demo import FakeOpenRouter, Fault, ModelTurn, ToolCall  # noqa: E402
+from tech_writer.demo import FakeOpenRouter, FakeOptions, Fault, ModelTurn, ToolCall  # noqa: E402
 from tech_writer.demo.faults import default_error_body  # noqa: E402
 from tech_writer.demo.pricing import DEFAULT_PRICING  # noqa: E402
 
@@ -140,7 +140,7 @@ def server() -> Iterator[FakeOpenRouter]:
 
 @pytest.fixture
 def reasoning_server() -> Iterator[FakeOpenRouter]:
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, reasoning=True) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, options=FakeOptions(reasoning=True)) as fake:
         yield fake
 
 
@@ -204,7 +204,8 @@ def test_every_stream_chunk_conforms(server: FakeOpenRouter, extra: dict[str, An
 @pytest.mark.parametrize("shape", ["maximal", "minimal"])
 @pytest.mark.parametrize("reasoning", [False, True], ids=["", "reasoning"])
 def test_maximal_and_minimal_answers_conform(shape: str, reasoning: bool) -> None:
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, shape=shape, reasoning=reasoning) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY,
+                        options=FakeOptions(shape=shape, reasoning=reasoning)) as fake:
         for extra in ({}, {"tools": TOOLS}):
             result = strictly(components.ChatResult, post(fake, messages=MESSAGES, **extra).json())
             for payload in sse_payloads(post(fake, messages=MESSAGES, stream=True, **extra)):
@@ -216,8 +217,9 @@ def test_maximal_and_minimal_answers_conform(shape: str, reasoning: bool) -> Non
 
 
 def test_byok_and_cache_usage_conform() -> None:
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, byok=True, cached_tokens=5,
-                        cache_write_tokens=3, reasoning_tokens=4) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY,
+                        options=FakeOptions(byok=True, cached_tokens=5, cache_write_tokens=3,
+                                            reasoning_tokens=4)) as fake:
         body = post(fake, messages=MESSAGES).json()
         usage = strictly(components.ChatUsage, body["usage"])
         record = strictly(components.GenerationResponse,
@@ -288,7 +290,7 @@ def test_models_list_conforms(server: FakeOpenRouter) -> None:
 # OpenRouter's schema marks /key's rate_limit deprecated, yet still required: reading it warns.
 @pytest.mark.filterwarnings("ignore:.*DEPRECATED:DeprecationWarning")
 def test_key_record_conforms() -> None:
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, credit_usd=2.0) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, options=FakeOptions(credit_usd=2.0)) as fake:
         post(fake, messages=MESSAGES)
         strictly(operations.GetCurrentKeyResponse, get(fake, "key").json())
         data = sdk(fake).api_keys.get_current_key_metadata().data
@@ -341,7 +343,8 @@ class Broken:
 def test_the_fakes_own_refusals_conform(server: FakeOpenRouter) -> None:
     """Bad requests, unknown routes and a failing scripted model: OpenRouter's error body too."""
     only_one = {MODEL: DEFAULT_PRICING[MODEL]}  # no "*" fallback price: other ids are unknown
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, pricing=only_one) as strict_fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY,
+                        options=FakeOptions(pricing=only_one)) as strict_fake:
         with pytest.raises(errors.BadRequestResponseError) as caught:
             sdk(strict_fake).chat.send(model="no/such-model", messages=MESSAGES)
     strictly(errors.BadRequestResponseErrorData, json.loads(caught.value.body or ""))
@@ -357,7 +360,7 @@ def test_the_fakes_own_refusals_conform(server: FakeOpenRouter) -> None:
 
 
 def test_credit_limit_402_conforms() -> None:
-    with FakeOpenRouter(ToolsThenText(), api_key=KEY, credit_usd=1e-9) as fake:
+    with FakeOpenRouter(ToolsThenText(), api_key=KEY, options=FakeOptions(credit_usd=1e-9)) as fake:
         with pytest.raises(errors.PaymentRequiredResponseError) as caught:
             sdk(fake).chat.send(model=MODEL, messages=MESSAGES)
     strictly(errors.PaymentRequiredResponseErrorData, json.loads(caught.value.body or ""))

@@ -286,6 +286,7 @@ def test_package_exports_are_pinned() -> None:
         "BilledCall",
         "DemoModel",
         "FakeOpenRouter",
+        "FakeOptions",
         "Fault",
         "FaultPlan",
         "ModelPrice",

@@ -16,6 +16,7 @@ import pytest
 from tech_writer.demo import (
     DEFAULT_PRICING,
     FakeOpenRouter,
+    FakeOptions,
     Fault,
     ModelPrice,
     ModelTurn,
@@ -210,9 +211,8 @@ def test_openai_style_v1_prefix_serves_the_same_routes(server: FakeOpenRouter) -
 
 def test_cached_cache_write_and_reasoning_tokens_are_reported_and_priced() -> None:
     model = "anthropic/claude-sonnet-4"
-    with FakeOpenRouter(
-        answers(), cached_tokens=5, cache_write_tokens=3, reasoning_tokens=7
-    ) as server:
+    with FakeOpenRouter(answers(),
+                        options=FakeOptions(cached_tokens=5, cache_write_tokens=3, reasoning_tokens=7)) as server:
         usage = sdk(server).chat.completions.create(model=model, messages=MESSAGES).usage
         body = server.requests[-1].json
     price = DEFAULT_PRICING[model]
@@ -233,13 +233,13 @@ def test_cached_cache_write_and_reasoning_tokens_are_reported_and_priced() -> No
 
 
 def test_cached_tokens_never_exceed_prompt_tokens() -> None:
-    with FakeOpenRouter(answers(), cached_tokens=10_000_000) as server:
+    with FakeOpenRouter(answers(), options=FakeOptions(cached_tokens=10_000_000)) as server:
         usage = chat(sdk(server, key="any")).usage
     assert usage.model_dump()["prompt_tokens_details"]["cached_tokens"] == usage.prompt_tokens
 
 
 def test_byok_reports_upstream_cost_and_bills_only_the_fee() -> None:
-    with FakeOpenRouter(answers(), byok=True) as server:
+    with FakeOpenRouter(answers(), options=FakeOptions(byok=True)) as server:
         client = sdk(server, key="any")
         usage = chat(client).usage
         generation = httpx.get(
@@ -259,7 +259,7 @@ def test_byok_reports_upstream_cost_and_bills_only_the_fee() -> None:
 
 
 def test_latency_delays_each_completion() -> None:
-    with FakeOpenRouter(answers(), latency_s=0.2) as server:
+    with FakeOpenRouter(answers(), options=FakeOptions(latency_s=0.2)) as server:
         started = time.monotonic()
         chat(sdk(server, key="any"))
         assert time.monotonic() - started >= 0.2
@@ -276,7 +276,8 @@ def lookup(server: FakeOpenRouter, generation_id: str, key: str = KEY) -> httpx.
 
 
 def test_generation_answers_404_then_the_billing_record() -> None:
-    with FakeOpenRouter(answers(), api_key=KEY, inline_cost=False, generation_404s=2) as server:
+    with FakeOpenRouter(answers(), api_key=KEY,
+                        options=FakeOptions(inline_cost=False, generation_404s=2)) as server:
         raw = sdk(server).chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES)
         usage = raw.http_response.json()["usage"]
         generation_id = raw.parse().id
@@ -304,7 +305,7 @@ def test_generation_404_body_and_unknown_ids(server: FakeOpenRouter) -> None:
 
 
 def test_generation_unavailable_never_answers() -> None:
-    with FakeOpenRouter(answers(), generation_available=False) as server:
+    with FakeOpenRouter(answers(), options=FakeOptions(generation_available=False)) as server:
         generation_id = chat(sdk(server, key="k")).id
         assert {lookup(server, generation_id, "k").status_code for _ in range(4)} == {404}
 
@@ -350,7 +351,7 @@ def test_models_lists_priced_models_as_decimal_strings(server: FakeOpenRouter) -
 
 
 def test_key_reports_limit_and_usage() -> None:
-    with FakeOpenRouter(answers(), credit_usd=1.0) as server:
+    with FakeOpenRouter(answers(), options=FakeOptions(credit_usd=1.0)) as server:
         client = sdk(server, key="k")
         costs = [chat(client).usage.model_extra["cost"] for _ in range(2)]
         data = httpx.get(f"{server.base_url}/key", headers={"Authorization": "Bearer k"}).json()[
@@ -366,7 +367,7 @@ def test_credit_limit_answers_402_once_exceeded() -> None:
     probe_cost = None
     with FakeOpenRouter(answers()) as probe:
         probe_cost = chat(sdk(probe, key="k")).usage.model_extra["cost"]
-    with FakeOpenRouter(answers(), credit_usd=probe_cost * 1.5) as server:
+    with FakeOpenRouter(answers(), options=FakeOptions(credit_usd=probe_cost * 1.5)) as server:
         client = sdk(server, key="k")
         chat(client)
         with pytest.raises(openai.APIStatusError) as caught:
@@ -377,7 +378,7 @@ def test_credit_limit_answers_402_once_exceeded() -> None:
 
 def test_unknown_model_is_400_unless_a_fallback_price_exists() -> None:
     pricing = {"only/model": ModelPrice(1e-6, 2e-6, 1e-7, 0.0)}
-    with FakeOpenRouter(answers(), pricing=pricing) as server:
+    with FakeOpenRouter(answers(), options=FakeOptions(pricing=pricing)) as server:
         client = sdk(server, key="k")
         with pytest.raises(openai.BadRequestError) as caught:
             client.chat.completions.create(model="nope/model", messages=MESSAGES)
@@ -590,7 +591,7 @@ def test_scripted_model_failure_is_a_500_the_sdk_does_not_retry() -> None:
 
 # --- lifecycle --------------------------------------------------------------------------------
 def test_stop_is_prompt_and_idempotent_with_open_connections() -> None:
-    server = FakeOpenRouter(answers(), latency_s=30).start()
+    server = FakeOpenRouter(answers(), options=FakeOptions(latency_s=30)).start()
     keep_alive = httpx.Client(timeout=5)
     keep_alive.get(f"{server.base_url}/models")  # leaves a pooled keep-alive connection open
     outcome: list[BaseException | None] = []
@@ -624,3 +625,13 @@ def test_stop_is_prompt_and_idempotent_with_open_connections() -> None:
 def test_base_url_needs_a_started_server() -> None:
     with pytest.raises(RuntimeError):
         _ = FakeOpenRouter(answers()).base_url
+
+
+def test_options_refuse_what_no_server_could_do() -> None:
+    for wrong in ({"shape": "pretty"}, {"cached_tokens": -1}, {"generation_404s": -1},
+                  {"latency_s": -0.1}, {"reasoning_tokens": -2}, {"cache_write_tokens": -3}):
+        with pytest.raises(ValueError):
+            FakeOptions(**wrong)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="api_key"):
+        FakeOpenRouter(api_key="")
+    assert FakeOpenRouter().options == FakeOptions()  # the demo's server: the defaults

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 
 import pytest
 
-from tech_writer.demo import FakeOpenRouter, Fault, ModelTurn, QueueModel
+import tech_writer
+import telemetry
+from tech_writer.commands.common import setting_message
+from tech_writer.demo import FakeOpenRouter, FakeOptions, Fault, ModelTurn, QueueModel
 from tech_writer.errors import (
     AuthenticationError,
     InsufficientCreditsError,
@@ -18,6 +22,7 @@ from tech_writer.errors import (
 from tech_writer.llm.client import MAX_SESSION_ID_CHARS, LLMClient, UsageStats
 from tech_writer.llm.cost_lookup import LookupPolicy
 from tech_writer.llm.retry import RetryPolicy
+from tech_writer.llm.wire import read_usage
 
 KEY = "sk-or-test-0123456789abcdef"
 FAST_RETRY = RetryPolicy(max_attempts=4, initial_backoff_s=0.01, max_backoff_s=0.5,
@@ -58,7 +63,8 @@ def test_inline_cost_is_summed_exactly_without_generation_lookups():
 
 
 def test_cost_comes_from_generation_after_404s():
-    with FakeOpenRouter(answers(2), api_key=KEY, inline_cost=False, generation_404s=3) as server:
+    with FakeOpenRouter(answers(2), api_key=KEY,
+                        options=FakeOptions(inline_cost=False, generation_404s=3)) as server:
         with client(server) as llm:
             usages = [llm.chat(MESSAGES)[1] for _ in range(2)]
             summary = llm.get_cost_summary()
@@ -73,8 +79,8 @@ def test_cost_comes_from_generation_after_404s():
 
 def test_lookup_that_never_succeeds_is_counted_not_zeroed(caplog):
     policy = LookupPolicy(max_wait_s=0.2, initial_delay_s=0.01, max_delay_s=0.05)
-    with FakeOpenRouter(answers(2), api_key=KEY, inline_cost=False,
-                        generation_available=False) as server:
+    with FakeOpenRouter(answers(2), api_key=KEY,
+                        options=FakeOptions(inline_cost=False, generation_available=False)) as server:
         with caplog.at_level(logging.WARNING), client(server, lookup=policy) as llm:
             llm.chat(MESSAGES)
             llm.chat(MESSAGES)
@@ -99,7 +105,8 @@ def test_streaming_usage_comes_from_the_final_chunk():
 
 
 def test_byok_reports_both_openrouter_fee_and_upstream_cost():
-    with FakeOpenRouter(answers(1), api_key=KEY, byok=True) as server, client(server) as llm:
+    with FakeOpenRouter(answers(1), api_key=KEY,
+                        options=FakeOptions(byok=True)) as server, client(server) as llm:
         _, usage = llm.chat(MESSAGES)
         summary = llm.get_cost_summary()
     call = server.ledger[0]
@@ -111,7 +118,8 @@ def test_byok_reports_both_openrouter_fee_and_upstream_cost():
 
 
 def test_cached_and_reasoning_tokens_are_read():
-    with FakeOpenRouter(answers(1), api_key=KEY, cached_tokens=3, reasoning_tokens=7) as server:
+    with FakeOpenRouter(answers(1), api_key=KEY,
+                        options=FakeOptions(cached_tokens=3, reasoning_tokens=7)) as server:
         with client(server) as llm:
             _, usage = llm.chat(MESSAGES)
             summary = llm.get_cost_summary()
@@ -204,8 +212,9 @@ def test_error_mid_stream_is_a_failed_call():
 
 def test_no_key_is_a_usage_error_before_any_request(monkeypatch):
     monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
-    with pytest.raises(UsageError, match="OPENROUTER_API_KEY.*--openrouter-key"):
+    with pytest.raises(UsageError, match="OPENROUTER_API_KEY") as no_key:
         LLMClient("openai/gpt-5.1", "openrouter", None, "http://127.0.0.1:9/api/v1")
+    assert re.search("OPENROUTER_API_KEY.*--openrouter-key", setting_message(no_key.value))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(UsageError, match="OPENAI_API_KEY"):
         LLMClient("gpt-5.1", "openai")
@@ -250,7 +259,7 @@ def test_a_session_id_can_be_chosen_within_openrouters_limit():
 
 
 def test_no_track_cost_sends_no_usage_request_and_makes_no_lookups():
-    with FakeOpenRouter(answers(2), api_key=KEY, inline_cost=False) as server:
+    with FakeOpenRouter(answers(2), api_key=KEY, options=FakeOptions(inline_cost=False)) as server:
         with client(server, track_cost=False) as llm:
             _, usage = llm.chat(MESSAGES)
             llm.get_cost_summary()
@@ -279,7 +288,7 @@ def test_model_name_must_fit_the_provider(provider, model):
 
 
 def test_usage_stats_from_openrouter_usage_object():
-    usage = UsageStats.from_usage({
+    usage = read_usage({
         "prompt_tokens": 100, "completion_tokens": 40, "total_tokens": 140, "cost": 0.0012,
         "is_byok": True, "cost_details": {"upstream_inference_cost": 0.02},
         "prompt_tokens_details": {"cached_tokens": 60, "cache_write_tokens": 5},
@@ -289,8 +298,9 @@ def test_usage_stats_from_openrouter_usage_object():
                                cost_usd=0.0012, cached_tokens=60, reasoning_tokens=12,
                                cache_write_tokens=5, upstream_cost_usd=0.02, is_byok=True,
                                generation_id="gen-1", cost_source="inline")
-    missing = UsageStats.from_usage({"prompt_tokens": 3, "completion_tokens": 2, "cost": None},
-                                    "gen-2", read_cost=True)
+    assert type(usage) is telemetry.UsageStats is tech_writer.UsageStats  # one record, one type
+    missing = read_usage({"prompt_tokens": 3, "completion_tokens": 2, "cost": None}, "gen-2",
+                         read_cost=True)
     assert missing.cost_usd is None and missing.cost_source is None and missing.total_tokens == 5
 
 
@@ -356,7 +366,7 @@ def test_request_timeout_is_honoured_and_bounded():
 
     from tech_writer.errors import ProviderUnavailableError
 
-    with FakeOpenRouter(answers(1), api_key=KEY, latency_s=5.0) as server:
+    with FakeOpenRouter(answers(1), api_key=KEY, options=FakeOptions(latency_s=5.0)) as server:
         llm = client(server, timeout_s=0.3, retry=RetryPolicy(max_attempts=2,
                                                              initial_backoff_s=0.01))
         started = time.monotonic()

@@ -12,7 +12,8 @@ import pytest
 from cli_helpers import assert_no_traceback, independent_citation_check, run_cli
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tech_writer.demo import FakeOpenRouter, ModelTurn, QueueModel
+from tech_writer.commands.common import setting_message
+from tech_writer.demo import FakeOpenRouter, FakeOptions, ModelTurn, QueueModel
 from tech_writer.errors import AuthenticationError, UsageError
 from tech_writer.llm.client import LLMClient
 from tech_writer.llm.retry import RetryPolicy
@@ -63,10 +64,14 @@ def test_local_calls_cost_a_known_zero_and_count_tokens_from_usage():
 
 
 def test_local_needs_a_base_url_and_a_model_but_no_key():
-    with pytest.raises(UsageError, match="--provider local needs --base-url"):
+    # The library speaks of settings; the command line words them as its flags.
+    with pytest.raises(UsageError, match="provider local needs the server's OpenAI API base URL"
+                       ) as no_url:
         LLMClient(LOCAL_MODEL, "local", None, None, environ={})
-    with pytest.raises(UsageError, match="--provider local needs --model"):
+    assert setting_message(no_url.value).startswith("--provider local needs --base-url")
+    with pytest.raises(UsageError, match="provider local needs a model name") as no_model:
         LLMClient(None, "local", None, "http://127.0.0.1:9/v1", environ={})
+    assert setting_message(no_model.value).startswith("--provider local needs --model")
     # Model names are the server's own: with a slash (vLLM), a tag (Ollama), or bare.
     for model in ("Qwen/Qwen2.5-7B-Instruct", "llama3.2:1b", "gemma"):
         with LLMClient(model, "local", None, "http://127.0.0.1:9/v1", environ={}) as llm:
@@ -89,7 +94,7 @@ def test_local_key_comes_from_LOCAL_API_KEY_when_the_server_wants_one():
 def test_a_server_that_sends_no_usage_counts_its_calls_as_tokens_unknown(stream, caplog):
     exporter = InMemorySpanExporter()
     telemetry = Telemetry.for_testing(exporter)
-    with FakeOpenRouter(answers(1), send_usage=False) as server:
+    with FakeOpenRouter(answers(1), options=FakeOptions(send_usage=False)) as server:
         with LLMClient(LOCAL_MODEL, "local", None, server.openai_base_url, retry=NO_RETRY,
                        telemetry=telemetry, environ={}, stream=stream) as llm:
             reply, usage = llm.chat(MESSAGES)

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from tech_writer.demo import FakeOpenRouter, ModelTurn, QueueModel
-from tech_writer.errors import UsageError
+from tech_writer.errors import SettingError, UsageError
 from tech_writer.llm.client import LLMClient
 from tech_writer.llm.retry import RetryPolicy
 from tech_writer.llm.settings import DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT_S, ClientSettings
@@ -38,12 +38,31 @@ def test_keywords_are_laid_over_the_given_settings() -> None:
         ClientSettings(session_id="")
 
 
+def test_who_and_how_are_checked_when_the_settings_are_built() -> None:
+    settings = ClientSettings(provider="openrouter")
+    assert settings.model_name == "openai/gpt-5.1" and settings.tracks_cost is True
+    assert ClientSettings().model_name == "gpt-5.1" and ClientSettings().tracks_cost is False
+    with pytest.raises(SettingError) as refused:
+        ClientSettings(provider="openrouter", max_cost_usd=0.0)
+    assert (refused.value.setting, refused.value.reason) == ("max_cost_usd", "budget_not_positive")
+    with pytest.raises(SettingError) as refused:
+        ClientSettings(provider="openai", max_cost_usd=1.0)
+    assert refused.value.reason == "budget_untracked"
+    with pytest.raises(SettingError) as refused:
+        ClientSettings(provider="openrouter", track_cost=False, max_cost_usd=1.0)
+    assert refused.value.reason == "budget_untracked"
+    with pytest.raises(SettingError) as refused:
+        ClientSettings(provider="openrouter", model="gpt-5.1")
+    assert refused.value.setting == "model"
+
+
 def test_the_client_uses_settings_given_either_way() -> None:
     model = QueueModel([ModelTurn(content="one"), ModelTurn(content="two")])
     with FakeOpenRouter(model, api_key=KEY) as server:
-        chosen = ClientSettings(session_id="by-settings", max_in_flight=2)
-        with LLMClient("openai/gpt-5.1", "openrouter", KEY, server.base_url,
-                       settings=chosen) as by_object:
+        chosen = ClientSettings(model="openai/gpt-5.1", provider="openrouter", api_key=KEY,
+                                base_url=server.base_url, session_id="by-settings",
+                                max_in_flight=2)
+        with LLMClient(settings=chosen) as by_object:
             by_object.chat([{"role": "user", "content": "hi"}])
         with LLMClient("openai/gpt-5.1", "openrouter", KEY, server.base_url,
                        session_id="by-keyword") as by_keyword:

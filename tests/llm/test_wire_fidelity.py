@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tech_writer.demo import FakeOpenRouter, ModelTurn, QueueModel, ToolCall
+from tech_writer.demo import FakeOpenRouter, FakeOptions, ModelTurn, QueueModel, ToolCall
 from tech_writer.errors import RequestRejectedError
 from tech_writer.llm.client import LLMClient
 from tech_writer.llm.cost_lookup import LookupPolicy
@@ -69,8 +69,9 @@ def converse(llm: LLMClient, *, keep_reasoning: bool = True) -> list[tuple[dict[
 def run(shape: str, stream: bool, *, byok: bool = False, inline_cost: bool = True,
         reasoning: bool = False) -> tuple[list[tuple[dict[str, Any], Any]], dict[str, Any],
                                            FakeOpenRouter]:
-    with FakeOpenRouter(script(), api_key=KEY, shape=shape, byok=byok,  # type: ignore[arg-type]
-                        inline_cost=inline_cost, reasoning=reasoning) as server:
+    with FakeOpenRouter(script(), api_key=KEY,
+                        options=FakeOptions(shape=shape, byok=byok, inline_cost=inline_cost,
+                                            reasoning=reasoning)) as server:
         with client(server, stream=stream) as llm:
             turns = converse(llm)
             summary = llm.get_cost_summary()
@@ -156,7 +157,7 @@ def test_streamed_blocks_are_merged_back_to_what_a_plain_answer_carries() -> Non
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
 def test_dropping_the_blocks_is_the_upstreams_400_in_the_users_words(stream: bool) -> None:
-    with FakeOpenRouter(script(), api_key=KEY, reasoning=True) as server:
+    with FakeOpenRouter(script(), api_key=KEY, options=FakeOptions(reasoning=True)) as server:
         with client(server, stream=stream) as llm, pytest.raises(RequestRejectedError) as caught:
             converse(llm, keep_reasoning=False)
     assert caught.value.status_code == 400
@@ -166,7 +167,8 @@ def test_dropping_the_blocks_is_the_upstreams_400_in_the_users_words(stream: boo
 
 
 def test_altered_blocks_are_refused_too() -> None:
-    with FakeOpenRouter(script(), api_key=KEY, reasoning=True) as server, client(server) as llm:
+    with FakeOpenRouter(script(), api_key=KEY,
+                        options=FakeOptions(reasoning=True)) as server, client(server) as llm:
         reply, _ = llm.chat(MESSAGES, tools=TOOLS)
         altered = assistant_message(reply)
         altered["reasoning_details"] = [dict(block) for block in altered["reasoning_details"]]
@@ -203,7 +205,7 @@ def test_history_counts_reasoning_blocks_and_never_drops_them() -> None:
 def test_reasoning_text_is_on_spans_only_with_content_capture(capture: bool) -> None:
     exporter = InMemorySpanExporter()
     telemetry = Telemetry.for_testing(exporter, capture_content=capture)
-    with FakeOpenRouter(script(), api_key=KEY, reasoning=True) as server:
+    with FakeOpenRouter(script(), api_key=KEY, options=FakeOptions(reasoning=True)) as server:
         with client(server, telemetry=telemetry) as llm:
             converse(llm)
     chats = [span for span in exporter.get_finished_spans()

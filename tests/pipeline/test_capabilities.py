@@ -12,12 +12,13 @@ import pytest
 from cli_helpers import KEY, assert_no_traceback, independent_citation_check, run_cli
 from safety_helpers import PhaseRouter, chat_bodies, phase_of
 
-from tech_writer.demo import DemoModel, FakeOpenRouter, Fault, ModelProfile
+from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions, Fault, ModelProfile
 from tech_writer.demo.capabilities import NO_ENDPOINT_FOR_PARAMETERS, NO_ENDPOINT_FOR_TOOLS
 from tech_writer.errors import RequestRejectedError
 from tech_writer.llm.capabilities import Capabilities, parse_capabilities, reasoning_parameter
 from tech_writer.llm.client import LLMClient
 from tech_writer.llm.retry import RetryPolicy
+from tech_writer.pipeline.context import RunContext
 from tech_writer.pipeline.history import HistoryPolicy
 from tech_writer.pipeline.outline import make_outline
 from tech_writer.repository.repo import Repository
@@ -41,7 +42,8 @@ class Run:
     def __init__(self, model: str, repo: Any, prompt: Any, *extra: str,
                  router: PhaseRouter | None = None) -> None:
         self.router = router or PhaseRouter()
-        with FakeOpenRouter(self.router, api_key=KEY, profiles=PROFILES) as server:
+        with FakeOpenRouter(self.router, api_key=KEY,
+                            options=FakeOptions(profiles=PROFILES)) as server:
             self.result = run_cli("--prompt", prompt, "--repo", repo, "--provider", "openrouter",
                                   "--base-url", server.base_url, "--model", model,
                                   "--eval-json", "--concurrency", "1", "--max-sections", "2",
@@ -127,7 +129,7 @@ def test_the_fake_refuses_what_a_model_cannot_do_and_lists_what_it_can():
     retry = RetryPolicy(max_attempts=1)
     tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
     messages = [{"role": "user", "content": "hi"}]
-    with FakeOpenRouter(DemoModel(), api_key=KEY, profiles=PROFILES) as server:
+    with FakeOpenRouter(DemoModel(), api_key=KEY, options=FakeOptions(profiles=PROFILES)) as server:
         with LLMClient("fake/no-tools", "openrouter", KEY, server.base_url, retry=retry) as llm:
             with pytest.raises(RequestRejectedError, match=re.escape(NO_ENDPOINT_FOR_TOOLS)):
                 llm.chat(messages, tools=tools)
@@ -152,13 +154,13 @@ def test_the_fake_refuses_what_a_model_cannot_do_and_lists_what_it_can():
 def outline_with(model: str, repo_root: Any, *, faults: tuple[Fault, ...] = (),
                  outline_mode: str = "ok") -> tuple[Any, list[dict[str, Any]]]:
     with FakeOpenRouter(DemoModel(outline_mode=outline_mode), api_key=KEY,
-                        profiles=PROFILES) as server:
+                        options=FakeOptions(profiles=PROFILES)) as server:
         for fault in faults:
             server.faults.add(fault)
         with LLMClient(model, "openrouter", KEY, server.base_url,
                        retry=RetryPolicy(max_attempts=1)) as llm:
-            outline = make_outline(llm, Repository(repo_root), "Write an architecture overview.",
-                                   "Files read: README.md (7 lines)", 3)
+            ctx = RunContext.of(llm, Repository(repo_root), "Write an architecture overview.")
+            outline = make_outline(ctx, "Files read: README.md (7 lines)", 3)
         return outline, chat_bodies(server)
 
 
@@ -223,7 +225,7 @@ def test_the_run_fits_its_history_to_the_models_real_context_window():
     from tech_writer.pipeline.run import _check_model
 
     pricing = {**DEFAULT_PRICING, "fake/small": ModelPrice(1e-6, 2e-6, 1e-7, 0.0, 8192)}
-    with FakeOpenRouter(DemoModel(), api_key=KEY, pricing=pricing) as server:
+    with FakeOpenRouter(DemoModel(), api_key=KEY, options=FakeOptions(pricing=pricing)) as server:
         with LLMClient("fake/small", "openrouter", KEY, server.base_url) as llm:
             policy = _check_model(llm)
         with LLMClient("openai/gpt-5.1", "openrouter", KEY, server.base_url) as llm:

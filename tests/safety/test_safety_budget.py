@@ -11,7 +11,7 @@ import pytest
 from cli_helpers import KEY, assert_no_traceback, run_cli
 from conftest import make_repo
 
-from tech_writer.demo import DemoModel, FakeOpenRouter
+from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions
 
 ENV = {"OPENROUTER_API_KEY": KEY}
 ESTIMATE = re.compile(r"^Estimated cost: \$(\d+\.\d+) – \$(\d+\.\d+)\.", re.M)
@@ -99,7 +99,8 @@ def test_max_cost_stops_new_calls_and_finishes_with_what_exists(repo, prompt, fu
 ], ids=["first-call", "exploration", "sections", "sections-generation-lookups", "enough"])
 def test_total_billed_never_exceeds_the_budget(repo, prompt, full_cost, fraction, inline_cost):
     budget = full_cost * fraction
-    with FakeOpenRouter(DemoModel(), api_key=KEY, inline_cost=inline_cost) as server:
+    with FakeOpenRouter(DemoModel(), api_key=KEY,
+                        options=FakeOptions(inline_cost=inline_cost)) as server:
         result = run_with_budget(server, repo, prompt, budget)
         billed = server.billed_total_usd()
     assert_no_traceback(result)

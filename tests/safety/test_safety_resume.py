@@ -23,7 +23,7 @@ from safety_helpers import (
     wait_until_billed,
 )
 
-from tech_writer.demo import FakeOpenRouter, ModelTurn, ToolCall
+from tech_writer.demo import FakeOpenRouter, FakeOptions, ModelTurn, ToolCall
 
 ENV = {"OPENROUTER_API_KEY": KEY}
 RESUMED_NOTE = re.compile(r"^> \*\*Resumed\*\*: reused from an earlier run: (.+)$", re.M)
@@ -71,7 +71,8 @@ def test_resume_reuses_everything_and_pays_nothing_when_nothing_changed(sample_r
 
     # Without inline cost, every cost arrives later through /generation: what the resumed run
     # reports as not spent again must still be the whole first bill.
-    with FakeOpenRouter(PhaseRouter(), api_key=KEY, inline_cost=inline_cost) as server:
+    with FakeOpenRouter(PhaseRouter(), api_key=KEY,
+                        options=FakeOptions(inline_cost=inline_cost)) as server:
         first = run_report(server, sample_repo, first_prompt, cache)
         first_bill = server.billed_total_usd()
     assert first_bill > 0 and first["cost"]["reused"]["sections"] == 0
@@ -283,7 +284,7 @@ def test_a_failed_run_saves_its_sections_settled_costs_for_resume(twin):
 
     router = scripted()
     router.before = break_second_section
-    with FakeOpenRouter(router, api_key=KEY, inline_cost=False) as server:
+    with FakeOpenRouter(router, api_key=KEY, options=FakeOptions(inline_cost=False)) as server:
         box.append(server)
         failed = run_cli("--prompt", prompt, "--repo", repo, "--provider", "openrouter",
                          "--base-url", server.base_url, "--eval-json", "--concurrency", "1",

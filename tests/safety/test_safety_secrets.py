@@ -14,7 +14,7 @@ from conftest import SAMPLE_FILES, make_repo
 from otlp_receiver import OtlpReceiver
 from safety_helpers import PhaseRouter, files_containing
 
-from tech_writer.demo import DemoModel, FakeOpenRouter, Fault, ModelTurn, ToolCall
+from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions, Fault, ModelTurn, ToolCall
 
 FLAG_KEY = "sk-or-v1-FLAGCANARY-7e3d1c9b5a0f24681357"
 ENV_KEY = "sk-or-v1-ENVCANARY-13579bdf02468ace9753"
@@ -71,7 +71,7 @@ def test_key_appears_nowhere_in_a_full_debug_run(sample_repo, prompt_file, tmp_p
     key = FLAG_KEY if source == "flag" else ENV_KEY
     out, cache = tmp_path / "out" / "report.md", tmp_path / "cache" / "tw.sqlite3"
     with OtlpReceiver() as receiver, FakeOpenRouter(DemoModel(), api_key=key,
-                                                    inline_cost=False) as server:
+                                                    options=FakeOptions(inline_cost=False)) as server:
         for fault in echoing(key):
             server.faults.add(fault)
         env = isolated_env(tmp_path, receiver, {"OPENROUTER_API_KEY": ENV_KEY})

@@ -25,6 +25,7 @@ import yaml
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import Histogram, InMemoryMetricReader, Sum
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics
+from span_helpers import chat_answer
 
 from telemetry import attributes as attrs
 
@@ -388,10 +389,9 @@ def test_instrument_table_agrees_with_the_telemetry_package() -> None:
                 "openai/gpt-5.1", "openrouter", server_address="openrouter.ai", server_port=443
             )
             chat.stop(
-                telemetry.ChatUsage(
-                    response_id="gen-1", response_model="openai/gpt-5.1", finish_reasons=["stop"],
-                    input_tokens=10, output_tokens=5, cost_usd=0.001, cost_source="inline",
-                )
+                chat_answer(generation_id="gen-1", response_model="openai/gpt-5.1",
+                            finish_reasons=["stop"], prompt_tokens=10, completion_tokens=5,
+                            cost_usd=0.001, cost_source="inline")
             )
         data = reader.get_metrics_data()
     finally:

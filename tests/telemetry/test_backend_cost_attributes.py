@@ -11,11 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from span_helpers import chat_answer
 
-from tech_writer.demo import DemoModel, FakeOpenRouter
+from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions
 from tech_writer.demo.pricing import DEFAULT_PRICING
 from tech_writer.llm import LLMClient
-from telemetry import ChatUsage, Telemetry, TokenPrices
+from telemetry import ChatAnswer, Telemetry, TokenPrices
 from telemetry import attributes as attrs
 from telemetry.cost import CostSplit, split_billed_cost
 
@@ -107,11 +108,12 @@ def test_shares_whose_plain_difference_misses_the_bill_are_corrected() -> None:
 
 
 # --- the attributes on the chat span -------------------------------------------------------------
-def usage(**overrides: object) -> ChatUsage:
-    fields: dict[str, object] = dict(response_id="gen-1", response_model=MODEL,
-                                     finish_reasons=["stop"], input_tokens=1000, output_tokens=500)
+def usage(**overrides: object) -> ChatAnswer:
+    fields: dict[str, object] = dict(generation_id="gen-1", response_model=MODEL,
+                                     finish_reasons=["stop"], prompt_tokens=1000,
+                                     completion_tokens=500)
     fields.update(overrides)
-    return ChatUsage(**fields)  # type: ignore[arg-type]
+    return chat_answer(**fields)
 
 
 def chat_span(exporter: InMemorySpanExporter) -> ReadableSpan:
@@ -169,7 +171,7 @@ def test_a_late_cost_is_on_the_chat_span_when_it_is_exported(
         tel: Telemetry, exporter: InMemorySpanExporter) -> None:
     with tel.phase_span("sections"):
         chat = tel.start_chat(MODEL, "openrouter")
-        chat.stop(usage(response_id="gen-late", cost_pending=True, prices=PRICES))
+        chat.stop(usage(generation_id="gen-late", cost_pending=True, prices=PRICES))
     # Answered, cost not known yet: nothing exported, the call already counts as pending.
     assert [s.name for s in exporter.get_finished_spans()] == ["phase sections"]
     waiting = tel.cost.summary().phases["sections"]
@@ -187,7 +189,7 @@ def test_a_late_cost_is_on_the_chat_span_when_it_is_exported(
 def test_a_late_cost_that_stays_unknown_keeps_the_marker(
         tel: Telemetry, exporter: InMemorySpanExporter) -> None:
     chat = tel.start_chat(MODEL, "openrouter")
-    chat.stop(usage(response_id="gen-lost", cost_pending=True, prices=PRICES))
+    chat.stop(usage(generation_id="gen-lost", cost_pending=True, prices=PRICES))
     tel.settle_cost(chat, cost_usd=None, lookup_attempts=6, error="404")
     attributes = chat_span(exporter).attributes or {}
     assert attributes[attrs.MLFLOW_LLM_COST] == "{}"
@@ -215,7 +217,8 @@ def test_shutdown_exports_a_chat_still_waiting_for_its_cost(exporter: InMemorySp
 def test_the_client_splits_with_the_models_list_prices(exporter: InMemorySpanExporter) -> None:
     key = "sk-or-split-test-0123456789"
     tel = Telemetry.for_testing(exporter)
-    with FakeOpenRouter(DemoModel(), api_key=key, cached_tokens=40) as server, LLMClient(
+    with FakeOpenRouter(DemoModel(), api_key=key,
+                        options=FakeOptions(cached_tokens=40)) as server, LLMClient(
             MODEL, "openrouter", key, server.base_url, telemetry=tel) as llm:
         _, stats = llm.chat([{"role": "user", "content": "Say hello. " * 60}])
         (billed,) = server.ledger

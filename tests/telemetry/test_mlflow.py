@@ -28,9 +28,10 @@ from typing import Any
 import httpx
 import pytest
 from cli_helpers import KEY, assert_no_traceback, run_cli
+from span_helpers import chat_answer
 
-from tech_writer.demo import DemoModel, FakeOpenRouter
-from telemetry import ChatUsage, Telemetry, TokenPrices
+from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions
+from telemetry import Telemetry, TokenPrices
 
 pytestmark = pytest.mark.mlflow
 
@@ -154,8 +155,9 @@ def _warm_up(server: MlflowServer) -> None:
     tel = Telemetry.from_env(environ)
     with tel.run_span(agent_name="warm-up"):
         chat = tel.start_chat("openai/gpt-5.1", "openrouter")
-        chat.stop(ChatUsage("gen-warm-up", "openai/gpt-5.1", ["stop"], 10, 2, cost_usd=1e-5,
-                            prices=TokenPrices(1.25e-6, 1e-5)))
+        chat.stop(chat_answer(generation_id="gen-warm-up", response_model="openai/gpt-5.1",
+                              finish_reasons=["stop"], prompt_tokens=10, completion_tokens=2,
+                              cost_usd=1e-5, prices=TokenPrices(1.25e-6, 1e-5)))
     assert tel.force_flush(timeout_s=60.0)
     tel.shutdown(timeout_s=10.0)
 
@@ -192,8 +194,9 @@ def test_mlflow_shows_the_billed_cost(mlflow_server: MlflowServer, sample_repo: 
                                       prompt_file: Path, inline_cost: bool) -> None:
     # Cached prompt tokens make the bill differ from any list-price estimate MLflow could make;
     # without an inline cost every call's cost comes from /generation (after one 404) instead.
-    fake = FakeOpenRouter(DemoModel(), api_key=KEY, cached_tokens=300, inline_cost=inline_cost,
-                          generation_404s=0 if inline_cost else 1)
+    fake = FakeOpenRouter(DemoModel(), api_key=KEY,
+                          options=FakeOptions(cached_tokens=300, inline_cost=inline_cost,
+                                              generation_404s=0 if inline_cost else 1))
     experiment_id = mlflow_server.create_experiment(f"billed-{'inline' if inline_cost else 'gen'}")
     ours = _run_tool(mlflow_server, experiment_id, sample_repo, prompt_file, fake)
     ledger = {call.generation_id: call for call in fake.ledger}
@@ -223,8 +226,8 @@ def test_a_call_of_unknown_cost_gets_no_cost_from_mlflow(mlflow_server: MlflowSe
                                                          prompt_file: Path) -> None:
     # No inline cost and no /generation: no call's cost is ever known. MLflow would price each
     # from its own table; the marker tech_writer sets (mlflow.llm.cost = {}) stops that.
-    fake = FakeOpenRouter(DemoModel(), api_key=KEY, inline_cost=False,
-                          generation_available=False)
+    fake = FakeOpenRouter(DemoModel(), api_key=KEY,
+                          options=FakeOptions(inline_cost=False, generation_available=False))
     experiment_id = mlflow_server.create_experiment("unknown")
     ours = _run_tool(mlflow_server, experiment_id, sample_repo, prompt_file, fake,
                      "--cost-lookup-timeout", "0.5")

@@ -16,9 +16,9 @@ SECRET = "sk-backend-0123456789abcdef"
 
 def test_public_names_are_pinned() -> None:
     assert sorted(telemetry.__all__) == [
-        "ChatInvocation", "ChatUsage", "ContentCapture", "CostSpanProcessor", "CostSummary",
-        "Telemetry", "TelemetryConfig", "TokenPrices", "ToolInvocation", "UsageTotals",
-        "load_config",
+        "ChatAnswer", "ChatInvocation", "ChatRequest", "ContentCapture", "CostSpanProcessor",
+        "CostSummary", "ExportWiring", "Telemetry", "TelemetryConfig", "TokenPrices",
+        "ToolInvocation", "UsageStats", "UsageTotals", "load_config",
     ]
 
 

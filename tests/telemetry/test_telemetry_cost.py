@@ -5,15 +5,18 @@ import math
 import random
 import threading
 from collections.abc import Iterator
+from dataclasses import fields
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Status, StatusCode
+from span_helpers import chat_answer
 
-from telemetry import ChatUsage, CostSpanProcessor, CostSummary, Telemetry, UsageTotals
+from telemetry import ChatAnswer, CostSpanProcessor, CostSummary, Telemetry, UsageTotals
 from telemetry import attributes as attrs
+from telemetry.usage import TOKEN_FIELDS, UsageStats
 
 MODEL = "anthropic/claude-sonnet-4"
 PHASES = ("exploration", "outline", "sections")
@@ -26,11 +29,12 @@ def tel() -> Iterator[Telemetry]:
     telemetry.shutdown()
 
 
-def usage(**overrides: object) -> ChatUsage:
-    fields: dict[str, object] = dict(response_id="gen-1", response_model=MODEL,
-                                     finish_reasons=["stop"], input_tokens=100, output_tokens=20)
+def usage(**overrides: object) -> ChatAnswer:
+    fields: dict[str, object] = dict(generation_id="gen-1", response_model=MODEL,
+                                     finish_reasons=["stop"], prompt_tokens=100,
+                                     completion_tokens=20)
     fields.update(overrides)
-    return ChatUsage(**fields)  # type: ignore[arg-type]
+    return chat_answer(**fields)
 
 
 def call(tel: Telemetry, phase: str | None, **overrides: object) -> None:
@@ -47,11 +51,11 @@ def test_a_run_with_every_kind_of_call(tel: Telemetry) -> None:
     call(tel, "exploration", cost_usd=0.02, cost_source="inline", cache_write_tokens=9)
     with tel.phase_span("outline"):
         settled = tel.start_chat(MODEL, "openrouter")
-        settled.stop(usage(response_id="gen-s", cost_pending=True))
+        settled.stop(usage(generation_id="gen-s", cost_pending=True))
         unknown = tel.start_chat(MODEL, "openrouter")
-        unknown.stop(usage(response_id="gen-u", cost_pending=True))
+        unknown.stop(usage(generation_id="gen-u", cost_pending=True))
         still_pending = tel.start_chat(MODEL, "openrouter")
-        still_pending.stop(usage(response_id="gen-p", cost_pending=True))
+        still_pending.stop(usage(generation_id="gen-p", cost_pending=True))
         tel.start_chat(MODEL, "openrouter").fail(TimeoutError("read timed out"))
     call(tel, "sections")  # no cost reported at all (e.g. plain OpenAI)
     call(tel, None, cost_usd=0.5, upstream_cost_usd=1.25, is_byok=True)  # outside any phase
@@ -232,3 +236,17 @@ def test_a_settlement_after_shutdown_still_counts() -> None:
     tel.settle_cost(chat, cost_usd=0.07, lookup_attempts=2)
     totals = tel.cost.summary().phases["sections"]
     assert (totals.cost_usd, totals.calls_with_cost, totals.calls_pending) == (0.07, 1, 0)
+
+
+def test_the_totals_sum_every_token_count_of_the_usage_record(tel: Telemetry) -> None:
+    # One record, read back from the span: every token count a call carries reaches the totals.
+    assert set(TOKEN_FIELDS) <= {field.name for field in fields(UsageTotals)}
+    usage = UsageStats(prompt_tokens=90, completion_tokens=40, total_tokens=130, cost_usd=0.25,
+                       cached_tokens=30, reasoning_tokens=12, cache_write_tokens=7,
+                       upstream_cost_usd=1.5, is_byok=True, generation_id="gen-9",
+                       cost_source="inline")
+    tel.start_chat(MODEL, "openrouter").stop(ChatAnswer(usage, MODEL, ["stop"]))
+    total = tel.cost.summary().total
+    assert {name: getattr(total, name) for name in TOKEN_FIELDS} == usage.token_counts()
+    assert (total.cost_usd, total.upstream_cost_usd, total.total_tokens) == (0.25, 1.5, 130)
+    assert (total.calls, total.calls_with_cost, total.complete) == (1, 1, True)

@@ -11,7 +11,7 @@ import pytest
 from cli_helpers import KEY, assert_no_traceback, run_cli
 from otlp_receiver import OtlpReceiver
 
-from tech_writer.demo import DemoModel, FakeOpenRouter, Fault
+from tech_writer.demo import DemoModel, FakeOpenRouter, FakeOptions, Fault
 from telemetry import attributes as attrs
 
 
@@ -34,8 +34,9 @@ def ancestors(span, by_id):
 @pytest.mark.parametrize("inline_cost", [True, False], ids=["inline-cost", "generation-lookup"])
 def test_one_trace_whose_spans_and_metrics_agree_with_the_bill(sample_repo, prompt_file,
                                                                inline_cost):
-    with OtlpReceiver() as receiver, FakeOpenRouter(
-            DemoModel(), api_key=KEY, inline_cost=inline_cost, generation_404s=1) as server:
+    with OtlpReceiver() as receiver, FakeOpenRouter(DemoModel(), api_key=KEY,
+                                                    options=FakeOptions(inline_cost=inline_cost,
+                                                                        generation_404s=1)) as server:
         server.faults.add(Fault(status=429, retry_after=0.05))
         result, document = run_exporting(server, receiver, sample_repo, prompt_file)
         ledger = {call.generation_id: call for call in server.ledger}

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from otlp_receiver import OtlpReceiver, ReceivedSpan
+from span_helpers import chat_answer
 
-from telemetry import ChatUsage, Telemetry
+from telemetry import Telemetry
 from telemetry import attributes as attrs
 from telemetry.export_guard import ExportProblems
 from telemetry.shutdown import run_bounded
@@ -29,9 +30,10 @@ def run_once(tel: Telemetry) -> None:
         chat = tel.start_chat(MODEL, "openrouter", server_address="openrouter.ai", server_port=443)
         chat.record_attempt(1, status_code=503, error_type="provider_overloaded", wait_s=0.5)
         chat.record_attempt(2, status_code=200)
-        chat.stop(ChatUsage(response_id="gen-1", response_model=MODEL, finish_reasons=["tool_calls"],
-                            input_tokens=900, output_tokens=50, cached_tokens=512,
-                            cost_usd=0.0042, cost_source="inline"))
+        chat.stop(chat_answer(generation_id="gen-1", response_model=MODEL,
+                              finish_reasons=["tool_calls"], prompt_tokens=900,
+                              completion_tokens=50, cached_tokens=512, cost_usd=0.0042,
+                              cost_source="inline"))
         with tel.tool_span("read_file", "call_1") as tool:
             tool.set_result("Error: no such file", is_error=True, truncated=False)
 
@@ -164,13 +166,14 @@ def test_console_exporter_writes_to_stderr_only(capsys: pytest.CaptureFixture[st
 _DEAD_ENDPOINT_SCRIPT = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
-    from telemetry import ChatUsage, Telemetry
+    from telemetry import ChatAnswer, Telemetry, UsageStats
 
     tel = Telemetry.from_env({{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:{port}",
                               "OTEL_EXPORTER_OTLP_PROTOCOL": {protocol!r},
                               "OTEL_EXPORTER_OTLP_HEADERS": "authorization={key}"}})
     with tel.run_span(), tel.phase_span("exploration"):
-        tel.start_chat("m", "openrouter").stop(ChatUsage("gen-1", "m", ["stop"], 10, 2, cost_usd=0.1))
+        usage = UsageStats(10, 2, 12, cost_usd=0.1, generation_id="gen-1")
+        tel.start_chat("m", "openrouter").stop(ChatAnswer(usage, "m", ["stop"]))
     started = time.monotonic()
     tel.shutdown(timeout_s=2.0)
     print(f"{{time.monotonic() - started:.3f}}")

@@ -11,8 +11,9 @@ from opentelemetry.sdk.metrics.export import (
     NumberDataPoint,
     Sum,
 )
+from span_helpers import chat_answer
 
-from telemetry import ChatUsage, Telemetry
+from telemetry import ChatAnswer, Telemetry
 from telemetry import attributes as attrs
 
 MODEL = "openai/gpt-5.1"
@@ -43,11 +44,12 @@ def tel(reader: InMemoryMetricReader) -> Iterator[Telemetry]:
     telemetry.shutdown()
 
 
-def usage(**overrides: object) -> ChatUsage:
-    fields: dict[str, object] = dict(response_id="gen-1", response_model=RESPONSE_MODEL,
-                                     finish_reasons=["stop"], input_tokens=1500, output_tokens=40)
+def usage(**overrides: object) -> ChatAnswer:
+    fields: dict[str, object] = dict(generation_id="gen-1", response_model=RESPONSE_MODEL,
+                                     finish_reasons=["stop"], prompt_tokens=1500,
+                                     completion_tokens=40)
     fields.update(overrides)
-    return ChatUsage(**fields)  # type: ignore[arg-type]
+    return chat_answer(**fields)
 
 
 def metrics_by_name(reader: InMemoryMetricReader) -> dict[str, Metric]:
@@ -74,7 +76,7 @@ def key(**extra: Any) -> frozenset[tuple[str, Any]]:
 def test_token_usage_histogram(tel: Telemetry, reader: InMemoryMetricReader) -> None:
     with tel.phase_span("exploration"):
         tel.start_chat(MODEL, "openrouter").stop(usage())
-        tel.start_chat(MODEL, "openrouter").stop(usage(input_tokens=500, output_tokens=60))
+        tel.start_chat(MODEL, "openrouter").stop(usage(prompt_tokens=500, completion_tokens=60))
     metric = metrics_by_name(reader)[attrs.METRIC_TOKEN_USAGE]
     assert metric.unit == "{token}"
     by_key = points(metric)

@@ -10,18 +10,20 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanKind, StatusCode
+from span_helpers import chat_answer
 
-from telemetry import ChatUsage, Telemetry
+from telemetry import ChatAnswer, Telemetry
 from telemetry import attributes as attrs
 
 MODEL = "openai/gpt-5.1"
 
 
-def usage(**overrides: object) -> ChatUsage:
-    fields: dict[str, object] = dict(response_id="gen-1", response_model=MODEL,
-                                     finish_reasons=["stop"], input_tokens=120, output_tokens=30)
+def usage(**overrides: object) -> ChatAnswer:
+    fields: dict[str, object] = dict(generation_id="gen-1", response_model=MODEL,
+                                     finish_reasons=["stop"], prompt_tokens=120,
+                                     completion_tokens=30)
     fields.update(overrides)
-    return ChatUsage(**fields)  # type: ignore[arg-type]
+    return chat_answer(**fields)
 
 
 def by_name(exporter: InMemorySpanExporter) -> dict[str, ReadableSpan]:
@@ -206,7 +208,7 @@ def test_settlement_span_is_a_child_of_the_chat_even_from_another_thread(
         tel: Telemetry, exporter: InMemorySpanExporter) -> None:
     with tel.phase_span("outline"):
         chat = tel.start_chat(MODEL, "openrouter")
-        chat.stop(usage(response_id="gen-42", cost_pending=True, simulated=True))
+        chat.stop(usage(generation_id="gen-42", cost_pending=True, simulated=True))
     worker = threading.Thread(target=tel.settle_cost, args=(chat,),
                               kwargs={"cost_usd": 0.004, "upstream_cost_usd": None,
                                       "lookup_attempts": 3})
@@ -240,7 +242,7 @@ def test_settlement_span_is_a_child_of_the_chat_even_from_another_thread(
 def test_unknown_settlement_is_an_error_without_cost(
         tel: Telemetry, exporter: InMemorySpanExporter) -> None:
     chat = tel.start_chat(MODEL, "openrouter")
-    chat.stop(usage(response_id="gen-7", cost_pending=True))
+    chat.stop(usage(generation_id="gen-7", cost_pending=True))
     tel.settle_cost(chat, cost_usd=None, lookup_attempts=5, error="generation not found (404)")
     settle = by_name(exporter)["settle_cost gen-7"]
     assert settle.status.status_code is StatusCode.ERROR
@@ -254,9 +256,9 @@ def test_unknown_settlement_is_an_error_without_cost(
 def test_settling_twice_or_without_pending_cost_is_ignored(
         tel: Telemetry, exporter: InMemorySpanExporter, caplog: pytest.LogCaptureFixture) -> None:
     pending = tel.start_chat(MODEL, "openrouter")
-    pending.stop(usage(response_id="gen-1", cost_pending=True))
+    pending.stop(usage(generation_id="gen-1", cost_pending=True))
     known = tel.start_chat(MODEL, "openrouter")
-    known.stop(usage(response_id="gen-2", cost_usd=0.1, cost_pending=True))  # cost wins
+    known.stop(usage(generation_id="gen-2", cost_usd=0.1, cost_pending=True))  # cost wins
     with caplog.at_level(logging.WARNING, logger="telemetry"):
         tel.settle_cost(pending, cost_usd=0.5, lookup_attempts=1)
         tel.settle_cost(pending, cost_usd=0.5, lookup_attempts=1)
