@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -387,6 +387,9 @@ class FileRank:
             self.reasons.append(reason)
 
 
+_Of = Callable[[str], FileRank]  # the rank of a path, made on first use
+
+
 def rank(conv: ToolEvidence, extra_paths: Iterable[str] = (), *,
          views: dict[str, FileView] | None = None, with_symbols: bool = True) -> list[FileRank]:
     """Every file the tool results name, most important first (ties: shallow, then by path).
@@ -409,6 +412,27 @@ def rank(conv: ToolEvidence, extra_paths: Iterable[str] = (), *,
             of(path).add("overview", 300, "the repository's README")
         elif is_root(path) and file_role(path) == "manifest":
             of(path).add("packaging", 200, "packaging metadata")
+    entries = _rank_entries(conv, views, known, of)
+    graph = imported_by(conv, known)
+    for path, step in _flow(entries, graph).items():
+        of(path).add("flow", 12 - 2 * step, "a step from the entry points into the work")
+    for path, importers in graph.items():
+        users = [p for p in importers if not is_noise(p)] or list(importers)
+        of(path).add("core", 8 * len(users), f"imported by {len(users)} file(s)")
+    if with_symbols:
+        _rank_definitions(conv, of)
+    for path in known:
+        if file_role(path) == "source" and not is_noise(path):
+            stem = PurePosixPath(path).stem
+            bonus = 3 if stem in ENTRY_STEMS else 1
+            of(path).add("source", bonus - path.count("/") * 0.5, "")
+    return sorted(ranks.values(), key=lambda r: (-r.score, r.path.count("/"), r.path))
+
+
+def _rank_entries(conv: ToolEvidence, views: dict[str, FileView], known: list[str],
+                  of: _Of) -> dict[str, list[str]]:
+    """Where execution or use starts: console scripts, ``__main__``, package.json's ``main``,
+    the front door and what it re-exports, programs; returns the front door's entry modules."""
     for path, command in script_targets(views.values(), known).items():
         of(path).add("entry", 60, f"runs the console script `{command}`")
     for path in known:
@@ -430,13 +454,12 @@ def rank(conv: ToolEvidence, extra_paths: Iterable[str] = (), *,
         shown = ", ".join(f"`{name}`" for name in functions[:3])
         of(path).add("entry", 20, f"the front door re-exports its functions {shown}" if shown
                      else "the front door loads it")
-    graph = imported_by(conv, known)
-    for path, step in _flow(entries, graph).items():
-        of(path).add("flow", 12 - 2 * step, "a step from the entry points into the work")
-    for path, importers in graph.items():
-        users = [p for p in importers if not is_noise(p)] or list(importers)
-        of(path).add("core", 8 * len(users), f"imported by {len(users)} file(s)")
-    for path, symbols in (symbols_of(conv) if with_symbols else {}).items():
+    return entries
+
+
+def _rank_definitions(conv: ToolEvidence, of: _Of) -> None:
+    """The largest public definitions, and the classes that hold the data."""
+    for path, symbols in symbols_of(conv).items():
         if symbols and not is_noise(path):
             biggest = symbols[0]
             kind = "class " if biggest.is_type else ""
@@ -447,9 +470,3 @@ def rank(conv: ToolEvidence, extra_paths: Iterable[str] = (), *,
                 of(path).add("types", 0, f"defines class `{types[0].name}` "
                                          f"({types[0].lines} lines)" if types[0] is not biggest
                              else "")
-    for path in known:
-        if file_role(path) == "source" and not is_noise(path):
-            stem = PurePosixPath(path).stem
-            bonus = 3 if stem in ENTRY_STEMS else 1
-            of(path).add("source", bonus - path.count("/") * 0.5, "")
-    return sorted(ranks.values(), key=lambda r: (-r.score, r.path.count("/"), r.path))
