@@ -74,7 +74,7 @@ SETTING_FLAGS: dict[str, str] = {
     "structured_output": "--no-structured-output", "parallel_tools": "--no-parallel-tools",
     "request_timeout_s": "--request-timeout", "retry": "--max-retries",
     "lookup": "--cost-lookup-timeout", "prompt": "--prompt", "repo_path": "--repo",
-    "models": "--models",
+    "models": "--models", "include": "--include", "exclude": "--exclude",
 }
 
 # A setting error in the words of the flags, by its reason (``reason:variant`` first, the
@@ -99,6 +99,10 @@ _FLAG_WORDING: dict[str, str] = {
     "budget_untracked": "--max-cost needs cost tracking: use --provider openrouter (or demo)",
     "resume_without_cache": "--resume needs --persist-cache (that is where finished work is "
                             "kept)",
+    "cache_path_without_persist": "--cache-path {path} needs --persist-cache: without it the "
+                                  "cache lives in memory and the file would go unused",
+    "bad_glob": "{text}",
+    "nothing_to_document": "{text}",
     "cache_unopenable": "--cache-path {path}: cannot open the cache ({error}); choose a writable "
                         "location",
     "not_a_directory": "--repo {path}: not a directory",
@@ -263,7 +267,9 @@ def judge_options(command: Any) -> Any:
         click.option("--judge-sample", type=click.IntRange(min=1), default=200, show_default=True,
                      metavar="N", help="Judge at most N (claim, citation) pairs, drawn with "
                                        "--judge-seed."),
-        click.option("--judge-seed", type=int, default=0, show_default=True, metavar="SEED"),
+        click.option("--judge-seed", type=int, default=0, show_default=True, metavar="SEED",
+                     help="Seed of the sample of pairs the judge reads (same seed, same "
+                          "pairs)."),
         click.option("--openrouter-key", default=None, metavar="KEY",
                      help="OpenRouter API key (default: $OPENROUTER_API_KEY)."),
         click.option("--base-url", default=None, help="Override the provider's API base URL."),

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tech_writer.errors import (
     LLMError,
+    OutlineError,
     SettingError,
     TechWriterError,
     Terminated,
@@ -37,6 +38,7 @@ from tech_writer.llm.cost_lookup import LookupPolicy
 from tech_writer.llm.retry import RetryPolicy
 from tech_writer.pipeline.context import RunContext
 from tech_writer.pipeline.exploration import explore
+from tech_writer.pipeline.fallback_outline import FALLBACK_NOTE, fallback_outline
 from tech_writer.pipeline.history import HistoryPolicy
 from tech_writer.pipeline.outline import Outline, SectionSpec, make_outline
 from tech_writer.pipeline.progress import Progress, Spend, format_cost_line
@@ -47,6 +49,7 @@ from tech_writer.pipeline.settings import RunSettings
 from tech_writer.pipeline.workers import run_jobs
 from tech_writer.report.citations import verify_citations
 from tech_writer.repository.cache import CacheStore
+from tech_writer.repository.emptiness import nothing_to_document
 from tech_writer.repository.repo import Repository
 from tech_writer.repository.tools import RepoTools
 from tech_writer.secrets import known_secrets
@@ -175,8 +178,8 @@ def run_report(prompt: str, repo_path: str | Path, settings: RunSettings, *,
     fitted to the model's context window.
 
     Raises :class:`UsageError` before anything is paid for: an empty prompt, a repository that
-    is not a directory, a cache that cannot be opened, a key that is missing, a model that
-    cannot explore."""
+    is not a directory or holds nothing to document, a cache that cannot be opened, a key that
+    is missing, a model that cannot explore."""
     root = Path(repo_path)
     if not prompt.strip():
         raise SettingError("prompt", "the prompt is empty: write what report you want",
@@ -185,13 +188,18 @@ def run_report(prompt: str, repo_path: str | Path, settings: RunSettings, *,
         raise SettingError("repo_path", f"{repo_path}: not a directory",
                            reason="not_a_directory", path=str(repo_path))
     store = _open_cache(settings.cache_path, root) if settings.persist_cache else CacheStore(None)
+    repo = Repository(root, cache=store, path_filter=settings.path_filter)
+    empty = nothing_to_document(repo)
+    if empty is not None:  # an exploration would find nothing, and sections cite nothing
+        store.close()
+        raise SettingError("repo_path", empty, reason="nothing_to_document", text=empty)
     with _Resources(settings, telemetry, llm, environ) as llm:
-        run = _Run(_context(llm, settings, root, store, prompt, progress, history, environ),
+        run = _Run(_context(llm, settings, repo, prompt, progress, history, environ),
                    settings)
         return run.result(_run_attributes(llm, run.ctx.repo, settings.prompt_name))
 
 
-def _context(llm: LLMClient, settings: RunSettings, root: Path, store: CacheStore, prompt: str,
+def _context(llm: LLMClient, settings: RunSettings, repo: Repository, prompt: str,
              progress: Progress | None, history: HistoryPolicy | None,
              environ: Mapping[str, str] | None) -> RunContext:
     """The run's context; refuses a model that cannot explore before anything is paid for."""
@@ -202,7 +210,8 @@ def _context(llm: LLMClient, settings: RunSettings, root: Path, store: CacheStor
     progress = progress or Progress.silent()
     progress.attach(functools.partial(spend_so_far, llm), simulated=llm.simulated,
                     cost_tracked=llm.track_cost, budget_usd=settings.max_cost_usd)
-    repo = Repository(root, cache=store)
+    store = repo.cache
+    assert store is not None
     tools = RepoTools(repo, secrets=known_secrets(llm.api_key_for_masking, settings.api_key,
                                                   environ=environ))
     # Under a budget, one job at a time: the budget then buys whole jobs (exploration areas,
@@ -285,6 +294,7 @@ class _Run:
         self.resume = ResumeStore(ctx.store, ctx.repo, prompt=ctx.prompt, model=ctx.llm.model,
                                   provider=ctx.llm.provider, enabled=settings.resume)
         self.state = _RunState()
+        self.outline_fallback = False  # the outline was built without the model
 
     def result(self, attributes: dict[str, Any]) -> RunResult:
         """Run every phase under the root span; the outcome, as a result."""
@@ -351,7 +361,7 @@ class _Run:
             if understanding is not None:
                 ctx.progress.phase("exploration", "reused from an earlier run (--resume)")
             else:
-                ctx.progress.phase("exploration", f"up to {limit} steps")
+                ctx.progress.phase("exploration", f"up to {limit} step{'s' * (limit != 1)}")
                 exploration = explore(ctx, max_steps=limit)
                 understanding, paths_read = exploration.understanding, exploration.paths_read
             totals = _end_phase(self.llm, span, "exploration")
@@ -370,13 +380,30 @@ class _Run:
                 ctx.progress.phase("outline", "reused from an earlier run (--resume)")
             else:
                 ctx.progress.phase("outline")
-                outline = make_outline(ctx, understanding, limit)
+                try:
+                    outline = make_outline(ctx, understanding, limit)
+                except OutlineError as exc:
+                    outline = self._fallback_outline(understanding, exc)
             totals = _end_phase(self.llm, span, "outline")
-            if not self.resume.reused.outline:
+            # A fallback is not saved for --resume: a resumed run asks the model again.
+            if not self.resume.reused.outline and not self.outline_fallback:
                 self.resume.save_outline(understanding, outline,
                                          totals.cost_usd if totals else 0.0)
         self.state.outline = outline
         ctx.progress.step("outline", f"{outline.title!r}: {len(outline.sections)} sections")
+        return outline
+
+    def _fallback_outline(self, understanding: str, exc: OutlineError) -> Outline:
+        """The exploration is kept when no outline form worked: an outline from the prompt's
+        own aspects and the files read (see :mod:`tech_writer.pipeline.fallback_outline`)."""
+        read = [info.path for info in self.ctx.store.files()]
+        outline = fallback_outline(self.ctx.prompt, understanding, read,
+                                   self.settings.max_sections)
+        log.warning("%s; writing the report on an outline built without the model: the "
+                    "prompt's %d aspect(s), the %d file(s) the exploration read shared among "
+                    "them", exc.message.removesuffix("; try another --model"),
+                    len(outline.sections), len(read))
+        self.outline_fallback = True
         return outline
 
     def _sections(self, outline: Outline, understanding: str) -> None:
@@ -450,7 +477,7 @@ class _Run:
         # One snapshot: after Ctrl-C, abandoned workers may still be finishing sections.
         state = _RunState(self.state.phase, self.state.understanding, outline,
                           dict(self.state.sections))
-        notes = []
+        notes = [f"> **Outline**: {FALLBACK_NOTE}"] if self.outline_fallback else []
         missing = state.missing_titles()
         if missing:
             notes.append("> **Incomplete report**: the run stopped before writing: "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tech_writer.errors import UsageError
 
-__all__ = ["read_user_text", "write_atomic"]
+__all__ = ["check_writable", "read_user_text", "write_atomic"]
 
 _BINARY_SNIFF = 8192  # bytes looked at for a NUL: a text file has none
 
@@ -24,6 +24,25 @@ def read_user_text(option: str, file: str | Path, what: str, missing_hint: str =
     if b"\0" in data[:_BINARY_SNIFF]:
         raise UsageError(f"{option} {file}: a binary file, not {what}")
     return data.decode("utf-8", errors="replace")
+
+
+def check_writable(path: str | Path, option: str = "-o") -> None:
+    """Refuse, before a run pays for anything, an output path that cannot be written: its folder
+    missing or not a folder, not writable, or the path itself a directory. (A failure that
+    happens anyway later still sends the report to stdout.)"""
+    target = Path(path)
+    folder = target.parent.resolve() if str(target.parent) else Path.cwd()
+    if target.is_dir():
+        raise UsageError(f"{option} {path}: a directory, not a file; name a file inside it")
+    if not folder.exists():
+        raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it first "
+                         f"(mkdir -p {folder})")
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists()
+                                                     and not os.access(target, os.W_OK)):
+        raise UsageError(f"{option} {path}: cannot write there (permission denied); choose "
+                         "another --output")
 
 
 def write_atomic(path: str | Path, text: str) -> None:

@@ -58,3 +58,10 @@ def test_max_sections_below_the_aspects_says_what_it_drops() -> None:
                                            "report covers the first 1 and drops: ")
     assert "The layout of the repository" in message and "How to install" not in message
     assert dropped_aspects(ONBOARDING, 6) is None
+
+
+def test_a_one_line_prompt_with_a_list_names_its_aspects() -> None:
+    prompt = ("Write an architecture overview of this repository: components, data flow, "
+              "storage. Cite the code.\n")
+    assert [title for title, _ in prompt_aspects(prompt)] == ["Components", "Data flow", "Storage"]
+    assert prompt_aspects("Explain it: the whole thing as it is used in practice every day.") == []
