@@ -27,22 +27,24 @@ def read_user_text(option: str, file: str | Path, what: str, missing_hint: str =
 
 
 def check_writable(path: str | Path, option: str = "-o") -> None:
-    """Refuse, before a run pays for anything, an output path that cannot be written: its folder
-    missing or not a folder, not writable, or the path itself a directory. (A failure that
-    happens anyway later still sends the report to stdout.)"""
+    """Refuse, before a run pays for anything, an output path that cannot be written: the path a
+    directory, a file where a folder should be, or no permission to create or replace it. A
+    missing folder is fine when it can be created (:func:`write_atomic` creates it). A failure
+    that happens anyway later still sends the report to stdout."""
     target = Path(path)
-    folder = target.parent.resolve() if str(target.parent) else Path.cwd()
     if target.is_dir():
         raise UsageError(f"{option} {path}: a directory, not a file; name a file inside it")
-    if not folder.exists():
-        raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it first "
-                         f"(mkdir -p {folder})")
-    if not folder.is_dir():
-        raise UsageError(f"{option} {path}: {folder} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists()
-                                                     and not os.access(target, os.W_OK)):
-        raise UsageError(f"{option} {path}: cannot write there (permission denied); choose "
-                         "another --output")
+    folder = target.absolute().parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent  # the folders below it will be created
+    if not existing.is_dir():
+        raise UsageError(f"{option} {path}: {existing} is a file, not a folder; choose another "
+                         "--output")
+    if not os.access(existing, os.W_OK | os.X_OK) or (target.exists()
+                                                       and not os.access(target, os.W_OK)):
+        raise UsageError(f"{option} {path}: cannot write in {existing} (permission denied); "
+                         "choose another --output")
 
 
 def write_atomic(path: str | Path, text: str) -> None:

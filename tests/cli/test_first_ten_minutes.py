@@ -58,18 +58,31 @@ def test_nothing_to_document_is_one_line_exit_2_and_no_call(tmp_path: Path, kind
     assert chats == [] and "cost:" not in result.stderr
 
 
-@pytest.mark.parametrize("where", ["missing-folder", "a-file-as-folder"])
+@pytest.mark.parametrize("where", ["under-a-file", "deep-under-a-file"])
 def test_an_output_that_cannot_be_written_is_refused_before_any_call(sample_repo, tmp_path: Path,
                                                                      where: str) -> None:
-    if where == "missing-folder":
-        output = tmp_path / "no" / "such" / "report.md"
-    else:
-        (tmp_path / "plain").write_text("x", encoding="utf-8")
-        output = tmp_path / "plain" / "report.md"
+    (tmp_path / "plain").write_text("x", encoding="utf-8")
+    output = {"under-a-file": tmp_path / "plain" / "report.md",
+              "deep-under-a-file": tmp_path / "plain" / "a" / "b" / "report.md"}[where]
     result, chats = _via_fake("--prompt", "architecture", "--repo", sample_repo, "-o", output)
     assert result.returncode == 2, result.stderr
     assert _one_error(result).startswith(f"-o {output}: ")
     assert chats == []
+
+
+def test_unwritable_folders_are_refused(tmp_path: Path) -> None:
+    import os
+
+    from tech_writer.errors import UsageError
+    from tech_writer.repository.files import check_writable
+
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    check_writable(tmp_path / "new" / "deeper" / "report.md")  # created when written: fine
+    if os.access(locked, os.W_OK):
+        pytest.skip("running as a user whom permissions do not stop (root)")
+    with pytest.raises(UsageError, match="permission denied"):
+        check_writable(locked / "sub" / "report.md")
 
 
 def test_a_local_server_that_is_not_running_is_named_at_once(sample_repo) -> None:
