@@ -228,11 +228,6 @@ def _run(request: _ReportOptions, globals_: GlobalOptions) -> int:
     if request.dry_run:
         return _dry_run(prompt, repo_path, settings, request.eval_json)
     _refuse_before_spending(request, settings)
-    from tech_writer.pipeline.aspects import dropped_aspects
-
-    note = dropped_aspects(prompt, settings.max_sections)
-    if note:
-        click.echo(f"tech-writer: note: {note}", err=True)
     progress = make_progress(quiet=globals_.quiet)  # a live status on a terminal, else lines
     with progress:  # the live status is gone before the report and the cost line
         result = run_report(prompt, repo_path, settings, progress=progress)

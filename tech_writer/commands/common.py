@@ -101,7 +101,6 @@ _FLAG_WORDING: dict[str, str] = {
                             "kept)",
     "cache_path_without_persist": "--cache-path {path} needs --persist-cache: without it the "
                                   "cache lives in memory and the file would go unused",
-    "bad_glob": "{text}",
     "nothing_to_document": "{text}",
     "cache_unopenable": "--cache-path {path}: cannot open the cache ({error}); choose a writable "
                         "location",

@@ -60,5 +60,6 @@ def dropped_aspects(prompt: str, max_sections: int) -> str | None:
     if len(aspects) <= max_sections:
         return None
     dropped = "; ".join(title for title, _ in aspects[max_sections:])
-    return (f"--max-sections {max_sections}: the prompt asks for {len(aspects)} aspects; the "
-            f"report covers the first {max_sections} and drops: {dropped}")
+    return (f"the prompt asks for {len(aspects)} aspects and the report has room for "
+            f"{max_sections} section{'s' * (max_sections != 1)} (--max-sections): it covers the "
+            f"first and drops: {dropped}")

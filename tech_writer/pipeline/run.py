@@ -36,6 +36,7 @@ from tech_writer.llm.budget import BudgetExhausted
 from tech_writer.llm.client import LLMClient
 from tech_writer.llm.cost_lookup import LookupPolicy
 from tech_writer.llm.retry import RetryPolicy
+from tech_writer.pipeline.aspects import dropped_aspects
 from tech_writer.pipeline.context import RunContext
 from tech_writer.pipeline.exploration import explore
 from tech_writer.pipeline.fallback_outline import FALLBACK_NOTE, fallback_outline
@@ -336,6 +337,9 @@ class _Run:
         return report
 
     def execute(self) -> str:
+        dropped = dropped_aspects(self.ctx.prompt, self.settings.max_sections)
+        if dropped:  # said once the run is under way (a refused run says only why)
+            log.warning("%s", dropped)
         understanding = self._exploration()
         self.state.understanding = understanding
         outline = self._outline(understanding)

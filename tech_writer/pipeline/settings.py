@@ -76,12 +76,13 @@ class RunSettings:
                                reason="cache_path_without_persist", path=str(self.cache_path))
         if self.cache_path is not None:
             object.__setattr__(self, "cache_path", Path(self.cache_path))
-        try:
-            path_filter = PathFilter(tuple(self.include), tuple(self.exclude))
-        except ValueError as exc:
-            raise SettingError("include" if "--include" in str(exc) else "exclude", str(exc),
-                               reason="bad_glob", text=str(exc)) from None
-        object.__setattr__(self, "path_filter", path_filter)
+        for name in ("include", "exclude"):  # each checked alone: the error names its setting
+            try:
+                PathFilter(**{name: tuple(getattr(self, name))})
+            except ValueError as exc:
+                raise SettingError(name, str(exc), reason="bad_glob") from None
+        object.__setattr__(self, "path_filter", PathFilter(tuple(self.include),
+                                                           tuple(self.exclude)))
         object.__setattr__(self, "client", self._client_settings())  # validates the rest
 
     def _client_settings(self) -> ClientSettings:

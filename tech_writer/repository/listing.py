@@ -105,8 +105,8 @@ class PathFilter:
         init=False, repr=False, compare=False, default=(None, None))
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_specs", (_spec("--include", self.include),
-                                            _spec("--exclude", self.exclude)))
+        object.__setattr__(self, "_specs", (_spec("include", self.include),
+                                            _spec("exclude", self.exclude)))
 
     @property
     def active(self) -> bool:
@@ -119,16 +119,16 @@ class PathFilter:
         return exclude is None or not exclude.match_file(rel_path)
 
 
-def _spec(option: str, globs: tuple[str, ...]) -> pathspec.GitIgnoreSpec | None:
+def _spec(kind: str, globs: tuple[str, ...]) -> pathspec.GitIgnoreSpec | None:
     if not globs:
         return None
     for glob in globs:
         if not glob.strip() or glob.lstrip().startswith("#"):
-            raise ValueError(f"{option} {glob!r}: an empty glob or a comment matches nothing")
+            raise ValueError(f"the {kind} glob {glob!r} is empty or a comment: it matches nothing")
         try:
             pathspec.GitIgnoreSpec.from_lines([glob])
         except (ValueError, TypeError) as exc:
-            raise ValueError(f"{option} {glob!r}: not a valid glob ({exc})") from None
+            raise ValueError(f"the {kind} glob {glob!r} is not a valid glob ({exc})") from None
     return pathspec.GitIgnoreSpec.from_lines(globs)
 
 

@@ -112,9 +112,10 @@ def test_max_sections_below_the_prompts_aspects_says_what_it_drops(sample_repo) 
     result, _ = _via_fake("--prompt", "onboarding", "--repo", sample_repo, "--max-sections", "2",
                           "--max-exploration", "1", "-q")
     assert result.returncode == 0, result.stderr
-    (note,) = re.findall(r"^tech-writer: note: (.+)$", result.stderr, re.MULTILINE)
-    assert note.startswith("--max-sections 2: the prompt asks for 6 aspects; the report covers "
-                           "the first 2 and drops: The core concepts")
+    (note,) = re.findall(r"^WARNING tech_writer: (the prompt asks .+)$", result.stderr,
+                         re.MULTILINE)
+    assert note.startswith("the prompt asks for 6 aspects and the report has room for 2 sections "
+                           "(--max-sections): it covers the first and drops: The core concepts")
     assert len(re.findall(r"^## ", result.stdout, re.MULTILINE)) <= 2
 
 

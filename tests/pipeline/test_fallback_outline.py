@@ -54,8 +54,9 @@ def test_a_prompt_with_no_aspects_is_one_section() -> None:
 
 def test_max_sections_below_the_aspects_says_what_it_drops() -> None:
     message = dropped_aspects(ONBOARDING, 1)
-    assert message and message.startswith("--max-sections 1: the prompt asks for 6 aspects; the "
-                                           "report covers the first 1 and drops: ")
+    assert message and message.startswith("the prompt asks for 6 aspects and the report has room "
+                                           "for 1 section (--max-sections): it covers the first "
+                                           "and drops: ")
     assert "The layout of the repository" in message and "How to install" not in message
     assert dropped_aspects(ONBOARDING, 6) is None
 

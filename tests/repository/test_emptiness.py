@@ -78,7 +78,7 @@ def test_include_and_exclude_globs_shape_the_listing(tmp_path: Path, use_git: bo
 
 
 def test_an_empty_glob_is_refused() -> None:
-    with pytest.raises(ValueError, match="--exclude ''"):
+    with pytest.raises(ValueError, match="the exclude glob '' is empty"):
         PathFilter(exclude=("",))
 
 
