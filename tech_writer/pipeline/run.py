@@ -368,6 +368,11 @@ class _Run:
                 ctx.progress.phase("exploration", f"up to {limit} step{'s' * (limit != 1)}")
                 exploration = explore(ctx, max_steps=limit)
                 understanding, paths_read = exploration.understanding, exploration.paths_read
+                if not paths_read and exploration.ended_by == "no_more_tools":
+                    log.warning("the model read no file: it answered without calling a tool. "
+                                "If it is served locally, the server may not show it the tools "
+                                "(a chat template without tools: llama-cpp-python needs "
+                                "--chat_format chatml-function-calling, llama-server --jinja)")
             totals = _end_phase(self.llm, span, "exploration")
             if not self.resume.reused.exploration:
                 self.resume.save_exploration(understanding, paths_read,

@@ -212,3 +212,20 @@ def test_help_lists_the_bundled_prompts_and_trace() -> None:
                           text=True, timeout=60, check=True).stdout
     assert "architecture, onboarding, api-reference" in " ".join(text.split())
     assert "TRACE" in text
+
+
+def test_a_model_that_never_calls_a_tool_is_named(sample_repo) -> None:
+    # What a local server whose chat template hides the tools looks like from here.
+    from safety_helpers import PhaseRouter
+
+    from tech_writer.demo import ModelTurn
+
+    silent = {("exploration", n): ModelTurn(content="The repository is an inventory app.")
+              for n in range(1, 40)}
+    with FakeOpenRouter(PhaseRouter(replace=silent), api_key=KEY) as server:
+        result = run_cli("--prompt", "architecture", "--repo", sample_repo, "--provider",
+                         "openrouter", "--base-url", server.base_url, "--max-sections", "2",
+                         "-q", env=ENV)
+    assert_no_traceback(result)
+    assert "the model read no file: it answered without calling a tool" in result.stderr, \
+        result.stderr
