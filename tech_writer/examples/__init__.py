@@ -53,7 +53,7 @@ def read_prompt(spec: str, stdin: TextIO) -> str:
                              "(echo '...' | tech-writer --prompt - ...)")
         text, where = stdin.read(), "standard input"
     else:
-        text, where = read_user_text("--prompt", prompt_path(spec), "a text prompt"), spec
+        text, where = read_user_text("--prompt", prompt_path(spec), "a text prompt"), "the file"
     if not text.strip():
         raise UsageError(f"--prompt {spec}: {where} is empty; write what report you want")
     return text
