@@ -126,7 +126,8 @@ def _big_repository(quick: bool) -> Figure:
 def _big_repository_in_process() -> Figure:
     from tech_writer.pipeline.run import run_pipeline
 
-    prompt = (Path(__file__).resolve().parents[1] / "examples" / "architecture.md").read_text()
+    prompt = (Path(__file__).resolve().parents[1] / "tech_writer" / "examples"
+              / "architecture.md").read_text()
     with tempfile.TemporaryDirectory(prefix="bench-demo-quick-") as tmp:
         big, small = _make_tree(Path(tmp) / "big", 300), _make_tree(Path(tmp) / "small", 30)
         big_s = timed(lambda: run_pipeline(prompt, big, provider="demo", environ={}))
@@ -150,7 +151,7 @@ print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 def _demo_run(repo: Path) -> tuple[float, float]:
     """Seconds of one demo ``run_pipeline`` on ``repo`` (the interpreter's start and imports
     left out) and the peak RSS (MiB) of the fresh process that ran it."""
-    prompt = Path(__file__).resolve().parents[1] / "examples" / "architecture.md"
+    prompt = Path(__file__).resolve().parents[1] / "tech_writer" / "examples" / "architecture.md"
     output = subprocess.run([sys.executable, "-c", _CHILD, str(prompt), str(repo)],
                             capture_output=True, text=True, timeout=_RUN_TIMEOUT_S, check=True,
                             cwd=Path(__file__).resolve().parents[1]).stdout.split()

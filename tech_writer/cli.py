@@ -60,8 +60,9 @@ class TechWriterGroup(OneLineErrorsMixin, click.Group):
 
 @click.group(cls=TechWriterGroup, invoke_without_command=True, context_settings=CONTEXT,
              epilog=EXIT_CODES_HELP)
-@click.option("--prompt", "prompt_file", default=None, metavar="FILE",
-              help="Text/Markdown file saying what report to write (see examples/); required "
+@click.option("--prompt", "prompt_file", default=None, metavar="FILE|NAME|-",
+              help="What report to write: a Text/Markdown file, a bundled prompt "
+                   "(architecture, onboarding, api-reference) or - for standard input; required "
                    "to write a report.")
 @click.option("--repo", default=".", show_default=True, metavar="PATH_OR_GIT_URL",
               help="Repository to document: a local directory, or an https/ssh git URL "
@@ -120,6 +121,11 @@ class TechWriterGroup(OneLineErrorsMixin, click.Group):
               help="Keep the file/symbol cache between runs at --cache-path.")
 @click.option("--cache-path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="SQLite cache file for --persist-cache (default: in the user cache dir).")
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="Only these files (.gitignore syntax, e.g. 'src/**'; repeat for more).")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Never these files (.gitignore syntax, e.g. node_modules or '*.min.js'; "
+                   "repeat for more).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where git URLs are cloned (default: the user cache dir).")
 @click.option("--request-timeout", type=click.FloatRange(min=1), default=180.0, show_default=True,
@@ -140,8 +146,8 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
     \b
     Examples:
-      tech-writer --prompt examples/architecture.md --repo . --provider demo
-      tech-writer --prompt examples/onboarding.md --repo https://github.com/pallets/click \\
+      tech-writer --prompt architecture --repo . --provider demo
+      tech-writer --prompt onboarding --repo https://github.com/pallets/click \\
           --provider openrouter --model anthropic/claude-sonnet-4 -o onboarding.md
 
     \b
@@ -216,7 +222,8 @@ class _ReportOptions:
             parallel_tools=not o["no_parallel_tools"], request_timeout_s=o["request_timeout"],
             retry=RetryPolicy(max_attempts=o["max_retries"] + 1),
             lookup=LookupPolicy(max_wait_s=o["cost_lookup_timeout"]),
-            prompt_name=Path(self.prompt_file).name)
+            prompt_name=Path(self.prompt_file).name, include=o["include"],
+            exclude=o["exclude"])
 
 
 def _run(request: _ReportOptions, globals_: GlobalOptions) -> int:
@@ -230,11 +237,12 @@ def _run(request: _ReportOptions, globals_: GlobalOptions) -> int:
     repo_path = local_repo(request.repo, request.cache_dir)
     if request.dry_run:
         return _dry_run(prompt, repo_path, settings, request.eval_json)
+    _refuse_before_spending(request, settings)
     progress = make_progress(quiet=globals_.quiet)  # a live status on a terminal, else lines
     with progress:  # the live status is gone before the report and the cost line
         result = run_report(prompt, repo_path, settings, progress=progress)
     if result.failure is not None:
-        return _report_failure(result, repo_path, request)
+        return _report_failure(result, repo_path, request, prompt)
     assert result.report is not None
     evaluation = (_evaluate(result, repo_path, prompt, request) if request.evaluate else None)
     delivered = _deliver(result, repo_path, request, evaluation=evaluation)
@@ -242,11 +250,28 @@ def _run(request: _ReportOptions, globals_: GlobalOptions) -> int:
     return 0 if delivered else EXIT_FAILED
 
 
-def _report_failure(result: RunResult, repo_path: Path, request: _ReportOptions) -> int:
-    """A run that stopped: what it wrote and what it cost are delivered, then why it stopped."""
+def _refuse_before_spending(request: _ReportOptions, settings: RunSettings) -> None:
+    """What can be known to fail before the first call, refused now: a local server with nothing
+    listening. (The output was checked before the repository was cloned; the run itself refuses
+    a repository with nothing to document.)"""
+    from tech_writer.errors import ProviderUnavailableError
+    from tech_writer.llm.reachability import nothing_listening
+
+    if settings.provider == "local" and settings.base_url:
+        refused = nothing_listening(settings.base_url)
+        if refused:
+            raise ProviderUnavailableError(refused)
+
+
+def _report_failure(result: RunResult, repo_path: Path, request: _ReportOptions,
+                    prompt: str) -> int:
+    """A run that stopped: what it wrote (scored, with --eval) and what it cost are delivered,
+    then why it stopped."""
     failure = result.failure
     assert failure is not None
-    _deliver(result, repo_path, request)
+    evaluation = (_evaluate(result, repo_path, prompt, request)
+                  if request.evaluate and result.report else None)
+    _deliver(result, repo_path, request, evaluation=evaluation)
     cost_line(result.cost_summary, track_cost=result.track_cost, simulated=result.simulated)
     if result.report and request.output:
         emit(f"tech-writer: partial report written to {request.output}", err=True)
@@ -263,6 +288,7 @@ def _dry_run(prompt: str, repo_path: Path, settings: RunSettings, eval_json: boo
     from tech_writer.llm.output_cap import OutputCaps
     from tech_writer.llm.pricing import ModelPricing
     from tech_writer.pipeline.planner import ModelFacts, format_plan, make_plan
+    from tech_writer.repository.emptiness import nothing_to_document
     from tech_writer.repository.repo import Repository
 
     config, model, base_url = settings.client.config, settings.model_name, settings.base_url
@@ -277,7 +303,11 @@ def _dry_run(prompt: str, repo_path: Path, settings: RunSettings, eval_json: boo
         pricing, caps = plan_inputs(base_url or config.default_base_url or "", model, effort)
     elif config.cost_known_zero:  # a local server bills nothing
         pricing = ModelPricing(model, 0.0, 0.0)
-    plan = make_plan(Repository(repo_path), prompt, model=model, provider=settings.provider,
+    repo = Repository(repo_path, path_filter=settings.path_filter)
+    empty = nothing_to_document(repo)
+    if empty is not None:
+        raise UsageError(empty)
+    plan = make_plan(repo, prompt, model=model, provider=settings.provider,
                      facts=ModelFacts(pricing, caps), max_exploration=settings.max_exploration,
                      max_sections=settings.max_sections)
     if eval_json:

@@ -13,7 +13,7 @@ from typing import Any
 
 from tech_writer.secrets import SecretMask, mask_text
 
-__all__ = ["RedactingFormatter", "configure_logging"]
+__all__ = ["LEVELS", "OWN_LOGGERS", "TRACE", "RedactingFormatter", "configure_logging"]
 
 
 class RedactingFormatter(logging.Formatter):
@@ -39,15 +39,30 @@ class RedactingFormatter(logging.Formatter):
         return f"  ({name}: {text})" if text else f"  ({name})"
 
 
+# The tool's own loggers: at --log-level DEBUG they speak; the libraries below them do not.
+OWN_LOGGERS = ("tech_writer", "telemetry")
+# Below DEBUG: the HTTP clients' and SDKs' own debug lines too (hundreds per run).
+TRACE = 5
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR")
+_QUIET_BELOW_DEBUG = ("httpx", "httpcore", "httpx2", "httpcore2", "openai")
+logging.addLevelName(TRACE, "TRACE")
+
+
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    """stderr logging at ``level`` for tech_writer's own lines. Third-party libraries log one
+    level above it, never more verbose than INFO, unless ``level`` is TRACE: a DEBUG run shows
+    the tool's own reasoning, not every HTTP frame of httpcore."""
+    chosen = TRACE if level.upper() == "TRACE" else logging.getLevelName(level.upper())
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s", secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level.upper())
-    if level.upper() != "DEBUG":
-        # The SDKs' INFO lines ("HTTP Request: POST ...") are noise at the default levels.
-        for noisy in ("httpx", "httpcore", "httpx2", "httpcore2", "openai"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    root.setLevel(TRACE if chosen == TRACE else max(chosen, logging.INFO))
+    for own in OWN_LOGGERS:
+        logging.getLogger(own).setLevel(chosen)
+    quiet = chosen if chosen == TRACE else max(chosen, logging.WARNING)
+    for noisy in _QUIET_BELOW_DEBUG:
+        # Their INFO lines ("HTTP Request: POST ...") are noise too, except in a TRACE run.
+        logging.getLogger(noisy).setLevel(logging.NOTSET if chosen == TRACE else quiet)

@@ -18,10 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 FOUNDATION = {"tech_writer.errors", "tech_writer.secrets"}
 ALLOWED: dict[str, set[str]] = {
     "telemetry": set(),
-    "tech_writer.demo": set(),
+    # The demo model judges files by the repository tools' answers, with the product's ranking;
+    # it never reads the disk itself (no Repository, no tools).
+    "tech_writer.demo": {"tech_writer.repository.ranking", "tech_writer.repository.filekinds",
+                         "tech_writer.repository.toolresults"},
     "tech_writer.errors": set(),
     "tech_writer.secrets": set(),
     "tech_writer.repository": FOUNDATION,
+    # The prompts shipped in the wheel; read with the one reader of the user's text files.
+    "tech_writer.examples": FOUNDATION | {"tech_writer.repository.files"},
     "tech_writer.llm": FOUNDATION | {"tech_writer.demo", "telemetry"},
     "tech_writer.report": FOUNDATION | {"tech_writer.repository"},
     "tech_writer.pipeline": FOUNDATION | {"tech_writer.llm", "tech_writer.repository",
@@ -122,13 +127,16 @@ def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
     assert not is_allowed(layer_of(module), "tech_writer.pipeline.run")
     assert is_allowed(layer_of(module), "tech_writer.repository.paths")
     assert not is_allowed("telemetry", "tech_writer.errors")
+    assert is_allowed("tech_writer.demo", "tech_writer.repository.ranking")
+    assert not is_allowed("tech_writer.demo", "tech_writer.repository.repo")
+    assert not is_allowed("tech_writer.demo", "tech_writer.repository.tools")
 
 
 def test_every_layer_is_a_folder_with_its_map() -> None:
     for package in ("llm", "repository", "pipeline", "report", "demo"):
         init = ROOT / "tech_writer" / package / "__init__.py"
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
-        assert doc and "Imports:" in doc or package == "demo", package
+        assert doc and "Imports:" in doc, package
     flat = sorted(p.stem for p in (ROOT / "tech_writer").glob("*.py"))
     assert flat == ["__init__", "__main__", "cli", "errors", "logsetup", "secrets"]
 

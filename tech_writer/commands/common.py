@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR")  # logsetup.LEVELS
 
 EXIT_CODES_HELP = """\b
 Exit codes: 0 done · 1 the run failed (API error, no credit, ...) · 2 bad usage
@@ -75,7 +75,7 @@ SETTING_FLAGS: dict[str, str] = {
     "structured_output": "--no-structured-output", "parallel_tools": "--no-parallel-tools",
     "request_timeout_s": "--request-timeout", "retry": "--max-retries",
     "lookup": "--cost-lookup-timeout", "prompt": "--prompt", "repo_path": "--repo",
-    "models": "--models",
+    "models": "--models", "include": "--include", "exclude": "--exclude",
 }
 
 # A setting error in the words of the flags, by its reason (``reason:variant`` first, the
@@ -100,6 +100,9 @@ _FLAG_WORDING: dict[str, str] = {
     "budget_untracked": "--max-cost needs cost tracking: use --provider openrouter (or demo)",
     "resume_without_cache": "--resume needs --persist-cache (that is where finished work is "
                             "kept)",
+    "cache_path_without_persist": "--cache-path {path} needs --persist-cache: without it the "
+                                  "cache lives in memory and the file would go unused",
+    "nothing_to_document": "{text}",
     "cache_unopenable": "--cache-path {path}: cannot open the cache ({error}); choose a writable "
                         "location",
     "not_a_directory": "--repo {path}: not a directory",
@@ -173,7 +176,8 @@ def global_options(command: Any) -> Any:
                            help="No progress lines on stderr.")(command)
     return click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
                         default="WARNING", show_default=True,
-                        help="Log detail on stderr.")(command)
+                        help="Log detail on stderr: DEBUG is the tool's own reasoning, TRACE "
+                             "adds the HTTP and SDK libraries' debug lines.")(command)
 
 
 def global_settings(quiet: bool | None, log_level: str) -> GlobalOptions:
@@ -211,23 +215,17 @@ def run_guarded(body: Callable[[], int], *, log_level: str,
 
 
 def read_text_file(option: str, file: str, what: str, missing_hint: str = "") -> str:
-    """A text file the user named with ``option``, or a one-line usage error if it is missing or
-    binary (a NUL in its first 8 KiB); undecodable bytes are replaced, never fatal."""
-    path = Path(file)
-    if not path.is_file():
-        raise UsageError(f"{option} {file}: no such file{missing_hint}")
-    data = path.read_bytes()
-    if b"\0" in data[:8192]:
-        raise UsageError(f"{option} {file}: a binary file, not {what}")
-    return data.decode("utf-8", errors="replace")
+    """A text file the user named with ``option`` (see :func:`read_user_text`)."""
+    from tech_writer.repository.files import read_user_text
+
+    return read_user_text(option, file, what, missing_hint)
 
 
 def read_prompt(prompt_file: str) -> str:
-    text = read_text_file("--prompt", prompt_file, "a text prompt",
-                          " (try examples/architecture.md)")
-    if not text.strip():
-        raise UsageError(f"--prompt {prompt_file}: the file is empty; write what report you want")
-    return text
+    """The prompt: a file, a bundled prompt by name (``architecture``), or ``-`` (stdin)."""
+    from tech_writer.examples import read_prompt as read_named_prompt
+
+    return read_named_prompt(prompt_file, sys.stdin)
 
 
 def local_repo(repo_arg: str, cache_dir: Path | None) -> Path:
@@ -281,7 +279,9 @@ def judge_options(command: Any) -> Any:
         click.option("--judge-sample", type=click.IntRange(min=1), default=200, show_default=True,
                      metavar="N", help="Judge at most N (claim, citation) pairs, drawn with "
                                        "--judge-seed."),
-        click.option("--judge-seed", type=int, default=0, show_default=True, metavar="SEED"),
+        click.option("--judge-seed", type=int, default=0, show_default=True, metavar="SEED",
+                     help="Seed of the sample of pairs the judge reads (same seed, same "
+                          "pairs)."),
         click.option("--openrouter-key", default=None, metavar="KEY",
                      help="OpenRouter API key (default: $OPENROUTER_API_KEY)."),
         click.option("--base-url", default=None, help="Override the provider's API base URL."),

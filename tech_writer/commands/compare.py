@@ -34,12 +34,16 @@ __all__ = ["compare_command"]
 
 
 @click.command("compare", cls=OneLineErrors, context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
-@click.option("--prompt", "prompt_file", required=True, metavar="FILE",
-              help="Text/Markdown file saying what report to write.")
-@click.option("--repo", default=".", show_default=True, metavar="PATH_OR_GIT_URL")
+@click.option("--prompt", "prompt_file", required=True, metavar="FILE|NAME|-",
+              help="What report to write: a file, a bundled prompt (architecture, onboarding, "
+                   "api-reference) or - for standard input.")
+@click.option("--repo", default=".", show_default=True, metavar="PATH_OR_GIT_URL",
+              help="Repository to document: a local directory, or an https/ssh git URL.")
 @click.option("--models", required=True, metavar="M1,M2,...", help="Comma-separated models.")
-@click.option("--provider", type=click.Choice(PROVIDER_NAMES), default="openrouter",
-              show_default=True)
+@click.option("--provider", type=click.Choice(PROVIDER_NAMES), default="openai",
+              show_default=True,
+              help="Provider of every model compared (as for the report; several vendors' "
+                   "models side by side: openrouter).")
 @click.option("--runs", type=click.IntRange(min=1, max=50), default=1, show_default=True,
               metavar="K", help="Runs per model (the table shows min/median/max).")
 @click.option("--max-cost", "max_cost", type=float, default=None, metavar="USD",
@@ -48,10 +52,11 @@ __all__ = ["compare_command"]
               required=True, metavar="DIR", help="Where reports, compare.json, compare.md and "
                                                  "the chart go.")
 @click.option("--max-exploration", type=click.IntRange(min=1), default=30, show_default=True,
-              metavar="N")
+              metavar="N", help="Most model steps in each run's exploration phase.")
 @click.option("--max-sections", type=click.IntRange(min=1), default=8, show_default=True,
-              metavar="N")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+              metavar="N", help="Most sections in each report.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where git URLs are cloned (default: the user cache dir).")
 @judge_options
 @global_options
 def compare_command(*, prompt_file: str, repo: str, models: str, provider: str, runs: int,
@@ -66,7 +71,7 @@ def compare_command(*, prompt_file: str, repo: str, models: str, provider: str, 
     \b
     Example:
       tech-writer compare --provider demo --models demo/careful,demo/sloppy \\
-          --prompt examples/architecture.md --repo . --judge demo/judge -o compare-out
+          --prompt architecture --repo . --judge demo/judge -o compare-out
     """
     globals_ = global_settings(quiet, log_level)
     options = _CompareOptions(prompt_file, repo, models, provider, runs, max_cost, output_dir,

@@ -3,6 +3,10 @@
 The server is a real HTTP server on 127.0.0.1 speaking OpenRouter's chat-completions wire format,
 with deterministic billing, scripted faults and the ``/generation``, ``/models`` and ``/key``
 endpoints. It is the project's test double and the engine of ``--provider demo``.
+
+Imports: of tech_writer only the repository's pure readers of tool answers —
+:mod:`tech_writer.repository.ranking` (which files matter most), ``filekinds`` and
+``toolresults``; never a Repository, the tools, the model client or anything above.
 """
 
 from __future__ import annotations

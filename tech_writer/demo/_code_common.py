@@ -41,8 +41,16 @@ def indent_of(text: str) -> int:
 
 
 def shorten(text: str, cap: int = _SIGNATURE_CAP) -> str:
+    """``text`` on one line, at most ``cap`` characters; a longer one is cut after its last
+    whole parameter or word that fits (never mid-word), then ``...``."""
     text = " ".join(text.split())
-    return text if len(text) <= cap else text[: cap - 3].rstrip() + "..."
+    if len(text) <= cap:
+        return text
+    kept = text[: cap - 3]
+    cut = max(kept.rfind(", "), kept.rfind(" "))
+    if text[cap - 3].isalnum() or text[cap - 3] == "_":  # the cap falls inside a word
+        kept = kept[:cut] if cut > 0 else ""
+    return kept.rstrip(" ,") + "..."
 
 
 def calls_in(view: FileView, first: int, last: int, own_name: str) -> list[str]:
@@ -61,7 +69,7 @@ def without_strings(text: str) -> str:
 
 
 def name_list(names: Iterable[str], limit: int = 5) -> str:
-    listed = list(names)
+    listed = list(dict.fromkeys(names))  # overloads and re-definitions are named once
     shown = ", ".join(f"`{name}`" for name in listed[:limit])
     return shown + (f" and {len(listed) - limit} more" if len(listed) > limit else "")
 

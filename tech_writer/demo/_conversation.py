@@ -2,21 +2,18 @@
 
 The demo model is stateless: everything it knows comes from the request — the offered tools, the
 tool calls it made earlier (assistant messages) and their results (tool messages), and the text
-of the user messages. Tool results are parsed in the formats the repository tools document,
-notably ``read_file``::
-
-    <path>: lines <start>-<end> of <total>
-    <n>\t<source line>
-    ...
-    [truncated: ...]            (optional)
+of the user messages. Tool results are read back with
+:mod:`tech_writer.repository.toolresults`, the one reader of the formats the repository tools
+document.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from tech_writer.repository.toolresults import ERROR_PREFIX, FileView, merged_file_views, parse_read_result
 
 __all__ = [
     "ERROR_PREFIX",
@@ -26,10 +23,6 @@ __all__ = [
     "message_text",
     "parse_read_result",
 ]
-
-ERROR_PREFIX = "Error:"
-_READ_HEADER = re.compile(r"^(?P<path>.+): lines (?P<start>\d+)-(?P<end>\d+) of (?P<total>\d+)\s*$")
-_NUMBERED_LINE = re.compile(r"^(\d+)\t(.*)$")
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -44,45 +37,6 @@ def message_text(message: dict[str, Any]) -> str:
             if isinstance(part, dict) and isinstance(part.get("text"), str)
         )
     return ""
-
-
-@dataclass
-class FileView:
-    """The lines of one file the model has seen, merged over every read of it."""
-
-    path: str
-    total_lines: int
-    lines: dict[int, str] = field(default_factory=dict)
-
-    def merge(self, other: FileView) -> None:
-        self.total_lines = max(self.total_lines, other.total_lines)
-        self.lines.update(other.lines)
-
-    def run_end(self, start: int) -> int:
-        """The last line of the contiguous seen run containing ``start`` (citations stay inside)."""
-        end = start
-        while end + 1 in self.lines:
-            end += 1
-        return end
-
-    def text(self) -> str:
-        return "\n".join(self.lines[n] for n in sorted(self.lines))
-
-
-def parse_read_result(text: str) -> FileView | None:
-    """Parse a ``read_file`` result; None for errors or anything not in that format."""
-    if not text or text.startswith(ERROR_PREFIX):
-        return None
-    first, _, rest = text.partition("\n")
-    header = _READ_HEADER.match(first)
-    if header is None:
-        return None
-    view = FileView(path=header["path"], total_lines=int(header["total"]))
-    for line in rest.split("\n"):
-        numbered = _NUMBERED_LINE.match(line)
-        if numbered is not None:
-            view.lines[int(numbered[1])] = numbered[2].rstrip("\r")
-    return view
 
 
 @dataclass(frozen=True)
@@ -184,13 +138,4 @@ class Conversation:
 
     def file_views(self) -> dict[str, FileView]:
         """Every file seen through ``read_file`` results, in first-read order."""
-        views: dict[str, FileView] = {}
-        for call in self.calls_to("read_file"):
-            view = parse_read_result(call.result or "")
-            if view is None:
-                continue
-            if view.path in views:
-                views[view.path].merge(view)
-            else:
-                views[view.path] = view
-        return views
+        return merged_file_views(self.calls)

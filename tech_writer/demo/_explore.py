@@ -30,18 +30,20 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from ._conversation import Conversation, FileView, message_text
-from ._facts import extract_facts, project_identity
-from ._files import ENTRY_STEMS, file_role, is_readme, language_of
-from ._ranking import (
+from tech_writer.repository.filekinds import ENTRY_STEMS, file_role, is_readme, language_of
+from tech_writer.repository.ranking import (
     MAIN_MARKERS,
     FileRank,
+    front_door,
     imported_by,
     is_noise,
     is_root,
     listed_paths,
     rank,
 )
+
+from ._conversation import Conversation, FileView, message_text
+from ._facts import extract_facts, project_identity
 from ._types import ModelTurn, ToolCall
 
 __all__ = [
@@ -311,6 +313,9 @@ def _survey(conv: Conversation, kind: str, options: ExplorationOptions) -> list[
         calls += [_read(p, _SURVEY_LINES) for p in _root_documents(layout)
                   if file_role(p) == "manifest"]  # console scripts are declared there
         calls.append(ToolCall("list_files", {"pattern": "__main__.py", "path": "."}))
+        if not any(file_role(p) == "manifest" for p in _root_documents(layout)):
+            # A layout cut short (lodash's 600 root files) may hide the manifest naming `main`.
+            calls.append(ToolCall("list_files", {"pattern": "package.json", "path": "."}))
     if kind == CORE_AREA:
         directories = [p for p in starts if "." not in PurePosixPath(p).name] or ["."]
         glob = _source_glob(conv)
@@ -326,6 +331,13 @@ def _survey(conv: Conversation, kind: str, options: ExplorationOptions) -> list[
 
 
 def _imports_stage(conv: Conversation, kind: str, options: ExplorationOptions) -> list[ToolCall]:
+    if kind == ENTRY_AREA:  # a library is entered through what its front door re-exports
+        listed = listed_paths(conv)
+        door = front_door(layout_paths(conv) or listed)
+        manifests = [p for p in listed if is_root(p) and file_role(p) == "manifest"
+                     and not conv.has_called("read_file", path=p)]
+        return ([_read(p, _SURVEY_LINES) for p in manifests]
+                + ([ToolCall("get_imports", {"path": door})] if door else []))
     if kind not in (CORE_AREA, _WHOLE):
         return []
     listed = listed_paths(conv)
@@ -378,7 +390,9 @@ def _deep_stage(conv: Conversation, kind: str, options: ExplorationOptions) -> l
     if kind == OVERVIEW_AREA:
         return []
     starts = _start_paths(conv) if kind == ENTRY_AREA else []
-    ranked = _noted_files(conv, rank(conv, starts, views=_survey_views(conv), with_symbols=False))
+    # The layout names the modules a front door re-exports from: the entry points of a library.
+    known = [*starts, *layout_paths(conv)] if kind == ENTRY_AREA else starts
+    ranked = _noted_files(conv, rank(conv, known, views=_survey_views(conv), with_symbols=False))
     wanted = [r.path for r in ranked if file_role(r.path) == "source" and not is_noise(r.path)
               and (kind != ENTRY_AREA or "entry" in r.roles or r.path in starts)]
     chosen = wanted[:options.max_files]
@@ -416,6 +430,10 @@ def _noted_files(conv: Conversation, fresh: list[FileRank] | None = None) -> lis
         if known is None:
             noted[ranked.path] = _Noted(ranked.path, list(ranked.roles), ranked.score, why)
             continue
+        if "script" in ranked.roles:  # the front door's re-exports, seen since, made a
+            # program-like module of a library a side door: no longer an entry point
+            known.roles = [role for role in known.roles if role != "entry"]
+            known.score = ranked.score
         known.roles = list(dict.fromkeys([*known.roles, *ranked.roles]))
         known.score = max(known.score, ranked.score)
         known.why = why if len(why) >= len(known.why) else known.why

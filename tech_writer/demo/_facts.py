@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from tech_writer.repository.filekinds import file_role, is_readme, language_of
+
 from ._code_facts import code_facts
 from ._conversation import FileView
 from ._fact import Fact, sentence_of
-from ._files import file_role, is_readme, language_of
 from ._manifest_facts import MANIFEST_READERS
 
 __all__ = ["Fact", "extract_facts", "project_identity"]
@@ -98,16 +99,22 @@ def _first_block(view: FileView, after: int, stop: int) -> tuple[str, int, str] 
     while number in view.lines and number < stop and number - after <= _BLOCK_CAP:
         text = view.lines[number]
         if _FENCE.match(text) or _RST_DIRECTIVE.match(text):
+            command_line, command = _command_after(view, number)
+            if paragraph and paragraph[-1].endswith(":") and command:
+                # "Requests is available on PyPI:" and the command it introduces: one claim.
+                lead = sentence_of(_strip_markup(" ".join(paragraph))).rstrip(".:")
+                return "prose", command_line, f"{lead}: `{command}`."
             if paragraph:
                 break
-            command_line = number + 1
-            while command_line in view.lines and not view.lines[command_line].strip():
-                command_line += 1
-            command = view.lines.get(command_line, "").strip()
-            if command and not _FENCE.match(command) and not _RST_DIRECTIVE.match(command):
-                return "code", command_line, command
-            return None
+            return ("code", command_line, command) if command else None
         if not text.strip() or _NOISE_LINE.match(text) or _RST_UNDERLINE.match(text):
+            if paragraph and paragraph[-1].endswith(":"):  # it may introduce a code block
+                following = number + 1
+                while following in view.lines and not view.lines[following].strip():
+                    following += 1
+                if _FENCE.match(view.lines.get(following, "")):
+                    number = following
+                    continue
             if paragraph:
                 break
         else:
@@ -117,6 +124,17 @@ def _first_block(view: FileView, after: int, stop: int) -> tuple[str, int, str] 
     if not paragraph:
         return None
     return "prose", last, sentence_of(_strip_markup(" ".join(paragraph)))
+
+
+def _command_after(view: FileView, fence: int) -> tuple[int, str]:
+    """The first line of the code block opened at ``fence`` (a shell prompt's ``$`` dropped)."""
+    command_line = fence + 1
+    while command_line in view.lines and not view.lines[command_line].strip():
+        command_line += 1
+    command = view.lines.get(command_line, "").strip()
+    if not command or _FENCE.match(command) or _RST_DIRECTIVE.match(command):
+        return command_line, ""
+    return command_line, command.removeprefix("$ ").removeprefix("> ")
 
 
 def _document_facts(view: FileView) -> list[Fact]:

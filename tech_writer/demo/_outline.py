@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from tech_writer.repository.filekinds import ENTRY_STEMS, file_role
+
 from ._conversation import Conversation, message_text
 from ._explore import FILES_READ_PREFIX
-from ._files import ENTRY_STEMS, file_role
 from ._types import ModelTurn, ToolCall
 
 __all__ = [
@@ -180,10 +181,13 @@ _ASPECT_ROLES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("data structure", "state", "database", "concept", "vocabulary", "schema"),
      ("types", "api", "core", "source")),
     (("flow", "code path", "tour", "request", "lifecycle", "end to end", "entry"),
-     ("entry", "core", "api")),
+     ("entry", "flow", "core", "api")),
     (("component", "module", "layout", "where to find", "organi", "structure"),
      ("core", "api", "source")),
-    (("install", "build", "dependenc", "configur", "environment", "integration", "packag"),
+    # How to install is what the README says first; what the package needs, its manifest.
+    (("install", "build and run", "run the project", "getting started"),
+     ("overview", "packaging", "docs", "entry")),
+    (("build", "dependenc", "configur", "environment", "integration", "packag"),
      ("packaging", "overview", "docs", "entry")),
     (("design", "decision", "trade-off", "risk", "convention", "pitfall", "first small change",
       "error handling", "weak"), ("core", "api", "source", "entry")),
@@ -332,6 +336,35 @@ def _template_aspects(kind: str, project: str) -> list[_Aspect]:
     return aspects
 
 
+_API_ROLES = ("entry", "package", "api", "core", "flow")
+
+
+def _api_aspects(request: str, files: list[KeyFile]) -> list[_Aspect]:
+    """An API reference is grouped by module, as its request asks: one section per public
+    module (the most important first), titled by the module, each asked for what the request's
+    bullets ask of every entry."""
+    bullets = (_BULLET.match(line) for line in request.splitlines())
+    asked = [bullet[1].strip().rstrip(";.") for bullet in bullets if bullet]
+    focus = ("For each public class and function: " + "; ".join(asked) + ".") if asked else (
+        "Its public classes and functions, their parameters and documented behaviour.")
+    modules = [f for f in files if file_role(f.path) == "source"
+               and any(role in f.roles for role in _API_ROLES)
+               and not PurePosixPath(f.path).name.startswith("_")]
+    if len(modules) < _MIN_SECTIONS:
+        return []
+    return [_Aspect(f"The `{_module_name(f.path)}` module", focus, ("=" + f.path,))
+            for f in modules]
+
+
+def _module_name(path: str) -> str:
+    """``src/requests/api.py`` -> ``requests.api``; other languages keep their path."""
+    pure = PurePosixPath(path.removeprefix("src/"))
+    if pure.suffix != ".py":
+        return path
+    parts = list(pure.with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def _report_title(request: str, kind: str, project: str) -> str:
     """The request's own heading (``# Architecture overview``) or the kind's, then the project."""
     heading = next((m[1].strip() for m in _HEADING.finditer(request)), None)
@@ -344,11 +377,20 @@ def _assign(aspects: list[_Aspect], files: list[KeyFile]) -> list[list[str]]:
     """Files for each aspect, no file given twice: each takes its fair share of the files left,
     from its roles in order of preference, then from the most important files left."""
     taken: set[str] = set()
-    chosen: list[list[str]] = []
-    for index, aspect in enumerate(aspects):
+    chosen: list[list[str]] = [[] for _ in aspects]
+    # Aspects that want a particular kind of file (the entry points of a flow) choose before
+    # those any central module serves, so the flow is not left with what the others did not take.
+    order = sorted(range(len(aspects)), key=lambda i: aspects[i].roles[:1] == ("core",))
+    for done, index in enumerate(order):
+        aspect = aspects[index]
         left = [f for f in files if f.path not in taken]
-        share = max(1, min(_FILES_PER_SECTION, len(left) // max(1, len(aspects) - index)))
+        share = max(1, min(_FILES_PER_SECTION, -(-len(left) // max(1, len(aspects) - done))))
         picked: list[str] = []
+        if aspect.roles[0].startswith("="):  # a section about one file: that file, alone
+            picked = [f.path for f in left if f.path == aspect.roles[0][1:]]
+            taken.update(picked)
+            chosen[index] = picked
+            continue
         for role in aspect.roles:  # its fair share, from its roles in order of preference
             picked += [f.path for f in left if role in f.roles and f.path not in picked]
             if len(picked) >= share:
@@ -357,7 +399,7 @@ def _assign(aspects: list[_Aspect], files: list[KeyFile]) -> list[list[str]]:
             picked = [f.path for f in left]
         picked = picked[:share]
         taken.update(picked)
-        chosen.append(picked)
+        chosen[index] = picked
     return chosen
 
 
@@ -365,10 +407,11 @@ def build_outline(conv: Conversation) -> dict[str, Any]:
     request = report_request(conv)
     kind = report_kind(request)
     project = _project_name(conv)
+    files = key_files(conv)
     listed = prompt_aspects(request) if kind != "api" else []
     aspects = ([_Aspect(title, focus, _roles_for(f"{title} {focus}")) for title, focus in listed]
+               or (_api_aspects(request, files) if kind == "api" else [])
                or _template_aspects(kind, project))[: _section_limit(conv)]
-    files = key_files(conv)
     sections: list[dict[str, Any]] = []
     for aspect, paths in zip(aspects, _assign(aspects, files), strict=True):
         if not paths and files and len(sections) >= _MIN_SECTIONS:

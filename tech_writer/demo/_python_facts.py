@@ -76,8 +76,24 @@ def _python_docstring(view: FileView, header_end: int) -> tuple[str | None, int]
     while quote not in collected[-1] and closing + 1 in view.lines and closing - number < 30:
         closing += 1
         collected.append(view.lines[closing].strip())
-    body = " ".join(collected).split(quote, 1)[0].strip()
+    body = " ".join(_without_rest_titles(collected)).split(quote, 1)[0].strip()
     return (sentence_of(body) if body else None), closing
+
+
+_REST_UNDERLINE = re.compile(r"^([=~\-^*#+])\1{2,}$")
+
+
+def _without_rest_titles(lines: list[str]) -> list[str]:
+    """Docstring lines without reStructuredText titles (``requests.models`` over ``~~~~``): a
+    title is the module's name, not what it does."""
+    kept: list[str] = []
+    for line in lines:
+        if _REST_UNDERLINE.match(line.strip()):
+            if kept and kept[-1].strip():
+                kept.pop()  # the title the underline belongs to
+            continue
+        kept.append(line)
+    return kept
 
 
 def python_facts(view: FileView) -> list[Fact]:

@@ -18,11 +18,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from tech_writer.repository.ranking import is_noise
+
 from ._conversation import Conversation, FileView
+from ._extents import Definition, definitions, unread_facts, whole_type
 from ._fact import Fact, keywords, topics_of_text
 from ._facts import extract_facts
 from ._outline import files_read
-from ._ranking import is_noise
+from ._references import Hit, real_references
 from ._types import ModelTurn, ToolCall
 
 __all__ = [
@@ -39,7 +42,6 @@ FEEDBACK_PREFIX = "Some citations are invalid:"
 READ_LINES = 400
 _CALLER_SEARCHES = 2
 _HIT = re.compile(r"^(.+?):(\d+): (.*)$")
-_DEFINITION = re.compile(r"^\s*(?:async\s+)?(?:def|class|function|func|fn|type|interface)\s")
 _IMPORTED_BY = re.compile(
     r"^- (?P<path>\S+) \((?:\d+|\?) lines?\) \[[^\]]*\] imported by (?P<count>\d+) file\(s\): (?P<refs>[^;]+)",
     re.MULTILINE)
@@ -79,13 +81,20 @@ def parse_section_request(conv: Conversation) -> SectionRequest:
 def section_turn(conv: Conversation, citation_mode: str, parallel_tool_calls: bool) -> ModelTurn:
     request = parse_section_request(conv)
     calls: list[ToolCall] = []
-    if conv.offers("read_file"):
+    if conv.offers("get_symbols"):  # the whole extent of definitions running past the lines
+        # read, for the files the notes say are longer; asked first, so that a history cut
+        # short drops these before the lines read
+        lengths = dict(files_read(conv))
+        calls = [ToolCall("get_symbols", {"path": p}) for p in request.files
+                 if lengths.get(p, 0) > READ_LINES and not conv.has_called("get_symbols", path=p)]
+    if not calls and conv.offers("read_file"):
         calls = [
             ToolCall("read_file", {"path": p, "start_line": 1, "end_line": READ_LINES})
             for p in request.files if not conv.has_called("read_file", path=p)
         ]
+    known = definitions(conv)
     if not calls and conv.offers("search_text"):  # who calls what it will describe
-        facts = _choose_facts(request, _views_for(conv, request))
+        facts = _choose_facts(request, _views_for(conv, request), known)
         calls = [ToolCall("search_text", {"query": query, "path_glob": glob})
                  for query, glob in _caller_queries(facts)
                  if not conv.has_called("search_text", query=query)]
@@ -96,7 +105,8 @@ def section_turn(conv: Conversation, citation_mode: str, parallel_tool_calls: bo
         citation_mode == "fix_after_feedback" and not feedback
     )
     usage = Usage(callers=_callers(conv), importers=_importers(conv))
-    return ModelTurn(content=write_section(request, _views_for(conv, request), add_invalid, usage))
+    return ModelTurn(content=write_section(request, _views_for(conv, request), add_invalid, usage,
+                                           known))
 
 
 @dataclass(frozen=True)
@@ -104,29 +114,30 @@ class Usage:
     """Where the code a section describes is used: callers found by search_text (query ->
     [(path, line)]) and importers named by the exploration notes (path -> [(path, line)])."""
 
-    callers: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    callers: dict[str, list[Hit]] = field(default_factory=dict)
     importers: dict[str, tuple[int, list[tuple[str, int]]]] = field(default_factory=dict)
 
 
 def _caller_queries(facts: list[Fact]) -> list[tuple[str, str]]:
-    """(``name(``, files of the same kind) for the public functions and classes among the chosen
-    facts, at most two: callers are looked for where they can be, not in every file."""
+    """(``name``, files of the same kind) for the public functions and classes among the chosen
+    facts, at most two: callers are looked for where they can be, not in every file. The bare
+    name, so that the import lines which make a use in another file real are found too."""
     wanted = [(fact.names[0], PurePosixPath(fact.path).suffix) for fact in facts
               if fact.kind in ("function", "type") and fact.names and fact.weight >= 4]
-    return [(f"{name}(", f"*{suffix}" if suffix else "*")
+    return [(name, f"*{suffix}" if suffix else "*")
             for name, suffix in wanted[:_CALLER_SEARCHES]]
 
 
-def _callers(conv: Conversation) -> dict[str, list[tuple[str, int]]]:
-    found: dict[str, list[tuple[str, int]]] = {}
+def _callers(conv: Conversation) -> dict[str, list[Hit]]:
+    found: dict[str, list[Hit]] = {}
     for call in conv.calls_to("search_text"):
         if call.failed:
             continue
         hits = []
         for line in (call.result or "").splitlines():
             match = _HIT.match(line)
-            if match and not _DEFINITION.match(match[3]):
-                hits.append((match[1].removeprefix("./"), int(match[2])))
+            if match:
+                hits.append(Hit(match[1].removeprefix("./"), int(match[2]), match[3]))
         found[str(call.arguments.get("query"))] = hits
     return found
 
@@ -155,11 +166,18 @@ def _normal(path: str) -> str:
     return path.removeprefix("./")
 
 
-def _choose_facts(request: SectionRequest, views: list[FileView]) -> list[Fact]:
+def _facts_of(view: FileView, known: list[Definition]) -> list[Fact]:
+    """What the lines read say, classes over their whole extent, and the large definitions
+    get_symbols showed past those lines."""
+    return [whole_type(fact, known) for fact in extract_facts(view)] + unread_facts(view, known)
+
+
+def _choose_facts(request: SectionRequest, views: list[FileView],
+                  known: dict[str, list[Definition]] | None = None) -> list[Fact]:
     wanted = keywords(f"{request.title} {request.focus}")
     # The title decides the theme; the focus only when the title says nothing recognisable.
     themes = topics_of_text(request.title) or topics_of_text(request.focus)
-    per_file = [extract_facts(view) for view in views]
+    per_file = [_facts_of(view, (known or {}).get(view.path, [])) for view in views]
 
     def score(fact: Fact) -> tuple[int, int]:
         on_theme = 4 if fact.topics & themes else 0
@@ -196,17 +214,18 @@ def _one_per_name(facts: list[Fact]) -> list[Fact]:
 
 
 def write_section(request: SectionRequest, views: list[FileView], add_invalid: bool,
-                  usage: Usage | None = None) -> str:
+                  usage: Usage | None = None,
+                  known: dict[str, list[Definition]] | None = None) -> str:
     if not views:
         named = ", ".join(f"`{path}`" for path in request.files)
         if named:
             return f"The files named for this section ({named}) could not be read: no claims made."
         return "No files were named for this section, so it makes no claims about the code."
     usage = usage or Usage()
-    facts = _choose_facts(request, views)
+    facts = _choose_facts(request, views, known)
     sources = ", ".join(f"`{view.path}`" for view in views)
-    focus = f"{request.focus.rstrip('.')}. " if request.focus else ""
-    paragraphs = [f"{focus}What follows is drawn from {sources}."]
+    # The section's title already says what it covers: the prose starts with where it looked.
+    paragraphs = [f"What follows is drawn from {sources}."]
     described: set[str] = set()  # files whose importers were already named
     bullets = []
     for fact in facts:
@@ -226,13 +245,13 @@ def write_section(request: SectionRequest, views: list[FileView], add_invalid: b
 def _used_by(fact: Fact, usage: Usage, described: set[str]) -> str:
     """A sentence on who uses the fact's code, citing one use; empty when nothing is known."""
     if fact.kind in ("function", "type") and fact.names:
-        hits = [hit for hit in usage.callers.get(f"{fact.names[0]}(", [])
-                if hit[0] != fact.path or not fact.start <= hit[1] <= fact.end]
-        elsewhere = sorted((hit for hit in hits if hit[0] != fact.path),
-                           key=lambda hit: is_noise(hit[0])) or hits  # code first, then tests
+        hits = real_references(fact.names[0], fact.path, fact.start, fact.end,
+                               usage.callers.get(fact.names[0], []))
+        elsewhere = sorted((hit for hit in hits if hit.path != fact.path),
+                           key=lambda hit: is_noise(hit.path)) or hits  # code first, then tests
         if elsewhere:
-            files = list(dict.fromkeys(path for path, _ in elsewhere))
-            path, line = elsewhere[0]
+            files = list(dict.fromkeys(hit.path for hit in elsewhere))
+            path, line = elsewhere[0].path, elsewhere[0].line
             more = f" and {len(files) - 1} other file(s)" if len(files) > 1 else ""
             return f"It is used in `{path}`{more} [{path}:{line}]."
     count, importers = usage.importers.get(fact.path, (0, []))

@@ -75,6 +75,8 @@ DEFAULT_PRICING: Pricing = {
     # model, the sloppy one like a small cheap one, so the comparison has a trade-off to show.
     "demo/careful": ModelPrice(1.25e-6, 1e-5, 1.25e-7, 0.0, 400_000),
     "demo/sloppy": ModelPrice(1.5e-7, 6e-7, 7.5e-8, 0.0, 128_000),
+    # The judge the README names (`--judge demo/judge`): listed, so its price is known.
+    "demo/judge": ModelPrice(1.5e-7, 6e-7, 7.5e-8, 0.0, 128_000),
     FALLBACK_MODEL_KEY: ModelPrice(1e-6, 2e-6, 1e-7, 1.25e-6, 128_000),
 }
 

@@ -70,6 +70,15 @@ CACHE_CONTROL_MODELS = ("anthropic/", "google/gemini")
 _BREAKPOINT = {"type": "ephemeral"}
 
 
+def _as_plain_text(message: Any) -> Any:
+    """The message with text-only content parts joined into one string; anything else as is."""
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, list) or not content or not all(
+            isinstance(part, dict) and part.get("type") == "text" for part in content):
+        return message
+    return {**message, "content": "\n\n".join(str(part.get("text", "")) for part in content)}
+
+
 def _with_breakpoints(content: Any) -> Any:
     """Text content with a cache breakpoint at its end, and after its first part when it has
     several; anything else unchanged."""
@@ -481,7 +490,12 @@ class LLMClient:
         breakpoints at most, as Anthropic allows. The history itself is not changed: breakpoints
         are added to copies.
         """
-        if not (self.config.openrouter_dialect and self.model.startswith(CACHE_CONTROL_MODELS)):
+        if not self.config.openrouter_dialect:
+            # Local servers' chat templates often render content as a string only (SmolLM2's
+            # GGUF template fails with "can only concatenate str (not list)"); the parts were
+            # only there to place OpenRouter's cache breakpoints.
+            return [_as_plain_text(message) for message in messages]
+        if not self.model.startswith(CACHE_CONTROL_MODELS):
             return list(messages)
         prepared: list[Any] = []
         marked = set()

@@ -136,7 +136,8 @@ class LiveProgress(Progress):
         with self._state_lock:
             phase, activity = self._phase, self._activity
         done, total = self.sections_done, self.sections_total
-        parts = [phase]
+        # "sections 2/6" names its phase; another phase is named, then the sections so far
+        parts = [] if total and phase == "sections" else [phase]
         if total:
             parts.append(f"sections {done}/{total}")
         parts.append(f"{spend.calls:,} LLM call{'' if spend.calls == 1 else 's'}")

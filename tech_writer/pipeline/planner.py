@@ -20,6 +20,7 @@ from typing import Any
 
 from tech_writer.llm.output_cap import OutputCaps
 from tech_writer.llm.pricing import ModelPricing
+from tech_writer.llm.providers import get_provider
 from tech_writer.pipeline import prompts
 from tech_writer.pipeline.history import HistoryPolicy
 from tech_writer.repository.repo import Repository
@@ -178,5 +179,17 @@ def format_plan(plan: Plan) -> str:
             f"{phase} {cap:,} tokens ({money(plan.capped_answer_usd[phase])} at most)"
             for phase, cap in plan.output_caps.items()) + ".",
         f"Estimated cost: {money(low.cost_usd)} – {money(high.cost_usd)}. "
-        "Cap it with --max-cost.",
+        + _cap_advice(plan.provider),
     ]) + "\n"
+
+
+def _cap_advice(provider: str) -> str:
+    """How to cap the spend, for this provider: --max-cost only where each call's cost is
+    reported (OpenRouter's dialect); the others refuse the flag, so it is not recommended."""
+    config = get_provider(provider)
+    if config.cost_known_zero:
+        return "A local server bills nothing: no cap needed."
+    if config.openrouter_dialect:
+        return "Cap it with --max-cost."
+    return (f"{provider} does not report what a call cost, so --max-cost cannot cap it here; "
+            "--provider openrouter can.")

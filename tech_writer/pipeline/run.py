@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tech_writer.errors import (
     LLMError,
+    OutlineError,
     SettingError,
     TechWriterError,
     Terminated,
@@ -35,8 +36,10 @@ from tech_writer.llm.budget import BudgetExhausted
 from tech_writer.llm.client import LLMClient
 from tech_writer.llm.cost_lookup import LookupPolicy
 from tech_writer.llm.retry import RetryPolicy
+from tech_writer.pipeline.aspects import dropped_aspects
 from tech_writer.pipeline.context import RunContext
 from tech_writer.pipeline.exploration import explore
+from tech_writer.pipeline.fallback_outline import FALLBACK_NOTE, fallback_outline
 from tech_writer.pipeline.history import HistoryPolicy
 from tech_writer.pipeline.outline import Outline, SectionSpec, make_outline
 from tech_writer.pipeline.progress import Progress, Spend, format_cost_line
@@ -48,6 +51,7 @@ from tech_writer.pipeline.workers import run_jobs
 from tech_writer.report.citations import verify_citations
 from tech_writer.report.provenance import Provenance, SectionInput, attach, build_provenance
 from tech_writer.repository.cache import CacheStore
+from tech_writer.repository.emptiness import nothing_to_document
 from tech_writer.repository.gitinfo import head_commit
 from tech_writer.repository.repo import Repository
 from tech_writer.repository.tools import RepoTools
@@ -178,8 +182,8 @@ def run_report(prompt: str, repo_path: str | Path, settings: RunSettings, *,
     fitted to the model's context window.
 
     Raises :class:`UsageError` before anything is paid for: an empty prompt, a repository that
-    is not a directory, a cache that cannot be opened, a key that is missing, a model that
-    cannot explore."""
+    is not a directory or holds nothing to document, a cache that cannot be opened, a key that
+    is missing, a model that cannot explore."""
     root = Path(repo_path)
     if not prompt.strip():
         raise SettingError("prompt", "the prompt is empty: write what report you want",
@@ -188,13 +192,18 @@ def run_report(prompt: str, repo_path: str | Path, settings: RunSettings, *,
         raise SettingError("repo_path", f"{repo_path}: not a directory",
                            reason="not_a_directory", path=str(repo_path))
     store = _open_cache(settings.cache_path, root) if settings.persist_cache else CacheStore(None)
+    repo = Repository(root, cache=store, path_filter=settings.path_filter)
+    empty = nothing_to_document(repo)
+    if empty is not None:  # an exploration would find nothing, and sections cite nothing
+        store.close()
+        raise SettingError("repo_path", empty, reason="nothing_to_document", text=empty)
     with RunResources(settings, telemetry, llm, environ) as llm:
-        run = _Run(run_context(llm, settings, root, store, prompt, progress, history, environ),
+        run = _Run(run_context(llm, settings, repo, prompt, progress, history, environ),
                    settings)
         return run.result(run_attributes(llm, run.ctx.repo, settings.prompt_name))
 
 
-def run_context(llm: LLMClient, settings: RunSettings, root: Path, store: CacheStore, prompt: str,
+def run_context(llm: LLMClient, settings: RunSettings, repo: Repository, prompt: str,
              progress: Progress | None, history: HistoryPolicy | None,
              environ: Mapping[str, str] | None) -> RunContext:
     """The run's context; refuses a model that cannot explore before anything is paid for."""
@@ -205,7 +214,8 @@ def run_context(llm: LLMClient, settings: RunSettings, root: Path, store: CacheS
     progress = progress or Progress.silent()
     progress.attach(functools.partial(spend_so_far, llm), simulated=llm.simulated,
                     cost_tracked=llm.track_cost, budget_usd=settings.max_cost_usd)
-    repo = Repository(root, cache=store)
+    store = repo.cache
+    assert store is not None
     tools = RepoTools(repo, secrets=known_secrets(llm.api_key_for_masking, settings.api_key,
                                                   environ=environ))
     # Under a budget, one job at a time: the budget then buys whole jobs (exploration areas,
@@ -289,6 +299,7 @@ class _Run:
         self.resume = ResumeStore(ctx.store, ctx.repo, prompt=ctx.prompt, model=ctx.llm.model,
                                   provider=ctx.llm.provider, enabled=settings.resume)
         self.state = _RunState()
+        self.outline_fallback = False  # the outline was built without the model
 
     def result(self, attributes: dict[str, Any]) -> RunResult:
         """Run every phase under the root span; the outcome, as a result."""
@@ -330,6 +341,9 @@ class _Run:
         return report
 
     def execute(self) -> str:
+        dropped = dropped_aspects(self.ctx.prompt, self.settings.max_sections)
+        if dropped:  # said once the run is under way (a refused run says only why)
+            log.warning("%s", dropped)
         understanding = self._exploration()
         self.state.understanding = understanding
         outline = self._outline(understanding)
@@ -355,9 +369,14 @@ class _Run:
             if understanding is not None:
                 ctx.progress.phase("exploration", "reused from an earlier run (--resume)")
             else:
-                ctx.progress.phase("exploration", f"up to {limit} steps")
+                ctx.progress.phase("exploration", f"up to {limit} step{'s' * (limit != 1)}")
                 exploration = explore(ctx, max_steps=limit)
                 understanding, paths_read = exploration.understanding, exploration.paths_read
+                if not paths_read and exploration.ended_by == "no_more_tools":
+                    log.warning("the model read no file: it answered without calling a tool. "
+                                "If it is served locally, the server may not show it the tools "
+                                "(a chat template without tools: llama-cpp-python needs "
+                                "--chat_format chatml-function-calling, llama-server --jinja)")
             totals = end_phase(self.llm, span, "exploration")
             if not self.resume.reused.exploration:
                 self.resume.save_exploration(understanding, paths_read,
@@ -374,13 +393,30 @@ class _Run:
                 ctx.progress.phase("outline", "reused from an earlier run (--resume)")
             else:
                 ctx.progress.phase("outline")
-                outline = make_outline(ctx, understanding, limit)
+                try:
+                    outline = make_outline(ctx, understanding, limit)
+                except OutlineError as exc:
+                    outline = self._fallback_outline(understanding, exc)
             totals = end_phase(self.llm, span, "outline")
-            if not self.resume.reused.outline:
+            # A fallback is not saved for --resume: a resumed run asks the model again.
+            if not self.resume.reused.outline and not self.outline_fallback:
                 self.resume.save_outline(understanding, outline,
                                          totals.cost_usd if totals else 0.0)
         self.state.outline = outline
         ctx.progress.step("outline", f"{outline.title!r}: {len(outline.sections)} sections")
+        return outline
+
+    def _fallback_outline(self, understanding: str, exc: OutlineError) -> Outline:
+        """The exploration is kept when no outline form worked: an outline from the prompt's
+        own aspects and the files read (see :mod:`tech_writer.pipeline.fallback_outline`)."""
+        read = [info.path for info in self.ctx.store.files()]
+        outline = fallback_outline(self.ctx.prompt, understanding, read,
+                                   self.settings.max_sections)
+        log.warning("%s; writing the report on an outline built without the model: the "
+                    "prompt's %d aspect(s), the %d file(s) the exploration read shared among "
+                    "them", exc.message.removesuffix("; try another --model"),
+                    len(outline.sections), len(read))
+        self.outline_fallback = True
         return outline
 
     def _sections(self, outline: Outline, understanding: str) -> None:
@@ -454,7 +490,7 @@ class _Run:
         # One snapshot: after Ctrl-C, abandoned workers may still be finishing sections.
         state = _RunState(self.state.phase, self.state.understanding, outline,
                           dict(self.state.sections))
-        notes = []
+        notes = [f"> **Outline**: {FALLBACK_NOTE}"] if self.outline_fallback else []
         missing = state.missing_titles()
         if missing:
             notes.append("> **Incomplete report**: the run stopped before writing: "

@@ -17,6 +17,7 @@ from tech_writer.errors import SettingError
 from tech_writer.llm.cost_lookup import LookupPolicy
 from tech_writer.llm.retry import RetryPolicy
 from tech_writer.llm.settings import DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT_S, ClientSettings
+from tech_writer.repository.listing import PathFilter
 
 __all__ = ["DEFAULT_MAX_EXPLORATION", "DEFAULT_MAX_SECTIONS", "RunSettings"]
 
@@ -54,7 +55,11 @@ class RunSettings:
     lookup: LookupPolicy | None = None
     # The prompt file's name, for the trace (the prompt itself is the run's input, not a setting).
     prompt_name: str | None = None
+    # Which files of the repository the run may see (.gitignore syntax); none: every file.
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     client: ClientSettings = field(init=False, repr=False, compare=False)
+    path_filter: PathFilter = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("max_exploration", "max_sections", "concurrency"):
@@ -64,8 +69,20 @@ class RunSettings:
         if self.resume and not self.persist_cache:
             raise SettingError("resume", "resuming needs the persistent cache: that is where "
                                "finished work is kept", reason="resume_without_cache")
+        if self.cache_path is not None and not self.persist_cache:
+            # Without persistence the cache lives in memory: a path named for it would be
+            # silently unused.
+            raise SettingError("cache_path", "a cache file is only used by the persistent cache",
+                               reason="cache_path_without_persist", path=str(self.cache_path))
         if self.cache_path is not None:
             object.__setattr__(self, "cache_path", Path(self.cache_path))
+        for name in ("include", "exclude"):  # each checked alone: the error names its setting
+            try:
+                PathFilter(**{name: tuple(getattr(self, name))})
+            except ValueError as exc:
+                raise SettingError(name, str(exc), reason="bad_glob") from None
+        object.__setattr__(self, "path_filter", PathFilter(tuple(self.include),
+                                                           tuple(self.exclude)))
         object.__setattr__(self, "client", self._client_settings())  # validates the rest
 
     def _client_settings(self) -> ClientSettings:

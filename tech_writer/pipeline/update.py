@@ -222,8 +222,8 @@ def update_report(text: str, repo_path: str | Path, settings: RunSettings, *,
     if not plan.stale:
         return UpdateResult(plan.text, plan.text != text, plan)
     with RunResources(settings, telemetry, llm, environ) as client:
-        ctx = run_context(client, settings, root, CacheStore(None), plan.provenance.prompt, progress, None,
-                       environ)
+        repo = Repository(root, cache=CacheStore(None), path_filter=settings.path_filter)
+        ctx = run_context(client, settings, repo, plan.provenance.prompt, progress, None, environ)
         return _Update(ctx, plan, text).run()
 
 

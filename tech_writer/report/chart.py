@@ -13,7 +13,9 @@ from pathlib import Path
 
 __all__ = ["ChartPoint", "chart_available", "write_chart"]
 
-INSTALL_HINT = "pip install 'tech-writer[eval]'"
+# tech-writer is not on PyPI: the hint names the package the [eval] extra brings (installable
+# anywhere), and how to take the extra itself from a checkout of this project.
+INSTALL_HINT = "pip install 'matplotlib>=3.9', or pip install '.[eval]' in a tech_writer checkout"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@
 What is written passes the process secret mask first (:func:`tech_writer.secrets.mask_text`):
 a model that repeats the key cannot put it in the file.
 
-:func:`check_writable` answers "can the report be written there?" before the first paid call.
+:func:`check_writable` answers "can the report be written there?" before the first paid call;
+:func:`read_user_text` reads the text files the user names (``--prompt``, ``--report``) with one
+set of checks.
 """
 
 from __future__ import annotations
@@ -21,11 +23,26 @@ import os
 import stat
 from pathlib import Path
 
+from tech_writer.errors import UsageError
 from tech_writer.secrets import mask_text
 
-__all__ = ["OutputNotWritable", "check_writable", "write_atomic", "write_report"]
+__all__ = ["OutputNotWritable", "check_writable", "read_user_text", "write_atomic", "write_report"]
+
+_BINARY_SNIFF = 8192  # bytes looked at for a NUL: a text file has none
 
 _NEW_FILE_MODE = 0o666  # the kernel applies the umask to it
+
+
+def read_user_text(option: str, file: str | Path, what: str, missing_hint: str = "") -> str:
+    """A text file the user named with ``option``, or a one-line usage error if it is missing or
+    binary (a NUL in its first 8 KiB); undecodable bytes are replaced, never fatal."""
+    path = Path(file)
+    if not path.is_file():
+        raise UsageError(f"{option} {file}: no such file{missing_hint}")
+    data = path.read_bytes()
+    if b"\0" in data[:_BINARY_SNIFF]:
+        raise UsageError(f"{option} {file}: a binary file, not {what}")
+    return data.decode("utf-8", errors="replace")
 
 
 class OutputNotWritable(OSError):

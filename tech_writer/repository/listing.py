@@ -29,7 +29,8 @@ from tech_writer.repository.gitrun import git_environment, run_together
 from tech_writer.repository.paths import GIT_DIR_NAME, PathOutsideRepo, resolve_in_repo
 
 __all__ = [
-    "LISTING_GIT", "LISTING_WALK", "READ_FLAGS", "Listing", "ListingDraft", "PlainDirectories", "list_repository",
+    "LISTING_GIT", "LISTING_WALK", "READ_FLAGS", "Listing", "ListingDraft", "PathFilter", "PlainDirectories",
+    "list_repository",
 ]
 
 logger = logging.getLogger("tech_writer.listing")
@@ -91,13 +92,70 @@ class ListingDraft:
     source: str
 
 
+@dataclass(frozen=True)
+class PathFilter:
+    """``--include`` / ``--exclude``: globs in ``.gitignore`` syntax (``node_modules``,
+    ``*.min.js``, ``src/**``, ``docs/``) over repository-relative paths. A path is listed when it
+    matches an include glob (or none was given) and no exclude glob. An invalid glob raises
+    ``ValueError`` naming it when the filter is made."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    _specs: tuple[pathspec.GitIgnoreSpec | None, pathspec.GitIgnoreSpec | None] = field(
+        init=False, repr=False, compare=False, default=(None, None))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_specs", (_spec("include", self.include),
+                                            _spec("exclude", self.exclude)))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.include or self.exclude)
+
+    def keeps(self, rel_path: str) -> bool:
+        include, exclude = self._specs
+        if include is not None and not include.match_file(rel_path):
+            return False
+        return exclude is None or not exclude.match_file(rel_path)
+
+
+def _spec(kind: str, globs: tuple[str, ...]) -> pathspec.GitIgnoreSpec | None:
+    if not globs:
+        return None
+    for glob in globs:
+        if not glob.strip() or glob.lstrip().startswith("#"):
+            raise ValueError(f"the {kind} glob {glob!r} is empty or a comment: it matches nothing")
+        try:
+            pathspec.GitIgnoreSpec.from_lines([glob])
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"the {kind} glob {glob!r} is not a valid glob ({exc})") from None
+    return pathspec.GitIgnoreSpec.from_lines(globs)
+
+
+def _filtered(draft: ListingDraft, path_filter: PathFilter | None) -> ListingDraft:
+    """The draft without the paths the filter drops; those become excluded (a search engine must
+    not walk into them)."""
+    if path_filter is None or not path_filter.active:
+        return draft
+    kept: list[str] = []
+    dropped: list[str] = []
+    for name in draft.names:
+        (kept if path_filter.keeps(name) else dropped).append(name)
+    excluded = None if draft.excluded is None else (*draft.excluded, *dropped)
+    return ListingDraft(kept, excluded, draft.source)
+
+
 def list_repository(
-    root: Path, limit: int, on_draft: Callable[[ListingDraft], object] | None = None
+    root: Path, limit: int, on_draft: Callable[[ListingDraft], object] | None = None,
+    path_filter: PathFilter | None = None,
 ) -> Listing:
     """List ``root`` (already a real path): git's tracked and untracked-not-ignored files when git
-    can answer, else a walk honouring ``.gitignore`` files; at most ``limit`` paths. ``on_draft``
-    is called with the names before they are checked one by one (the slow part)."""
-    draft = _draft(root, limit)
+    can answer, else a walk honouring ``.gitignore`` files; at most ``limit`` paths, only those
+    ``path_filter`` keeps. ``on_draft`` is called with the names before they are checked one by
+    one (the slow part)."""
+    # A walk stops after ``limit`` files counted before the filter: a bound on the work, whatever
+    # the globs (git lists everything at once anyway).
+    draft = _filtered(_draft(root, limit), path_filter)
     if on_draft is not None:
         on_draft(draft)
     return _readable(root, draft, limit)

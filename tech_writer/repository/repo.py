@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tech_writer.repository.listing import READ_FLAGS, Listing, ListingDraft, list_repository
+from tech_writer.repository.listing import READ_FLAGS, Listing, ListingDraft, PathFilter, list_repository
 from tech_writer.repository.paths import PathOutsideRepo, resolve_in_repo
 
 if TYPE_CHECKING:
@@ -141,13 +141,15 @@ def _count_lines(newlines: int, size: int, last_byte: bytes) -> int:
 class Repository:
     """A directory tree (git work tree or not) that tools may read but never change."""
 
-    def __init__(self, root: Path, cache: CacheStore | None = None, caps: ToolCaps | None = None) -> None:
+    def __init__(self, root: Path, cache: CacheStore | None = None, caps: ToolCaps | None = None,
+                 path_filter: PathFilter | None = None) -> None:
         resolved = Path(os.path.realpath(root))
         if not resolved.is_dir():
             raise NotADirectoryError(f"repository root is not a directory: {root}")
         self.root: Path = resolved
         self.cache = cache
         self.caps = caps or ToolCaps()
+        self.path_filter = path_filter  # --include / --exclude
         self._listing: Listing | None = None
         self._listing_lock = threading.Lock()
         self.files_capped = False
@@ -162,7 +164,8 @@ class Repository:
         treat it as read-only."""
         with self._listing_lock:
             if self._listing is None:
-                listing = list_repository(self.root, self.caps.max_listed_files, on_draft)
+                listing = list_repository(self.root, self.caps.max_listed_files, on_draft,
+                                          self.path_filter)
                 self.files_capped = listing.capped
                 self.listing_source = listing.source
                 self._listing = listing

@@ -136,8 +136,10 @@ def test_the_status_line_states_spend_budget_and_untracked_cost() -> None:
     live.phase("sections", "4 in the outline")
     live.sections_planned(4)
     assert live.status_line().startswith(
-        "sections · sections 0/4 · 7 LLM calls · 5,000 tokens · spent $0.1234 · "
-        "$0.3766 of $0.50 budget left · 00:0")
+        "sections 0/4 · 7 LLM calls · 5,000 tokens · spent $0.1234 · "
+        "$0.3766 of $0.50 budget left · 00:0")  # not "sections · sections 0/4"
+    live.phase("assembly")
+    assert live.status_line().startswith("assembly · sections 0/4 · ")
     live.attach(lambda: Spend(0.0, 10, 1), cost_tracked=False)
     line = live.status_line()
     assert "1 LLM call ·" in line and "spent" not in line and "budget" not in line

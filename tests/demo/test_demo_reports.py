@@ -24,8 +24,8 @@ from tech_writer.report.citations import verify_citations
 from tech_writer.repository.repo import Repository
 
 ROOT = Path(__file__).resolve().parents[2]
-ARCHITECTURE = (ROOT / "examples" / "architecture.md").read_text()
-ONBOARDING = (ROOT / "examples" / "onboarding.md").read_text()
+ARCHITECTURE = (ROOT / "tech_writer" / "examples" / "architecture.md").read_text()
+ONBOARDING = (ROOT / "tech_writer" / "examples" / "onboarding.md").read_text()
 KEY = "sk-or-demo-reports"
 CITATION = re.compile(r"\[([^\]\s:]+):(\d+)(?:-(\d+))?\]")
 

@@ -194,7 +194,8 @@ def test_the_demo_report_on_100k_files_is_bounded(big: Path) -> None:
     from tech_writer.pipeline.run import run_pipeline
     from tech_writer.report.citations import verify_citations
 
-    prompt = (Path(__file__).resolve().parents[2] / "examples" / "architecture.md").read_text()
+    prompt = (Path(__file__).resolve().parents[2] / "tech_writer" / "examples"
+              / "architecture.md").read_text()
 
     def run() -> tuple[str, list[int]]:
         with FakeOpenRouter(DemoModel(), api_key="sk-or-big") as server:

@@ -226,8 +226,14 @@ def test_run_failing_before_any_section_leaves_the_existing_report_intact(
     out = tmp_path / "out" / "report.md"
     out.parent.mkdir()
     out.write_text(OLD_REPORT, encoding="utf-8")
-    with FakeOpenRouter(DemoModel(outline_mode="always_invalid"), api_key=KEY) as server:
-        result = run_cli(*command(server, sample_repo, prompt_file, "-o", out), env=ENV)
+    def no_outline(phase: str, number: int, request: dict[str, Any]) -> None:
+        # (an unusable outline no longer fails a run: the fallback outline is written)
+        if phase == "outline":
+            raise RuntimeError("the outline call fails")  # a 500, not retried below
+
+    with FakeOpenRouter(PhaseRouter(before=no_outline), api_key=KEY) as server:
+        result = run_cli(*command(server, sample_repo, prompt_file, "-o", out, "--max-retries",
+                                  "0"), env=ENV)
     assert result.returncode == 1, result.stderr
     assert_no_traceback(result)
     assert out.read_text(encoding="utf-8") == OLD_REPORT

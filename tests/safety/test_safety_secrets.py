@@ -78,7 +78,8 @@ def test_key_appears_nowhere_in_a_full_debug_run(sample_repo, prompt_file, tmp_p
         flag = ["--openrouter-key", FLAG_KEY] if source == "flag" else []
         result = run_cli("--prompt", prompt_file, "--repo", sample_repo, "--provider",
                          "openrouter", "--base-url", server.base_url, *flag, "--log-level",
-                         "DEBUG", "--eval-json", "-o", out, "--persist-cache", "--cache-path",
+                         # TRACE: DEBUG and the HTTP libraries' own lines, every path that logs
+                         "TRACE", "--eval-json", "-o", out, "--persist-cache", "--cache-path",
                          cache, "--cache-dir", tmp_path / "clones", "--max-sections", "2",
                          env=env)
         pending_faults = server.faults.pending("chat") + server.faults.pending("generation")

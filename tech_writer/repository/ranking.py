@@ -1,10 +1,12 @@
-"""Which files of a repository matter most, judged from the tool results the demo model was given.
+"""Which files of a repository matter most, judged from what the repository tools answered.
 
 A careful reader starts from the root README and the packaging metadata, then the entry points
 (console scripts, ``__main__``, ``if __name__ == "__main__"``, ``func main``), then the modules
 the rest of the code imports most (``get_imports`` on a sample of files), then the largest public
-classes and functions (``get_symbols``). Everything here reads tool results out of the
-conversation; nothing touches the disk, so what the model claims is what the tools showed it.
+classes and functions (``get_symbols``). Everything here reads tool results
+(:class:`.toolresults.ToolEvidence`: the demo model's conversation, or a pipeline's
+:class:`.toolresults.Transcript`); nothing touches the disk, so a choice made from the ranking
+rests only on what the tools showed.
 """
 
 from __future__ import annotations
@@ -12,17 +14,19 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from ._conversation import Conversation, FileView
-from ._files import ENTRY_STEMS, file_role, is_readme, language_of
+from .filekinds import ENTRY_STEMS, file_role, is_readme, language_of
+from .toolresults import FileView, ToolEvidence
 
 __all__ = [
     "MAIN_MARKERS",
     "FileRank",
     "SymbolInfo",
+    "front_door",
+    "front_door_entries",
     "imported_by",
     "is_noise",
     "is_root",
@@ -58,6 +62,7 @@ _TOML_SCRIPT = re.compile(r'^\s*"?([\w.-]+)"?\s*=\s*"([\w.]+):(\w+)')
 _PATH_TOOLS = frozenset({"get_imports", "get_symbols", "read_file"})
 _FRONT_DOORS = frozenset({"__init__.py", "index.js", "index.ts", "lib.rs", "mod.rs"})
 _SIZEABLE_TYPE = 12  # lines: a class this long holds state worth describing
+_FLOW_MAX_IMPORTERS = 3  # a module more widely imported is shared plumbing, not a step of a flow
 _JS_EXTENSIONS = ("", ".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs", "/index.js", "/index.ts")
 
 
@@ -72,7 +77,7 @@ def is_noise(path: str) -> bool:
     return any(part in _NOISE_DIRS for part in parts[:-1]) or file_role(path) == "test"
 
 
-def listed_paths(conv: Conversation) -> list[str]:
+def listed_paths(conv: ToolEvidence) -> list[str]:
     """Paths from successful list_files results, in listed order, without notes or headers."""
     paths: dict[str, None] = {}
     for call in conv.calls_to("list_files"):
@@ -86,7 +91,7 @@ def listed_paths(conv: Conversation) -> list[str]:
 
 
 # --- entry points -------------------------------------------------------------------------------
-def main_marker_hits(conv: Conversation) -> dict[str, int]:
+def main_marker_hits(conv: ToolEvidence) -> dict[str, int]:
     """path -> line of its ``if __name__ == "__main__"`` / ``func main()``, from search results."""
     queries = {query for query, _ in MAIN_MARKERS.values()}
     hits: dict[str, int] = {}
@@ -124,7 +129,7 @@ def script_targets(views: Iterable[FileView], known: Iterable[str]) -> dict[str,
 
 
 # --- imports ------------------------------------------------------------------------------------
-def imported_by(conv: Conversation, known: Iterable[str]) -> dict[str, dict[str, int]]:
+def imported_by(conv: ToolEvidence, known: Iterable[str]) -> dict[str, dict[str, int]]:
     """target path -> {importing path: line of the import}, from every get_imports result."""
     known_list = list(known)
     index = _module_index(known_list)
@@ -233,6 +238,65 @@ def _python_targets(importer: str, text: str, index: dict[str, str]) -> list[str
     return targets
 
 
+def front_door_entries(conv: ToolEvidence, front: str | None, known: Iterable[str]
+                       ) -> dict[str, list[str]]:
+    """path -> the functions the package's front door re-exports from it (``from .api import
+    get, post``; a JavaScript front door's relative ``require``): a library's entry points."""
+    if front is None:
+        return {}
+    known_list = list(known)
+    index = _module_index(known_list)
+    # Where get_symbols was asked, a lower-case name must be a function there (not `codes`).
+    defined_functions = {path: {s.name for s in symbols if not s.is_type}
+                         for path, symbols in symbols_of(conv).items()}
+    found: dict[str, list[str]] = {}
+    for call in conv.calls_to("get_imports"):
+        lines = (call.result or "").splitlines()
+        header = _IMPORTS_HEADER.match(lines[0]) if lines and not call.failed else None
+        if header is None or header["path"].removeprefix("./") != front:
+            continue
+        for line in lines[1:]:
+            numbered = _NUMBERED.match(line)
+            if numbered is None:
+                continue
+            if language_of(front) != "python":
+                for target in _import_targets(front, numbered[2], index, set(known_list)):
+                    found.setdefault(target, [])
+                continue
+            relative = _PY_FROM.match(numbered[2])
+            if relative is None or not relative[1]:
+                continue
+            names = [n.strip().split(" ")[0] for n in relative[3].strip("() \\").split(",")]
+            functions = [n for n in names if n[:1].islower() and not n.startswith("_")]
+            for target in _python_targets(front, numbered[2], index):
+                defined = defined_functions.get(target)
+                named = [n for n in functions if defined is None or n in defined]
+                if target != front and PurePosixPath(target).stem not in names and named:
+                    found.setdefault(target, []).extend(named)
+    return found
+
+
+def _flow(entries: Iterable[str], graph: dict[str, dict[str, int]]) -> dict[str, int]:
+    """path -> depth: the modules a request travels through from the entry modules — what they
+    import that few others do (the specific work, not the shared utilities), two steps deep."""
+    imports: dict[str, list[str]] = defaultdict(list)
+    for target, importers in graph.items():
+        for importer in importers:
+            imports[importer].append(target)
+    depth: dict[str, int] = {}
+    frontier = list(entries)
+    for step in (1, 2):
+        following = []
+        for module in frontier:
+            for target in sorted(imports.get(module, ())):
+                users = [p for p in graph.get(target, {}) if not is_noise(p)]
+                if target not in depth and len(users) <= _FLOW_MAX_IMPORTERS and not is_noise(target):
+                    depth[target] = step
+                    following.append(target)
+        frontier = following
+    return depth
+
+
 # --- symbols ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SymbolInfo:
@@ -251,7 +315,7 @@ class SymbolInfo:
                                                    "trait ", "enum "))
 
 
-def symbols_of(conv: Conversation) -> dict[str, list[SymbolInfo]]:
+def symbols_of(conv: ToolEvidence) -> dict[str, list[SymbolInfo]]:
     """path -> its top-level public symbols, largest first, from get_symbols results."""
     found: dict[str, list[SymbolInfo]] = {}
     for call in conv.calls_to("get_symbols"):
@@ -275,7 +339,22 @@ def symbols_of(conv: Conversation) -> dict[str, list[SymbolInfo]]:
     return found
 
 
-def _front_door(paths: Iterable[str]) -> str | None:
+def _manifest_main(views: Iterable[FileView], known: Iterable[str]) -> str | None:
+    """The file a root package.json names as ``main`` (lodash's ``lodash.js``)."""
+    known_set = set(known)
+    for view in views:
+        if view.path != "package.json":
+            continue
+        match = re.search(r'"main"\s*:\s*"([^"]+)"', view.text())
+        if match:
+            target = posixpath_normal(match[1])
+            found = [target + ext for ext in _JS_EXTENSIONS if target + ext in known_set]
+            # A listing cut short may not show it; the manifest still names it.
+            return found[0] if found else target if PurePosixPath(target).suffix else None
+    return None
+
+
+def front_door(paths: Iterable[str]) -> str | None:
     """The package's ``__init__.py`` / ``index.js`` / ``lib.rs``: at the root, or the one
     top-level package (``src/`` aside) when there is just one; None when that is unclear."""
     doors = [p for p in paths if PurePosixPath(p).name in _FRONT_DOORS and not is_noise(p)
@@ -308,7 +387,10 @@ class FileRank:
             self.reasons.append(reason)
 
 
-def rank(conv: Conversation, extra_paths: Iterable[str] = (), *,
+_Of = Callable[[str], FileRank]  # the rank of a path, made on first use
+
+
+def rank(conv: ToolEvidence, extra_paths: Iterable[str] = (), *,
          views: dict[str, FileView] | None = None, with_symbols: bool = True) -> list[FileRank]:
     """Every file the tool results name, most important first (ties: shallow, then by path).
 
@@ -330,22 +412,54 @@ def rank(conv: Conversation, extra_paths: Iterable[str] = (), *,
             of(path).add("overview", 300, "the repository's README")
         elif is_root(path) and file_role(path) == "manifest":
             of(path).add("packaging", 200, "packaging metadata")
-    for path, command in script_targets(views.values(), known).items():
-        of(path).add("entry", 60, f"runs the console script `{command}`")
-    for path, line in main_marker_hits(conv).items():
-        if not is_noise(path):
-            of(path).add("entry", 40, f'runs as a program (line {line})')
-    for path in known:
-        if PurePosixPath(path).name == "__main__.py" and not is_noise(path):
-            of(path).add("entry", 30, "`python -m` runs it")
-    front = _front_door(known)
-    if front:
-        of(front).add("package", 25, "the package's front door: what importing it runs")
+    entries = _rank_entries(conv, views, known, of)
     graph = imported_by(conv, known)
+    for path, step in _flow(entries, graph).items():
+        of(path).add("flow", 12 - 2 * step, "a step from the entry points into the work")
     for path, importers in graph.items():
         users = [p for p in importers if not is_noise(p)] or list(importers)
         of(path).add("core", 8 * len(users), f"imported by {len(users)} file(s)")
-    for path, symbols in (symbols_of(conv) if with_symbols else {}).items():
+    if with_symbols:
+        _rank_definitions(conv, of)
+    for path in known:
+        if file_role(path) == "source" and not is_noise(path):
+            stem = PurePosixPath(path).stem
+            bonus = 3 if stem in ENTRY_STEMS else 1
+            of(path).add("source", bonus - path.count("/") * 0.5, "")
+    return sorted(ranks.values(), key=lambda r: (-r.score, r.path.count("/"), r.path))
+
+
+def _rank_entries(conv: ToolEvidence, views: dict[str, FileView], known: list[str],
+                  of: _Of) -> dict[str, list[str]]:
+    """Where execution or use starts: console scripts, ``__main__``, package.json's ``main``,
+    the front door and what it re-exports, programs; returns the front door's entry modules."""
+    for path, command in script_targets(views.values(), known).items():
+        of(path).add("entry", 60, f"runs the console script `{command}`")
+    for path in known:
+        if PurePosixPath(path).name == "__main__.py" and not is_noise(path):
+            of(path).add("entry", 30, "`python -m` runs it")
+    main = _manifest_main(views.values(), known)
+    front = main or front_door(known)
+    if main:
+        of(main).add("entry", 30, "package.json names it `main`: what requiring the package runs")
+    if front:
+        of(front).add("package", 25, "the package's front door: what importing it runs")
+    entries = front_door_entries(conv, front, known)
+    for path, line in main_marker_hits(conv).items():
+        if not is_noise(path):  # in a library whose front door re-exports functions, a module
+            # that also runs as a program is a side door (requests' help.py), not the way in
+            role, score = ("script", 10) if entries and path not in entries else ("entry", 40)
+            of(path).add(role, score, f'runs as a program (line {line})')
+    for path, functions in entries.items():
+        shown = ", ".join(f"`{name}`" for name in functions[:3])
+        of(path).add("entry", 20, f"the front door re-exports its functions {shown}" if shown
+                     else "the front door loads it")
+    return entries
+
+
+def _rank_definitions(conv: ToolEvidence, of: _Of) -> None:
+    """The largest public definitions, and the classes that hold the data."""
+    for path, symbols in symbols_of(conv).items():
         if symbols and not is_noise(path):
             biggest = symbols[0]
             kind = "class " if biggest.is_type else ""
@@ -356,9 +470,3 @@ def rank(conv: Conversation, extra_paths: Iterable[str] = (), *,
                 of(path).add("types", 0, f"defines class `{types[0].name}` "
                                          f"({types[0].lines} lines)" if types[0] is not biggest
                              else "")
-    for path in known:
-        if file_role(path) == "source" and not is_noise(path):
-            stem = PurePosixPath(path).stem
-            bonus = 3 if stem in ENTRY_STEMS else 1
-            of(path).add("source", bonus - path.count("/") * 0.5, "")
-    return sorted(ranks.values(), key=lambda r: (-r.score, r.path.count("/"), r.path))
