@@ -323,7 +323,7 @@ def _check_output(output: Path, prompt_file: str) -> None:
     try:
         check_writable(output, not_same_as=prompt_file)
     except OutputNotWritable as exc:
-        raise UsageError(f"-o/--output: {exc}") from None
+        raise UsageError(f"-o {exc}") from None
 
 
 def _deliver(result: RunResult, repo_path: Path, request: _ReportOptions,

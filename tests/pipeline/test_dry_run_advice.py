@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tech_writer.llm.pricing import ModelPricing
-from tech_writer.pipeline.planner import format_plan, make_plan
+from tech_writer.pipeline.planner import ModelFacts, format_plan, make_plan
 from tech_writer.repository.repo import Repository
 
 
@@ -21,7 +21,7 @@ def test_the_last_line_fits_the_provider(tmp_path: Path, provider: str,
                                          pricing: ModelPricing | None, advice: str) -> None:
     (tmp_path / "app.py").write_text("print('hi')\n", encoding="utf-8")
     plan = make_plan(Repository(tmp_path), "Describe it.", model="m", provider=provider,
-                     pricing=pricing, max_exploration=8, max_sections=4)
+                     facts=ModelFacts(pricing), max_exploration=8, max_sections=4)
     last = format_plan(plan).rstrip("\n").splitlines()[-1]
     assert last.startswith("Estimated cost: ") and last.endswith(advice), last
     if provider in ("openai", "local"):
