@@ -110,6 +110,20 @@ class ResponseReader:
                 f"{self.who} sent a malformed response ({type(exc).__name__})",
                 error_type="malformed_response"), None, retryable=True,
                 maybe_billed=True) from None
+        except Exception as exc:
+            # Older openai SDKs (1.x) let an httpx error raised while a stream is read pass
+            # unwrapped, e.g. the total deadline's ReadTimeout: the same failures as above.
+            kind = _transport_failure(exc)
+            if kind is None:
+                raise
+            if kind == "timeout":
+                raise AttemptFailed(ProviderUnavailableError(
+                    f"{self.who} did not answer in time", error_type="timeout"), None,
+                    retryable=True, maybe_billed=True) from None
+            raise AttemptFailed(ProviderUnavailableError(
+                f"the connection to {self.who} at {self._server_address} broke",
+                error_type="connection_error"), None, retryable=True,
+                maybe_billed=True) from None
 
     def read_response(self, response: Any) -> Completion:
         if isinstance(response, (str, bytes)) or not hasattr(response, "choices"):
@@ -378,3 +392,14 @@ def _error_details(body: Any) -> tuple[str, str | None]:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _transport_failure(exc: BaseException) -> str | None:
+    """``"timeout"`` or ``"transport"`` for an error of httpx (or the copy the openai SDK 3
+    ships, ``httpx2``: the same class names), else None."""
+    names = {(cls.__module__.split(".")[0], cls.__name__) for cls in type(exc).__mro__}
+    if not any(module in ("httpx", "httpx2") for module, _ in names):
+        return None
+    if any(name == "TimeoutException" for _, name in names):
+        return "timeout"
+    return "transport" if any(name == "TransportError" for _, name in names) else None

@@ -3,7 +3,7 @@
 Properties, not text: the title names the repository (from its root README or its own name,
 never a nested file), the files that matter are cited, no bullet appears twice, each section
 draws on its own files, and every citation checks out on disk. Three repositories: this one,
-click's installed source (a Python package without README or manifest) and a small generated
+click 8.5.1's released source (a Python package without README or manifest) and a small generated
 JavaScript project.
 """
 
@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
+import tarfile
 from pathlib import Path
 
-import click
 import pytest
 
 from tech_writer.demo import DemoModel, FakeOpenRouter
@@ -111,9 +110,11 @@ def test_this_repository(this_repo_report: str) -> None:
 
 
 def test_a_python_package_without_readme(tmp_path: Path) -> None:
+    # click 8.5.1's package as released (its wheel's click/*.py), not whichever click is
+    # installed: the report must not change with the resolution the tests run under.
+    with tarfile.open(Path(__file__).with_name("realsrc") / "click-8.5.1-package.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
     repo = tmp_path / "click"
-    shutil.copytree(Path(click.__file__).parent, repo,
-                    ignore=shutil.ignore_patterns("__pycache__"))
     report = write_report(repo)
     # No README or manifest: the repository's own name, and the package's front door first.
     check_report(report, repo, "click", {"__init__.py", "core.py"})
