@@ -90,24 +90,42 @@ class MisbehavingServer:
             self._threads.append(thread)
 
     def _serve(self, connection: socket.socket) -> None:
+        """Answer each request of the connection with the script, as long as the client keeps
+        the connection open (a client reuses a kept-alive connection: closing it after one
+        answer would race the client's next request)."""
         with connection:
-            connection.settimeout(5)
-            head = b""
-            try:
-                while b"\r\n\r\n" not in head and len(head) < 65_536:
+            pending = b""
+            while not self._stop.is_set():
+                connection.settimeout(0.2)  # wait for a request, watching for the stop
+                try:
                     data = connection.recv(4096)
-                    if not data:
-                        return
-                    head += data
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                if not data:
+                    return
+                pending += data
+                if b"\r\n\r\n" not in pending and len(pending) < 65_536:
+                    continue
+                head, pending = pending, b""
                 self.requests.append(head)
-                for data, pause in self.script(head):
-                    if self._stop.is_set():
-                        return
-                    connection.sendall(data)
-                    if pause and self._stop.wait(pause):
-                        return
-            except OSError:
-                return
+                if not self._answer(connection, head):
+                    return
+
+    def _answer(self, connection: socket.socket, head: bytes) -> bool:
+        """Send the script's steps; False when the server stops or the client has gone."""
+        connection.settimeout(5)
+        try:
+            for data, pause in self.script(head):
+                if self._stop.is_set():
+                    return False
+                connection.sendall(data)
+                if pause and self._stop.wait(pause):
+                    return False
+        except OSError:
+            return False
+        return True
 
 
 def elapsed(action: Callable[[], object]) -> tuple[float, BaseException | None]:

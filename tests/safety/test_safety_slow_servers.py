@@ -32,8 +32,11 @@ def _wait_for(run: LiveCli, text: str, timeout_s: float) -> None:
 def test_a_signal_while_costs_are_looked_up_ends_the_run_with_its_report(
         sample_repo: Path, prompt_file: Path, tmp_path: Path, signum: int, code: int):
     out = tmp_path / "report.md"
+    # Each answer takes 0.5 s: when "writing 1/2" is seen, that section's call is still in
+    # flight, so its cost look-up comes after the fault below (a demo section otherwise takes
+    # milliseconds, and on an idle machine the run could finish before the signal).
     with FakeOpenRouter(DemoModel(), api_key=KEY,
-                        options=FakeOptions(inline_cost=False)) as server:
+                        options=FakeOptions(inline_cost=False, latency_s=0.5)) as server:
         run = LiveCli("--prompt", prompt_file, "--repo", sample_repo, "--provider",
                       "openrouter", "--base-url", server.base_url, "--max-sections", "2",
                       "--concurrency", "1", "--cost-lookup-timeout", "30", "-o", out,
