@@ -36,6 +36,8 @@ GROUPS = {
     "progress": "bench.live_progress",
     "freshness": "bench.freshness",
     "eval": "bench.eval_scaling",
+    # Minutes: a real model's report (skipped when it is not prepared, and in --quick mode).
+    "real_model": "bench.real_model",
 }
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 SCHEMA_VERSION = 1

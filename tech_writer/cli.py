@@ -94,6 +94,10 @@ class TechWriterGroup(OneLineErrorsMixin, click.Group):
 @click.option("--no-parallel-tools", "no_parallel_tools", is_flag=True,
               help="Ask for one tool call per turn (parallel_tool_calls=false), for local "
                    "servers whose chat template cannot emit several.")
+@click.option("--keep-unverified", "keep_unverified", is_flag=True,
+              help="Keep the claims the grounding gate cannot verify (no citation that checks "
+                   "out, or a name the repository does not have) in a blockquote marked "
+                   "**Unverified**, instead of removing them.")
 @click.option("--eval-json", "eval_json", is_flag=True,
               help='Print one JSON document on stdout: {"report", "citations", "cost"}.')
 @click.option("--eval", "evaluate_report", is_flag=True,
@@ -220,6 +224,7 @@ class _ReportOptions:
             stream=o["stream"], reasoning=o["reasoning"],
             structured_output=not o["no_structured_output"],
             parallel_tools=not o["no_parallel_tools"], request_timeout_s=o["request_timeout"],
+            keep_unverified=o["keep_unverified"],
             retry=RetryPolicy(max_attempts=o["max_retries"] + 1),
             lookup=LookupPolicy(max_wait_s=o["cost_lookup_timeout"]),
             prompt_name=Path(self.prompt_file).name, include=o["include"],
@@ -273,6 +278,8 @@ def _report_failure(result: RunResult, repo_path: Path, request: _ReportOptions,
                   if request.evaluate and result.report else None)
     _deliver(result, repo_path, request, evaluation=evaluation)
     cost_line(result.cost_summary, track_cost=result.track_cost, simulated=result.simulated)
+    if result.ungrounded_draft is not None:
+        _save_draft(result.ungrounded_draft, request.output)
     if result.report and request.output:
         emit(f"tech-writer: partial report written to {request.output}", err=True)
     if failure.missing_sections:
@@ -281,6 +288,25 @@ def _report_failure(result: RunResult, repo_path: Path, request: _ReportOptions,
     emit(f"tech-writer: {'stopped' if failure.budget_exhausted else 'error'}: "
                f"{failure.message}", err=True)
     return failure.exit_code or EXIT_FAILED
+
+
+def _save_draft(draft: str, output: Path | None) -> None:
+    """The report as the model wrote it, before the gate, beside the output: for inspection,
+    never as the report. (Without ``-o`` it is only in ``--eval-json``'s ``ungrounded_draft``.)"""
+    from tech_writer.repository.files import write_atomic
+
+    if output is None:
+        click.echo("tech-writer: the ungrounded draft was not saved: with -o FILE it goes beside "
+                   "the report, as FILE.ungrounded.md", err=True)
+        return
+    target = output.with_name(output.stem + ".ungrounded.md")
+    try:
+        write_atomic(target, draft)
+    except OSError as exc:
+        click.echo(f"tech-writer: could not save the ungrounded draft to {target} "
+                   f"({exc.strerror or exc})", err=True)
+        return
+    click.echo(f"tech-writer: the ungrounded draft (not a report) is in {target}", err=True)
 
 
 def _dry_run(prompt: str, repo_path: Path, settings: RunSettings, eval_json: bool) -> int:
@@ -362,6 +388,10 @@ def _json_document(result: RunResult, citations: dict[str, Any],
                                 "budget_exhausted": bool(failure and failure.budget_exhausted)}
     if cost is not None and result.simulated:
         document["simulated"] = True
+    if result.grounding is not None:
+        document["grounding"] = result.grounding.as_dict()
+    if result.ungrounded_draft is not None:
+        document["ungrounded_draft"] = result.ungrounded_draft
     if failure is not None:
         document["error"] = failure.message
     if evaluation is not None:

@@ -125,6 +125,17 @@ SECTION_TITLE = "tech_writer.section.title"
 SECTION_INDEX = "tech_writer.section.index"
 EXPLORATION_AREA_TITLE = "tech_writer.pipeline.exploration.area.title"
 EXPLORATION_AREA_INDEX = "tech_writer.pipeline.exploration.area.index"
+# The exploration read too little (or ended with a tool call as text): the tool read for itself.
+EXPLORATION_SELF_READ = "tech_writer.pipeline.exploration.self_read"
+# The grounding gate's figures (on the sections phase span, each section's span, and the run's):
+# claims kept (every one cited), of them anchored by the tool; removed or kept as unverified;
+# the names checked, and of them missing from the repository.
+GROUNDING_CLAIMS_KEPT = "tech_writer.grounding.claims_kept"
+GROUNDING_CLAIMS_ANCHORED = "tech_writer.grounding.claims_anchored"
+GROUNDING_CLAIMS_REMOVED = "tech_writer.grounding.claims_removed"
+GROUNDING_CLAIMS_UNVERIFIED = "tech_writer.grounding.claims_unverified"
+GROUNDING_NAMES_CHECKED = "tech_writer.grounding.names_checked"
+GROUNDING_NAMES_MISSING = "tech_writer.grounding.names_missing"
 RUN_REPO = "tech_writer.repository.repo"
 RUN_PROMPT_FILE = "tech_writer.prompt.file"
 RUN_OUTCOME = "tech_writer.outcome"

@@ -133,7 +133,11 @@ def _request(options: _CompareOptions, prompt: str) -> CompareRequest:
                             base_url=options.base_url, max_cost_usd=options.max_cost,
                             prompt_name=Path(options.prompt_file).name,
                             max_exploration=options.max_exploration,
-                            max_sections=options.max_sections)
+                            max_sections=options.max_sections,
+                            # A comparison scores what each model wrote: what the gate cannot
+                            # verify stays, quoted as **Unverified**, where eval counts it;
+                            # removed, it would make every model look alike.
+                            keep_unverified=True)
                 for name in names]
     resolve_api_key(get_provider(options.provider), key)
     return CompareRequest(prompt, Path(options.prompt_file).name, Path(options.repo), names,

@@ -223,7 +223,8 @@ def write_section(request: SectionRequest, views: list[FileView], add_invalid: b
         return "No files were named for this section, so it makes no claims about the code."
     usage = usage or Usage()
     facts = _choose_facts(request, views, known)
-    sources = ", ".join(f"`{view.path}`" for view in views)
+    # Each source with the lines of it that were read: the sentence is a claim, and cites.
+    sources = ", ".join(f"`{view.path}` {_seen_span(view)}".rstrip() for view in views)
     # The section's title already says what it covers: the prose starts with where it looked.
     paragraphs = [f"What follows is drawn from {sources}."]
     described: set[str] = set()  # files whose importers were already named
@@ -262,3 +263,11 @@ def _used_by(fact: Fact, usage: Usage, described: set[str]) -> str:
         more = f" and {count - 1} other file(s)" if count > 1 else ""
         return f"`{fact.path}` is imported by `{path}`{more} [{path}:{line}]."
     return ""
+
+
+def _seen_span(view: FileView) -> str:
+    """The citation of the first run of lines read in ``view`` (none when none was)."""
+    if not view.lines:
+        return ""
+    first = min(view.lines)
+    return f"[{view.path}:{first}-{view.run_end(first)}]"

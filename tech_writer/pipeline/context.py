@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tech_writer.pipeline.grounded import Grounding
 from tech_writer.pipeline.history import HistoryPolicy
 from tech_writer.pipeline.progress import Progress
 from tech_writer.repository.cache import CacheStore
@@ -36,6 +37,7 @@ class RunContext:
     progress: Progress
     history: HistoryPolicy | None = None
     concurrency: int = 1  # exploration areas and sections worked on at once
+    grounding: Grounding | None = None  # the gate at writing time (None: sections kept as written)
 
     @classmethod
     def of(cls, llm: LLMClient, repo: Repository, prompt: str, *,

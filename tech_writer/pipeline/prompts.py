@@ -27,7 +27,9 @@ __all__ = [
     "exploration_area_instruction",
     "exploration_opening",
     "exploration_plan_instruction",
+    "GROUNDING_FEEDBACK_HEADER",
     "files_read_line",
+    "grounding_feedback",
     "outline_request",
     "outline_text_instruction",
     "section_refresh",
@@ -193,13 +195,34 @@ def outline_request(prompt: str, understanding: str, max_sections: int) -> str:
 
 
 def section_request(prompt: str, understanding: str, title: str, focus: str,
-                    relevant_files: Sequence[str], other_titles: Iterable[str]) -> str:
+                    relevant_files: Sequence[str], other_titles: Iterable[str],
+                    evidence: str = "") -> str:
     others = ", ".join(t for t in other_titles if t != title) or "none"
-    return (f"Report request:\n\n{prompt.strip()}\n\n"
-            f"Exploration notes:\n\n{understanding.strip()}\n\n"
-            f"Write this section:\nSection title: {title}\nFocus: {focus}\n"
-            f"Relevant files: {', '.join(relevant_files) or '(none listed; find them)'}\n"
-            f"Other sections (do not cover their ground): {others}")
+    request = (f"Report request:\n\n{prompt.strip()}\n\n"
+               f"Exploration notes:\n\n{understanding.strip()}\n\n"
+               f"Write this section:\nSection title: {title}\nFocus: {focus}\n"
+               f"Relevant files: {', '.join(relevant_files) or '(none listed; find them)'}\n"
+               f"Other sections (do not cover their ground): {others}")
+    if evidence:
+        request += f"\n\n{EVIDENCE_INTRO}\n\n{evidence}"
+    return request
+
+
+GROUNDING_FEEDBACK_HEADER = "Some of what you wrote cannot go into the report as it is:"
+EVIDENCE_INTRO = ("Numbered excerpts of these files. Each is headed by the citation that covers "
+                  "it: cite a claim by copying that bracket, narrowed to the lines that support "
+                  "the claim. Read more with the tools when you need it.")
+
+
+def grounding_feedback(problems: str, evidence: str) -> str:
+    """What the gate sends back once: the sentences that cannot stay, the names that do not
+    exist, and the excerpts to cite from."""
+    text = (f"{GROUNDING_FEEDBACK_HEADER}\n{problems}\n\n"
+            "Every sentence needs a citation [path:start-end] of lines that support it, and may "
+            "name only what exists in this repository. Cite each of these from the excerpts "
+            "below or from lines you read with the tools, or drop it. Do not write tool calls as "
+            "text. Answer with the whole section, rewritten.")
+    return f"{text}\n\n{EVIDENCE_INTRO}\n\n{evidence}" if evidence else text
 
 
 def section_refresh(old_text: str, changes: str) -> str:

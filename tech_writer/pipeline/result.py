@@ -16,6 +16,7 @@ from tech_writer.llm.client import cost_summary_document
 from tech_writer.pipeline.resume import Reused
 
 if TYPE_CHECKING:
+    from tech_writer.report.gate import GroundingFigures
     from tech_writer.repository.cache import CacheStore
     from telemetry import CostSummary
 
@@ -64,6 +65,10 @@ class RunResult:
     store: CacheStore
     reused: Reused = field(default_factory=Reused)
     failure: RunFailure | None = None
+    # What the grounding gate kept and removed (None before any section was written), and,
+    # when it could ground nothing, the report as the model wrote it, for inspection.
+    grounding: GroundingFigures | None = None
+    ungrounded_draft: str | None = None
 
     @property
     def files_read(self) -> list[str]:

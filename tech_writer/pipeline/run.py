@@ -16,6 +16,7 @@ written) and the cost so far.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import sqlite3
@@ -36,19 +37,24 @@ from tech_writer.llm.budget import BudgetExhausted
 from tech_writer.llm.client import LLMClient
 from tech_writer.llm.cost_lookup import LookupPolicy
 from tech_writer.llm.retry import RetryPolicy
+from tech_writer.pipeline import prompts
 from tech_writer.pipeline.aspects import dropped_aspects
 from tech_writer.pipeline.context import RunContext
 from tech_writer.pipeline.exploration import explore
 from tech_writer.pipeline.fallback_outline import FALLBACK_NOTE, fallback_outline
+from tech_writer.pipeline.grounded import Grounding, UngroundedReport, record_grounding
 from tech_writer.pipeline.history import HistoryPolicy
 from tech_writer.pipeline.outline import Outline, SectionSpec, make_outline
 from tech_writer.pipeline.progress import Progress, Spend, format_cost_line
+from tech_writer.pipeline.reading import read_what_matters, reading_needed
 from tech_writer.pipeline.result import RunFailure, RunResult
 from tech_writer.pipeline.resume import ResumeStore
 from tech_writer.pipeline.sections import WrittenSection, write_section
 from tech_writer.pipeline.settings import RunSettings
 from tech_writer.pipeline.workers import run_jobs
 from tech_writer.report.citations import verify_citations
+from tech_writer.report.gate import GroundingFigures
+from tech_writer.report.prose import looks_like_tool_call
 from tech_writer.report.provenance import Provenance, SectionInput, attach, build_provenance
 from tech_writer.repository.cache import CacheStore
 from tech_writer.repository.emptiness import nothing_to_document
@@ -221,7 +227,8 @@ def run_context(llm: LLMClient, settings: RunSettings, repo: Repository, prompt:
     # Under a budget, one job at a time: the budget then buys whole jobs (exploration areas,
     # sections) in order instead of several half-done ones that all stop at the limit.
     jobs = 1 if llm.budget is not None else settings.concurrency
-    return RunContext(llm, repo, tools, store, prompt, progress, history, jobs)
+    grounding = Grounding(repo, keep_unverified=settings.keep_unverified)
+    return RunContext(llm, repo, tools, store, prompt, progress, history, jobs, grounding)
 
 
 class RunResources:
@@ -313,14 +320,22 @@ class _Run:
                 # A bug, not a user error: one line for the user, the traceback for DEBUG logs.
                 log.debug("internal error", exc_info=True)
             failure = RunFailure.of(exc, self.state.phase, tuple(self.state.missing_titles()))
+            if isinstance(exc, UngroundedReport):  # no report: the draft, kept apart
+                return self._result(None, best_effort(self.llm.cost_summary), failure,
+                                    draft=exc.draft)
             return self._result(best_effort(self.partial_report),
                                 best_effort(self.llm.cost_summary), failure)
 
     def _result(self, report: str | None, cost_summary: CostSummary | None,
-                failure: RunFailure | None = None) -> RunResult:
+                failure: RunFailure | None = None, draft: str | None = None) -> RunResult:
         llm = self.llm
         return RunResult(report, cost_summary, llm.provider, llm.model, llm.simulated,
-                         llm.track_cost, self.ctx.store, self.resume.reused, failure)
+                         llm.track_cost, self.ctx.store, self.resume.reused, failure,
+                         grounding=self._grounding_figures(), ungrounded_draft=draft)
+
+    def _grounding_figures(self) -> GroundingFigures | None:
+        written = [w.grounding for w in self.state.written_in_order() if w.grounding is not None]
+        return GroundingFigures.total(written) if written else None
 
     def _traced(self, attributes: dict[str, Any]) -> str:
         """The phases under the run's root span, which ends with the outcome and the settled
@@ -330,6 +345,9 @@ class _Run:
                                          attributes=attributes) as root_span:
             try:
                 report = self.execute()
+                figures = self._grounding_figures()
+                if figures is not None:
+                    record_grounding(root_span, figures, event=False)
             except BaseException as exc:
                 stop_calls(llm, exc)
                 root_span.set_attribute(attrs.RUN_OUTCOME, outcome_of(exc))
@@ -349,6 +367,9 @@ class _Run:
         outline = self._outline(understanding)
         self._sections(outline, understanding)
         self.state.phase = "assembly"
+        figures = self._grounding_figures()
+        if figures is not None and figures.nothing_grounded:
+            raise UngroundedReport(figures, self._assemble(drafts=True))
         return self._assemble()
 
     def partial_report(self) -> str | None:
@@ -377,11 +398,42 @@ class _Run:
                                 "If it is served locally, the server may not show it the tools "
                                 "(a chat template without tools: llama-cpp-python needs "
                                 "--chat_format chatml-function-calling, llama-server --jinja)")
+                understanding = self._read_if_needed(understanding, paths_read, span)
             totals = end_phase(self.llm, span, "exploration")
             if not self.resume.reused.exploration:
                 self.resume.save_exploration(understanding, paths_read,
                                              totals.cost_usd if totals else 0.0)
         return understanding
+
+    def _read_if_needed(self, understanding: str, paths_read: frozenset[str], span: Any) -> str:
+        """When the model's exploration read too little, or handed over a tool call written as
+        text, the tool reads what matters itself (see :mod:`tech_writer.pipeline.reading`)."""
+        ctx = self.ctx
+        why = reading_needed(paths_read, understanding, len(ctx.repo.list_files()))
+        if why is None:
+            if ctx.grounding is not None:
+                ctx.grounding.important_files = [info.path for info in ctx.store.files()]
+            return understanding
+        ctx.progress.step("exploration", f"{why}: the tool reads what matters itself")
+        log.info("exploration: %s; reading the most important files", why)
+        span.set_attribute(attrs.EXPLORATION_SELF_READ, why)
+        found = read_what_matters(self._run_tool)
+        if ctx.grounding is not None:
+            ctx.grounding.important_files = found.important_files()
+        # Notes that are a tool call in disguise say nothing: the tool's own notes replace them.
+        # The list of files read is made again: it now holds what the tool read.
+        kept = "" if looks_like_tool_call(understanding) else "\n".join(
+            line for line in understanding.splitlines()
+            if not line.startswith(prompts.FILES_READ_PREFIX)).strip()
+        files = prompts.files_read_line((i.path, i.line_count) for i in ctx.store.files())
+        return "\n\n".join(part for part in (kept, found.notes(), files) if part)
+
+    def _run_tool(self, name: str, arguments: Mapping[str, Any]) -> str:
+        """A tool call the tool makes itself: traced like the model's."""
+        with self.ctx.telemetry.tool_span(name, None) as span:
+            result = self.ctx.tools.execute(name, dict(arguments))
+            span.set_result(result.text, is_error=result.is_error, truncated=result.truncated)
+        return result.text
 
     def _outline(self, understanding: str) -> Outline:
         self.state.phase = "outline"
@@ -435,10 +487,14 @@ class _Run:
                 self.state.sections[index] = WrittenSection(
                     spec, record["markdown"], verify_citations(record["markdown"], self.ctx.repo),
                     int(record.get("fix_rounds", 0)), tuple(record.get("deps", {})),
-                    float(record.get("cost_usd", 0.0)), reused=True)
+                    float(record.get("cost_usd", 0.0)), reused=True,
+                    grounding=self._regrade(spec.title, record["markdown"]))
             titles = [s.title for s in outline.sections]
             progress.sections_planned(len(specs), done=len(self.state.sections))
             self._write_all(todo, understanding, titles, len(specs))
+            figures = self._grounding_figures()
+            if figures is not None:
+                record_grounding(span, figures)
             end_phase(self.llm, span, "sections")  # waits for the phase's cost look-ups
             self.save_settled_costs()
 
@@ -476,15 +532,32 @@ class _Run:
             raise LLMError("the run is stopping: no new LLM calls", error_type="cancelled")
         self.ctx.progress.step("sections", f"writing {index + 1}/{total}: {spec.title}")
         with self.ctx.telemetry.step_span(f"section {index + 1}: {spec.title}", {
-                attrs.SECTION_TITLE: spec.title, attrs.SECTION_INDEX: index + 1}):
+                attrs.SECTION_TITLE: spec.title, attrs.SECTION_INDEX: index + 1}) as span:
             written = write_section(self.ctx, spec, understanding=understanding,
                                     all_titles=titles)
+            if written.grounding is not None:
+                record_grounding(span, written.grounding, label=spec.title)
         self.state.sections[index] = written
         self.ctx.progress.section_done(spec.title, written.cost_usd)
         self.resume.save_section(understanding, spec, written.markdown, written.fix_rounds,
                                  written.depends_on, written.cost_usd)
 
-    def _assemble(self) -> str:
+    def _regrade(self, title: str, markdown: str) -> GroundingFigures | None:
+        """A reused section's figures, counted again by the gate (its text stays as saved)."""
+        grounding = self.ctx.grounding
+        if grounding is None:
+            return None
+        if not markdown.strip():
+            figures = GroundingFigures(sections=1, sections_left_out=(title,))
+        else:
+            gate = grounding.gate
+            figures = gate.settle(gate.check(markdown),
+                                  keep_unverified=grounding.keep_unverified).figures
+        grounding.record(title, figures)
+        return figures
+
+    def _assemble(self, *, drafts: bool = False) -> str:
+        """The report; ``drafts``: every section as the model wrote it, before the gate."""
         outline = self.state.outline
         assert outline is not None
         # One snapshot: after Ctrl-C, abandoned workers may still be finishing sections.
@@ -498,7 +571,13 @@ class _Run:
         if self.resume.reused.anything:
             notes.append(self.resume.reused.note())
         written = state.written_in_order()
-        body = assemble_report(outline, written, simulated=self.llm.simulated, notes=notes)
+        figures = [w.grounding for w in written if w.grounding is not None]
+        if drafts:
+            written = [dataclasses.replace(w, markdown=w.draft if w.draft is not None
+                                           else w.markdown) for w in written]
+        body = assemble_report(outline, written, simulated=self.llm.simulated, notes=notes,
+                               grounding=GroundingFigures.total(figures)
+                               if figures and not drafts else None)
         return attach(body, self._provenance(outline.title, written))
 
     def _provenance(self, title: str, written: list[WrittenSection]) -> Provenance:
@@ -513,11 +592,18 @@ class _Run:
 
 
 def assemble_report(outline: Outline, sections: list[WrittenSection], *, simulated: bool,
-                    notes: list[str] | None = None) -> str:
+                    notes: list[str] | None = None,
+                    grounding: GroundingFigures | None = None) -> str:
+    """Title, banners, then each section that kept something (a section the gate left out is
+    named in the grounding line), then the notes."""
     parts = [f"# {outline.title}", ""]
     if simulated:
         parts += [DEMO_NOTICE, ""]
+    if grounding is not None:
+        parts += [grounding.header_line(), ""]
     for section in sections:
+        if section.grounding is not None and not section.markdown.strip():
+            continue
         parts += [f"## {section.spec.title}", "", section.markdown.strip(), ""]
     for note in notes or []:
         parts += [note, ""]

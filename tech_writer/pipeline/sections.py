@@ -22,6 +22,7 @@ from tech_writer.report.citations import CitationReport, format_feedback, verify
 
 if TYPE_CHECKING:
     from tech_writer.llm.client import UsageStats
+    from tech_writer.report.gate import GroundingFigures
 
 __all__ = ["MAX_FIX_ROUNDS", "MAX_SECTION_STEPS", "WrittenSection", "write_section"]
 
@@ -51,6 +52,10 @@ class WrittenSection:
     reused: bool = False
     # Its calls' usage; a background /generation look-up fills a cost in later, in place.
     usages: tuple[UsageStats, ...] = field(default=(), compare=False, repr=False)
+    # What the grounding gate kept and removed; the text as the model wrote it, before the gate.
+    # An empty ``markdown`` with figures: nothing could be grounded, the section is left out.
+    grounding: GroundingFigures | None = field(default=None, compare=False)
+    draft: str | None = field(default=None, compare=False, repr=False)
 
     def settled_cost_usd(self) -> float:
         """The cost now: ``cost_usd`` plus whatever look-ups have settled since."""
@@ -64,38 +69,40 @@ def write_section(ctx: RunContext, spec: SectionSpec, *, understanding: str,
                   refresh: str | None = None) -> WrittenSection:
     """Write one section (``refresh``: what ``tech-writer update`` adds to the request of a
     section written again: its old text and what changed)."""
+    grounding = ctx.grounding
+    evidence = grounding.evidence(spec.relevant_files) if grounding is not None else ""
     request = prompts.section_request(ctx.prompt, understanding, spec.title, spec.focus,
-                                      spec.relevant_files, all_titles)
+                                      spec.relevant_files, all_titles, evidence)
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": prompts.SECTION_SYSTEM},
         {"role": "user", "content": request + (f"\n\n{refresh}" if refresh else "")},
     ]
     writer = _Writer(ctx, messages, ctx.tools.schemas(), max_steps)
-    text = writer.write()
-    repo, progress = ctx.repo, ctx.progress
-    report = verify_citations(text, repo)
-    rounds = 0
-    while report.invalid and rounds < MAX_FIX_ROUNDS:
-        rounds += 1
-        progress.step("sections", f"{spec.title}: {report.invalid} invalid citation(s), "
-                                  f"asking for a fix (round {rounds}/{MAX_FIX_ROUNDS})")
-        messages.append({"role": "user", "content": format_feedback(report) +
-                         "\n\nRewrite the whole section with every citation corrected."})
-        text = writer.write()
-        report = verify_citations(text, repo)
-    if report.total == 0 and text:
-        # Uncited prose is what the tool exists to avoid: asked once, then kept as it is.
-        progress.step("sections", f"{spec.title}: no citations, asking for them")
-        messages.append({"role": "user", "content": NO_CITATIONS})
-        retry = writer.write()
-        if retry:
-            text, report = retry, verify_citations(retry, repo)
-        if report.total == 0:
-            log.warning("section %r has no citations", spec.title)
+    text, report, rounds = _with_valid_citations(writer, spec, writer.write())
     if report.invalid:
         log.warning("section %r keeps %d invalid citation(s) after %d fix rounds",
                     spec.title, report.invalid, rounds)
-    if not text:
+    draft: str | None = None
+    figures = None
+    if grounding is not None:
+        def rewrite(feedback: str) -> str:
+            messages.append({"role": "user", "content": feedback})
+            return writer.write()
+
+        # The tool's own note on a cut-off answer is not the model's claim: kept aside.
+        cut_off = text.endswith(CUT_OFF_NOTE)
+        text = text.removesuffix(CUT_OFF_NOTE).rstrip()
+        gated = grounding.ground(
+            spec.title, text, evidence=evidence, relevant_files=spec.relevant_files,
+            rewrite=rewrite, on_retry=lambda why: ctx.progress.step(
+                "sections", f"{spec.title}: {why}; sent back once with the evidence"))
+        text, draft, figures = gated.markdown or "", gated.draft or EMPTY_NOTE, gated.figures
+        if cut_off and text:
+            text += "\n\n" + CUT_OFF_NOTE
+        report = verify_citations(text, ctx.repo)
+    else:
+        text, report = _ask_for_citations(writer, spec, text, report)
+    if not text and grounding is None:
         log.warning("section %r: the model returned no text", spec.title)
         text = EMPTY_NOTE
     tracker = writer.tracker
@@ -103,7 +110,38 @@ def write_section(ctx: RunContext, spec: SectionSpec, *, understanding: str,
         check.citation.path for check in report.checks if check.valid}
     cost = math.fsum(u.cost_usd or 0.0 for u in tracker.usages)
     return WrittenSection(spec, text, report, rounds, tuple(sorted(depends_on)), cost,
-                          usages=tuple(tracker.usages))
+                          usages=tuple(tracker.usages), grounding=figures, draft=draft)
+
+
+def _with_valid_citations(writer: _Writer, spec: SectionSpec,
+                          text: str) -> tuple[str, CitationReport, int]:
+    """Invalid citations sent back (at most MAX_FIX_ROUNDS times) with what would be valid."""
+    ctx = writer.ctx
+    report = verify_citations(text, ctx.repo)
+    rounds = 0
+    while report.invalid and rounds < MAX_FIX_ROUNDS:
+        rounds += 1
+        ctx.progress.step("sections", f"{spec.title}: {report.invalid} invalid citation(s), "
+                                      f"asking for a fix (round {rounds}/{MAX_FIX_ROUNDS})")
+        writer.messages.append({"role": "user", "content": format_feedback(report) +
+                                "\n\nRewrite the whole section with every citation corrected."})
+        text = writer.write()
+        report = verify_citations(text, ctx.repo)
+    return text, report, rounds
+
+
+def _ask_for_citations(writer: _Writer, spec: SectionSpec, text: str,
+                       report: CitationReport) -> tuple[str, CitationReport]:
+    """Without the gate: uncited prose is asked once for citations, then kept as it is."""
+    if report.total == 0 and text:
+        writer.ctx.progress.step("sections", f"{spec.title}: no citations, asking for them")
+        writer.messages.append({"role": "user", "content": NO_CITATIONS})
+        retry = writer.write()
+        if retry:
+            text, report = retry, verify_citations(retry, writer.ctx.repo)
+        if report.total == 0:
+            log.warning("section %r has no citations", spec.title)
+    return text, report
 
 
 @dataclass

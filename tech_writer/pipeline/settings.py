@@ -53,6 +53,9 @@ class RunSettings:
     request_timeout_s: float = DEFAULT_TIMEOUT_S
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     lookup: LookupPolicy | None = None
+    # What the grounding gate does with a claim it cannot ground: remove it (the default), or
+    # keep it in a blockquote marked **Unverified**.
+    keep_unverified: bool = False
     # The prompt file's name, for the trace (the prompt itself is the run's input, not a setting).
     prompt_name: str | None = None
     # Which files of the repository the run may see (.gitignore syntax); none: every file.

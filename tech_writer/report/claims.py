@@ -5,7 +5,8 @@ What is a claim (decisions, each covered by a test):
 - every sentence of a paragraph, every list item (with its continuation lines) and every data row
   of a table is one claim;
 - headings, fenced code blocks, table header and separator rows, horizontal rules, HTML comments
-  and the demo banner (``> **Demo run** ...``) are not claims;
+  the demo banner (``> **Demo run** ...``), the grounding line (``> **Grounding**: ...``) and the
+  tool's own notes (a paragraph of one line in ``*(...)*``) are not claims;
 - a sentence is cut after ``.``, ``!`` or ``?`` followed by a space and a capital letter, a
   backtick or a bracket, never inside inline code and never after a common abbreviation
   (``e.g.``, ``i.e.``, ``etc.``, ``vs.``); a piece made only of citations (``Foo does X.
@@ -24,9 +25,11 @@ from dataclasses import dataclass
 
 from tech_writer.report.citations import Citation, code_regions, parse_citations
 
-__all__ = ["DEMO_BANNER_PREFIX", "Claim", "split_claims"]
+__all__ = ["DEMO_BANNER_PREFIX", "GROUNDING_BANNER_PREFIX", "Claim", "split_claims"]
 
 DEMO_BANNER_PREFIX = "> **Demo run**"
+GROUNDING_BANNER_PREFIX = "> **Grounding**"  # the run's own account of its claims, not one of them
+_BANNERS = (DEMO_BANNER_PREFIX, GROUNDING_BANNER_PREFIX)
 _HEADING = re.compile(r" {0,3}#{1,6}(?:\s|$)")
 _LIST_ITEM = re.compile(r"\s*(?:[-*+]|\d{1,9}[.)])\s+")
 _RULE = re.compile(r" {0,3}(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,}|=+)\s*")
@@ -35,6 +38,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\[*_\"(])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "incl.")
 _ABBREVIATION_WINDOW = max(map(len, _ABBREVIATIONS))
 _LETTER = re.compile(r"[A-Za-z]")
+_TOOL_NOTE = re.compile(r"\*\([^\n]*\)\*")  # "*(The model's answer was cut off ...)*"
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 
 
@@ -108,7 +112,7 @@ def _blocks(markdown: str, fenced: list[tuple[int, int]]) -> list[tuple[int, int
         kind = _line_kind(body, lines[index + 1] if index + 1 < len(lines) else "",
                           fence < len(fenced) and fenced[fence][0] <= line_start)
         if kind == "quote":
-            in_quote_banner = body.lstrip().startswith(DEMO_BANNER_PREFIX) or (
+            in_quote_banner = body.lstrip().startswith(_BANNERS) or (
                 in_quote_banner and current is None)
             kind = "skip" if in_quote_banner else "text"
         else:
@@ -140,7 +144,7 @@ def _line_kind(body: str, next_line: str, in_fence: bool) -> str:
         return "blank"
     if _HEADING.match(body):
         return "heading"
-    if stripped.startswith("<!--") or _RULE.fullmatch(body):
+    if stripped.startswith("<!--") or _RULE.fullmatch(body) or _TOOL_NOTE.fullmatch(stripped):
         return "skip"
     if stripped.startswith("|"):
         if _TABLE_SEPARATOR.fullmatch(stripped) or _TABLE_SEPARATOR.fullmatch(next_line.strip()):

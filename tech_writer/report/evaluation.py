@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tech_writer.report.citations import CitedSpans, verify_citations
+from tech_writer.report.citations import CitationReport, CitedSpans, verify_citations
 from tech_writer.report.claims import Claim, split_claims
 from tech_writer.report.grounding import Entity, RepoIndex
 from tech_writer.repository.repo import Repository
@@ -52,6 +52,9 @@ class ReportMetrics:
     files_read: int | None = None
     cited_never_read: list[str] | None = None
     notes: list[str] = field(default_factory=list)
+    # What the counts were made of, for a caller that judges claim by claim (the grounding gate).
+    claims: list[Claim] = field(default_factory=list, repr=False)
+    citation_report: CitationReport = field(default_factory=CitationReport, repr=False)
 
     @property
     def citation_validity(self) -> float | None:
@@ -121,7 +124,8 @@ def evaluate_report(markdown: str, repo: Repository, *, files_read: Iterable[str
     entities = _check_entities(claims, repo, index)
     metrics = ReportMetrics(checks.total, checks.valid, invalid, len(claims),
                             sum(1 for claim in claims if claim.citations), entities,
-                            len(index.paths), notes=list(index.notes))
+                            len(index.paths), notes=list(index.notes), claims=claims,
+                            citation_report=checks)
     if files_read is not None:
         read = set(files_read)
         metrics.files_read = len(read)

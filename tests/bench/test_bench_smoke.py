@@ -17,7 +17,7 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 FIGURE_KEYS = {"name", "value", "baseline", "ratio", "target", "unit", "passed", "notes",
                "target_of", "comparison", "available"}
 GROUPS = {"startup", "cost_lookup", "tokens", "telemetry", "peers", "concurrency", "search",
-          "progress", "freshness", "eval"}
+          "progress", "freshness", "eval", "real_model"}
 
 
 def run_bench(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -155,6 +155,14 @@ def _model_file(python: Path) -> Path:
     return Path(found[0])
 
 
+def _prepare_llama_server() -> None:
+    # The capable model (Qwen2.5-Coder-1.5B on llama.cpp's own server) has its own module;
+    # imported here, not at the top, because it reads this module's cache_dir().
+    from . import llama_server
+
+    llama_server.prepare()
+
+
 def main() -> int:
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
@@ -166,6 +174,7 @@ def main() -> int:
                             llama_cpp_version=LLAMA_CPP_VERSION)
     (cache / _MANIFEST).write_text(json.dumps(asdict(prepared), indent=2) + "\n", encoding="utf-8")
     print(f"ready: {model.name} served by llama-cpp-python {LLAMA_CPP_VERSION} from {python}")
+    _prepare_llama_server()
     print("run the tests with: python -m pytest -m local_llm")
     return 0
 

@@ -1,0 +1,154 @@
+"""Citations the tool writes itself: a sentence that names a definition, anchored to its lines.
+
+Small models often write accurate sentences about the code they were shown and cite nothing
+(Qwen2.5-Coder-1.5B, given 80 numbered lines of a module and asked for cited bullets: five true
+bullets, not one citation). When such a sentence names a definition the repository has in exactly
+one place — in inline code (``Signer``, ``Signer.sign``, ``_lazy_sha1()``), or bare when the word
+can only be code (``TimestampSigner``, ``want_bytes``) — the symbol
+index knows where it is: the sentence gets a citation of that definition's lines, marked with
+:data:`ANCHOR_MARK` so a reader sees which citations the tool wrote. An anchored citation is then
+checked exactly like the model's own (:mod:`~tech_writer.report.gate`): it must verify, and the
+sentence's names must exist.
+
+A name defined in several places is anchored only when one of them is in the files the section
+is about; otherwise it stays uncited (the tool does not guess between two ``dumps``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tech_writer.report.citations import format_citation
+from tech_writer.report.claims import Claim
+from tech_writer.report.grounding import MAX_SYMBOL_FILES, RepoIndex
+from tech_writer.repository.repo import BinaryFile, Repository
+from tech_writer.repository.symbols import (
+    SourceParseError,
+    UnsupportedLanguage,
+    extract_symbols,
+    language_for,
+)
+
+__all__ = ["ANCHOR_MARK", "Definition", "DefinitionIndex", "anchor_claims"]
+
+ANCHOR_MARK = "†"  # follows a citation the tool anchored; the report's grounding line says so
+MAX_ANCHORS_PER_CLAIM = 2
+_CLOSING = ".!?:;"
+_CODE_SPAN = re.compile(r"(`+).+?\1", re.DOTALL)
+# CamelCase with two capitals or more, or snake_case: shapes an English word does not have.
+_CODE_LIKE = re.compile(r"(?<![\w.])(?:[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+|[a-z][a-z0-9]*_[a-z0-9_]+)"
+                        r"(?![\w])")
+
+
+@dataclass(frozen=True)
+class Definition:
+    """Where one definition is: ``name`` as the symbol extractor gives it (``Signer.sign``)."""
+
+    path: str
+    name: str
+    start: int
+    end: int
+
+    @property
+    def citation(self) -> str:
+        return format_citation(self.path, self.start, self.end)
+
+
+class DefinitionIndex:
+    """Every definition of the repository's source files, by full and by last name."""
+
+    def __init__(self, definitions: Iterable[Definition]) -> None:
+        self._by_name: dict[str, list[Definition]] = defaultdict(list)
+        self._by_last: dict[str, list[Definition]] = defaultdict(list)
+        for definition in definitions:
+            self._by_name[definition.name].append(definition)
+            self._by_last[definition.name.rsplit(".", 1)[-1]].append(definition)
+
+    @classmethod
+    def build(cls, repo: Repository, exclude: frozenset[str] = frozenset()) -> DefinitionIndex:
+        definitions = []
+        parsed = 0
+        for path in repo.list_files():
+            if path in exclude or language_for(path) is None:
+                continue
+            if parsed >= MAX_SYMBOL_FILES:
+                break
+            parsed += 1
+            try:
+                table = extract_symbols(path, repo.read_text(path).text)
+            except (OSError, BinaryFile, UnsupportedLanguage, SourceParseError, SyntaxError,
+                    ValueError):
+                continue
+            definitions += [Definition(path, s.name, s.start, s.end) for s in table.symbols]
+        return cls(definitions)
+
+    def find(self, name: str, prefer: frozenset[str] = frozenset()) -> Definition | None:
+        """The one definition ``name`` means, or None when there is none or no telling which."""
+        candidates = self._by_name.get(name) or self._by_last.get(name.rsplit(".", 1)[-1], [])
+        if len(candidates) > 1 and prefer:
+            candidates = [c for c in candidates if c.path in prefer] or candidates
+        unique = {(c.path, c.start, c.end): c for c in candidates}
+        return next(iter(unique.values())) if len(unique) == 1 else None
+
+
+def anchor_claims(markdown: str, claims: Iterable[Claim], index: RepoIndex,
+                  definitions: DefinitionIndex, prefer: frozenset[str] = frozenset()
+                  ) -> tuple[str, int]:
+    """``markdown`` with a marked citation added to each uncited claim that names a definition
+    the repository has in one place (see the module docstring); and how many claims got one.
+    A claim that also names something the repository lacks is left as it is: it fails anyway."""
+    insertions: list[tuple[int, str]] = []
+    for claim in claims:
+        if claim.citations:
+            continue
+        found = _definitions_named(claim, index, definitions, prefer)
+        if found:
+            text = " " + ", ".join(d.citation + ANCHOR_MARK for d in found)
+            insertions.append((_insertion_point(markdown, claim), text))
+    for offset, text in sorted(insertions, reverse=True):
+        markdown = markdown[:offset] + text + markdown[offset:]
+    return markdown, len(insertions)
+
+
+def _definitions_named(claim: Claim, index: RepoIndex, definitions: DefinitionIndex,
+                       prefer: frozenset[str]) -> list[Definition]:
+    found: dict[tuple[str, int, int], Definition] = {}
+    for code in [*claim.code_names, *_bare_code_words(claim, index)]:
+        entity = index.parse(code)
+        if entity is None:
+            continue
+        known = index.lookup(entity)
+        if known is None:
+            return []  # an invented name: anchoring would lend it a citation it does not earn
+        if known != "symbol" or len(found) >= MAX_ANCHORS_PER_CLAIM:
+            continue
+        definition = definitions.find(entity.name, prefer)
+        if definition is not None:
+            found.setdefault((definition.path, definition.start, definition.end), definition)
+    return list(found.values())
+
+
+def _bare_code_words(claim: Claim, index: RepoIndex) -> list[str]:
+    """Names written without backticks that can only be code (``TimestampSigner``,
+    ``load_payload``) and that the repository defines: small models often write them bare."""
+    prose = _CODE_SPAN.sub(" ", claim.text)
+    for citation in claim.citations:
+        prose = prose.replace(citation.text, " ")
+    return [word for word in dict.fromkeys(_CODE_LIKE.findall(prose))
+            if word in index.simple_symbols]
+
+
+def _insertion_point(markdown: str, claim: Claim) -> int:
+    """Inside the claim, before its closing punctuation (or a table row's last ``|``)."""
+    end = claim.start + len(markdown[claim.start:claim.end].rstrip())
+    if markdown[claim.start:end].lstrip().startswith("|") and markdown[end - 1] == "|":
+        end -= 1
+        while end > claim.start and markdown[end - 1] == " ":
+            end -= 1
+        return end
+    while end > claim.start and markdown[end - 1] in _CLOSING:
+        end -= 1
+    return end
