@@ -57,17 +57,15 @@ class Grounding:
     running figures (sections are written side by side: the figures are kept under a lock)."""
 
     def __init__(self, repo: Repository, *, keep_unverified: bool = False,
-                 important_files: Sequence[str] = (), gate: GroundingGate | None = None) -> None:
+                 important_files: Sequence[str] = (), gate: GroundingGate | None = None,
+                 mask: Callable[[str], str] | None = None) -> None:
         self.repo, self.keep_unverified = repo, keep_unverified
+        # Evidence is repository text sent to the model: masked like every tool result.
+        self._mask = mask
         self.important_files: list[str] = list(important_files)  # most important first
         self._gate = gate
         self._figures: dict[str, GroundingFigures] = {}
         self._lock = threading.Lock()
-
-    @classmethod
-    def build(cls, repo: Repository, *, keep_unverified: bool = False,
-              important_files: Sequence[str] = ()) -> Grounding:
-        return cls(repo, keep_unverified=keep_unverified, important_files=important_files)
 
     @property
     def gate(self) -> GroundingGate:
@@ -89,7 +87,8 @@ class Grounding:
 
     def evidence(self, relevant_files: Iterable[str]) -> str:
         files = self.evidence_files(relevant_files)
-        return format_excerpts(select_excerpts(self.repo, files))
+        text = format_excerpts(select_excerpts(self.repo, files))
+        return self._mask(text) if self._mask is not None else text
 
     def ground(self, title: str, text: str, *, evidence: str, relevant_files: Iterable[str],
                rewrite: Callable[[str], str], on_retry: Callable[[str], None] | None = None

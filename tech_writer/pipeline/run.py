@@ -227,7 +227,7 @@ def run_context(llm: LLMClient, settings: RunSettings, repo: Repository, prompt:
     # Under a budget, one job at a time: the budget then buys whole jobs (exploration areas,
     # sections) in order instead of several half-done ones that all stop at the limit.
     jobs = 1 if llm.budget is not None else settings.concurrency
-    grounding = Grounding(repo, keep_unverified=settings.keep_unverified)
+    grounding = Grounding(repo, keep_unverified=settings.keep_unverified, mask=tools.masked)
     return RunContext(llm, repo, tools, store, prompt, progress, history, jobs, grounding)
 
 

@@ -5,8 +5,9 @@ What is a claim (decisions, each covered by a test):
 - every sentence of a paragraph, every list item (with its continuation lines) and every data row
   of a table is one claim;
 - headings, fenced code blocks, table header and separator rows, horizontal rules, HTML comments
-  the demo banner (``> **Demo run** ...``), the grounding line (``> **Grounding**: ...``) and the
-  tool's own notes (a paragraph of one line in ``*(...)*``) are not claims;
+  (all their lines, such as the provenance record's), the demo banner (``> **Demo run** ...``),
+  the grounding line (``> **Grounding**: ...``) and the tool's own notes (a paragraph of one
+  line in ``*(...)*``) are not claims;
 - a sentence is cut after ``.``, ``!`` or ``?`` followed by a space and a capital letter, a
   backtick or a bracket, never inside inline code and never after a common abbreviation
   (``e.g.``, ``i.e.``, ``etc.``, ``vs.``); a piece made only of citations (``Foo does X.
@@ -100,6 +101,7 @@ def _blocks(markdown: str, fenced: list[tuple[int, int]]) -> list[tuple[int, int
     section: str | None = None
     current: list[int] | None = None  # [start, end] of the open paragraph or list item
     in_quote_banner = False
+    in_comment = False  # inside a multi-line HTML comment (the provenance record is one)
     offset = 0
     lines = markdown.split("\n")
     fence = 0  # the first fenced block not wholly before this line (both run forwards)
@@ -111,6 +113,9 @@ def _blocks(markdown: str, fenced: list[tuple[int, int]]) -> list[tuple[int, int
             fence += 1
         kind = _line_kind(body, lines[index + 1] if index + 1 < len(lines) else "",
                           fence < len(fenced) and fenced[fence][0] <= line_start)
+        if in_comment or kind == "comment":
+            in_comment = "-->" not in (body if in_comment else body.split("<!--", 1)[1])
+            kind = "skip"
         if kind == "quote":
             in_quote_banner = body.lstrip().startswith(_BANNERS) or (
                 in_quote_banner and current is None)
@@ -144,7 +149,9 @@ def _line_kind(body: str, next_line: str, in_fence: bool) -> str:
         return "blank"
     if _HEADING.match(body):
         return "heading"
-    if stripped.startswith("<!--") or _RULE.fullmatch(body) or _TOOL_NOTE.fullmatch(stripped):
+    if stripped.startswith("<!--"):
+        return "comment"
+    if _RULE.fullmatch(body) or _TOOL_NOTE.fullmatch(stripped):
         return "skip"
     if stripped.startswith("|"):
         if _TABLE_SEPARATOR.fullmatch(stripped) or _TABLE_SEPARATOR.fullmatch(next_line.strip()):

@@ -461,7 +461,10 @@ class RepoTools:
             if rel.startswith(prefix):
                 tree.add(rel[len(prefix) :].split("/"))
         lines: list[str] = [f"{display_path(directory)}/ ({_plural(tree.count, 'file')})"]
-        complete = tree.render(lines, 1, self.caps.structure_depth, self.caps.structure_max_entries + 1)
+        # The top level's own files (README, pyproject.toml) are kept room for: a long first
+        # subdirectory must not push them past the cap.
+        complete = tree.render(lines, 1, self.caps.structure_depth, self.caps.structure_max_entries + 1,
+                               reserve=tree.file_lines())
         trailer = None
         if not complete:
             trailer = (
@@ -487,16 +490,27 @@ class _DirNode:
         node.count += 1
         node.files.append(parts[-1])
 
-    def render(self, lines: list[str], level: int, max_depth: int, max_lines: int) -> bool:
-        """Append indented entries (subdirectories first, then files); False when ``max_lines`` cut it."""
+    def file_lines(self) -> int:
+        """How many lines this directory's own files take when rendered."""
+        return min(len(self.files), _STRUCTURE_FILES_PER_DIR) + (len(self.files) > _STRUCTURE_FILES_PER_DIR)
+
+    def render(self, lines: list[str], level: int, max_depth: int, max_lines: int,
+               reserve: int = 0) -> bool:
+        """Append indented entries (subdirectories first, then files); False when ``max_lines`` cut
+        it. ``reserve``: lines kept for this directory's own files while its subdirectories render."""
         indent = "  " * level
+        complete = True
         for name in sorted(self.dirs):
-            if len(lines) >= max_lines:
-                return False
+            if len(lines) >= max_lines - reserve:
+                complete = False
+                break
             child = self.dirs[name]
             lines.append(f"{indent}{display_path(name)}/ ({_plural(child.count, 'file')})")
-            if level < max_depth and not child.render(lines, level + 1, max_depth, max_lines):
-                return False
+            if level < max_depth and not child.render(lines, level + 1, max_depth, max_lines - reserve):
+                complete = False
+                break
+        if not complete and not reserve:
+            return False
         files = sorted(self.files)
         for name in files[:_STRUCTURE_FILES_PER_DIR]:
             if len(lines) >= max_lines:
@@ -504,7 +518,7 @@ class _DirNode:
             lines.append(f"{indent}{display_path(name)}")
         if len(files) > _STRUCTURE_FILES_PER_DIR:
             lines.append(f"{indent}… and {len(files) - _STRUCTURE_FILES_PER_DIR} more files")
-        return True
+        return complete
 
 
 # --- helpers --------------------------------------------------------------------------------

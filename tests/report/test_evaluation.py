@@ -67,6 +67,11 @@ def test_claims_are_sentences_items_and_rows_not_headings_code_or_the_banner() -
         "`Store.add` returns the name. [app/store.py:9-10]",
         "",
         "---",
+        "",
+        "<!-- a record, over several lines: not claims",
+        "{\"section\": \"Storage\", \"focus\": \"What the store keeps.\"}",
+        "-->",
+        "<!-- one line --> The store is not a claim here either.",
     ])
     claims = split_claims(report)
     assert [c.text for c in claims] == [

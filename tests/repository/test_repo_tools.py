@@ -439,6 +439,9 @@ def test_get_structure_depth_and_entry_caps(tmp_path: Path) -> None:
     capped = _tools(tmp_path, structure_max_entries=5).execute("get_structure", {})
     assert capped.truncated and len(capped.text.splitlines()) == 7
     assert capped.text.splitlines()[-1].startswith("[truncated: showing 5 entries; call get_structure")
+    # The top level's own files (README, manifests) are kept room for, whatever the cap cuts.
+    assert capped.text.splitlines()[:-1] == [
+        "./ (30 files)", "  many/ (25 files)", "    f00.txt", "    f01.txt", "  .gitignore", "  README.md"]
     assert "is a file, not a directory" in _err(tools.execute("get_structure", {"path": "README.md"}))
 
 
