@@ -109,9 +109,10 @@ class TechWriterGroup(OneLineErrorsMixin, click.Group):
               metavar="N", help="Most model steps in the exploration phase.")
 @click.option("--max-sections", type=click.IntRange(min=1), default=8, show_default=True,
               metavar="N", help="Most sections in the report.")
-@click.option("--concurrency", type=click.IntRange(min=1, max=64), default=4, show_default=True,
-              metavar="N", help="Exploration areas and sections worked on at once (at most N "
-                                "LLM requests in flight; backs off on 429).")
+@click.option("--concurrency", type=click.IntRange(min=1, max=64), default=None, metavar="N",
+              help="Exploration areas and sections worked on at once (at most N LLM requests "
+                   "in flight; backs off on 429). Default: 4; 1 with --provider local (a local "
+                   "server serves simultaneous requests from one shared context).")
 @click.option("--max-cost", "max_cost", type=float, default=None, metavar="USD",
               help="Stop starting LLM calls before the run's spend would pass this many "
                    "dollars; finish with what exists (exit 3).")

@@ -132,7 +132,7 @@ def run_pipeline(
     persist_cache: bool = False,
     cache_path: str | Path | None = None,
     resume: bool = False,
-    concurrency: int = 4,
+    concurrency: int | None = None,
     max_cost_usd: float | None = None,
     stream: bool = False,
     telemetry: Telemetry | None = None,
@@ -226,7 +226,7 @@ def run_context(llm: LLMClient, settings: RunSettings, repo: Repository, prompt:
                                                   environ=environ))
     # Under a budget, one job at a time: the budget then buys whole jobs (exploration areas,
     # sections) in order instead of several half-done ones that all stop at the limit.
-    jobs = 1 if llm.budget is not None else settings.concurrency
+    jobs = 1 if llm.budget is not None else settings.jobs
     grounding = Grounding(repo, keep_unverified=settings.keep_unverified, mask=tools.masked)
     return RunContext(llm, repo, tools, store, prompt, progress, history, jobs, grounding)
 

@@ -23,6 +23,7 @@ __all__ = ["DEFAULT_MAX_EXPLORATION", "DEFAULT_MAX_SECTIONS", "RunSettings"]
 
 DEFAULT_MAX_EXPLORATION = 30
 DEFAULT_MAX_SECTIONS = 8
+LOCAL_CONCURRENCY = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,7 +40,9 @@ class RunSettings:
     # How far the run goes.
     max_exploration: int = DEFAULT_MAX_EXPLORATION
     max_sections: int = DEFAULT_MAX_SECTIONS
-    concurrency: int = DEFAULT_MAX_IN_FLIGHT
+    # Jobs (exploration areas, sections) worked on at once; None: the provider's default (see
+    # :attr:`jobs`).
+    concurrency: int | None = None
     max_cost_usd: float | None = None  # the budget; None: no limit
     # What is kept and reused between runs.
     persist_cache: bool = False
@@ -65,8 +68,9 @@ class RunSettings:
     path_filter: PathFilter = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("max_exploration", "max_sections", "concurrency"):
-            if getattr(self, name) < 1:
+        for name, value in (("max_exploration", self.max_exploration),
+                            ("max_sections", self.max_sections), ("concurrency", self.jobs)):
+            if value < 1:
                 raise SettingError(name, f"{name.replace('_', ' ')} must be at least 1",
                                    reason="limit_below_one")
         if self.resume and not self.persist_cache:
@@ -93,9 +97,18 @@ class RunSettings:
             provider=self.provider, model=self.model, api_key=self.api_key,
             base_url=self.base_url, track_cost=self.track_cost, retry=self.retry,
             lookup=self.lookup, timeout_s=self.request_timeout_s, stream=self.stream,
-            max_in_flight=self.concurrency, max_cost_usd=self.max_cost_usd,
+            max_in_flight=self.jobs, max_cost_usd=self.max_cost_usd,
             reasoning=self.reasoning, structured_output=self.structured_output,
             parallel_tools=self.parallel_tools)
+
+    @property
+    def jobs(self) -> int:
+        """``concurrency``, or by default 4 at once; one with a local server, which serves the
+        requests it takes at once from one shared context (llama-server's 16k tokens overflowed
+        with three sections in flight: "Context size has been exceeded")."""
+        if self.concurrency is not None:
+            return self.concurrency
+        return LOCAL_CONCURRENCY if self.provider == "local" else DEFAULT_MAX_IN_FLIGHT
 
     @property
     def model_name(self) -> str:

@@ -23,7 +23,7 @@ SEED_RUN_PIPELINE = [
     ("prompt", inspect.Parameter.empty), ("repo_path", inspect.Parameter.empty),
     ("model", None), ("provider", "openai"), ("api_key", None), ("base_url", None),
     ("track_cost", None), ("max_exploration", 30), ("max_sections", 8),
-    ("persist_cache", False), ("cache_path", None), ("resume", False), ("concurrency", 4),
+    ("persist_cache", False), ("cache_path", None), ("resume", False), ("concurrency", None),
     ("max_cost_usd", None), ("stream", False), ("telemetry", None), ("llm", None),
     ("progress", None), ("prompt_name", None), ("environ", None), ("retry", None),
     ("lookup", None), ("request_timeout_s", 180.0), ("history", None), ("reasoning", None),
@@ -110,6 +110,16 @@ def test_run_settings_are_frozen_keyword_only_and_derive_the_client_settings() -
     assert (client.provider, client.max_in_flight, client.max_cost_usd, client.timeout_s,
             client.reasoning) == ("openrouter", 2, 0.5, 30.0, "low")
     assert settings.model_name == "openai/gpt-5.1" and settings.tracks_cost
+
+
+def test_a_local_server_gets_one_job_at_a_time_unless_asked_for_more() -> None:
+    url = "http://127.0.0.1:8080/v1"
+    # A local server serves simultaneous requests from one shared context (llama-server's 16k
+    # overflowed with three sections in flight): one at a time by default, as many as asked.
+    assert RunSettings(provider="openrouter").jobs == 4
+    assert RunSettings(provider="local", base_url=url, model="qwen").jobs == 1
+    local_four = RunSettings(provider="local", base_url=url, model="qwen", concurrency=4)
+    assert local_four.jobs == local_four.client.max_in_flight == 4
 
 
 def test_library_errors_do_not_speak_cli_flags() -> None:

@@ -132,6 +132,16 @@ def test_sentences_are_removed_from_their_paragraph_and_lines_tidied(gate: Groun
     assert gated.markdown == "`Store.all` lists every row [inventory/store.py:16-17]."
 
 
+def test_a_heading_left_with_nothing_under_it_goes_with_its_claims(gate: GroundingGate) -> None:
+    text = ("### Storage\n\n`Store.all` lists every row [inventory/store.py:16-17].\n\n"
+            "### Scaling\n\nIt scales to millions.\n\n#### Shards\n\nShards are automatic.\n\n"
+            "### Code\n\n```python\n# a comment, not a heading\n```\n\n### Risks\n\nNone at all.\n")
+    gated = gate.settle(gate.check(text))
+    assert gated.markdown == ("### Storage\n\n`Store.all` lists every row "
+                              "[inventory/store.py:16-17].\n\n### Code\n\n```python\n"
+                              "# a comment, not a heading\n```")
+
+
 def test_the_figures_add_up_and_make_the_grounding_line() -> None:
     first = GroundingFigures(claims_kept=3, cited_by_model=2, anchored=1, removed=4,
                              names_checked=5, names_missing=2, sections=1)

@@ -163,6 +163,25 @@ def test_key_found_inside_the_repository_is_not_copied_out(tmp_path, prompt_file
     assert ENV_KEY not in telemetry
 
 
+def test_the_evidence_a_section_request_quotes_masks_a_key_in_the_code(tmp_path, prompt_file):
+    """The grounding gate quotes numbered lines of a section's files in its request: a key written
+    in the code is masked there as in every tool result."""
+    store = SAMPLE_FILES["inventory/store.py"]
+    repo = make_repo(tmp_path / "repo", {**SAMPLE_FILES, "inventory/store.py":
+                                         f'"""SQLite-backed item storage."""\nTOKEN = "{ENV_KEY}"\n'
+                                         + store.split("\n", 1)[1]})
+    with FakeOpenRouter(DemoModel(), api_key=ENV_KEY) as server:
+        result = run_cli("--prompt", prompt_file, "--repo", repo, "--provider", "openrouter",
+                         "--base-url", server.base_url, "-o", tmp_path / "report.md",
+                         env={"OPENROUTER_API_KEY": ENV_KEY})
+        requests = [json.dumps(r.json) for r in server.requests
+                    if r.path.endswith("/chat/completions")]
+    assert result.returncode == 0, result.stderr[-3000:]
+    evidence = [body for body in requests if "Numbered excerpts" in body]
+    assert evidence and any("inventory/store.py" in body for body in evidence)
+    assert all(ENV_KEY not in body for body in requests)
+
+
 def test_a_model_that_repeats_the_key_cannot_put_it_anywhere(sample_repo, prompt_file, tmp_path):
     """Issue 26, finding 10: masked at the writers, the model's own output included, in the
     key's common encodings too."""
