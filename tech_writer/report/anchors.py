@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from tech_writer.report.citations import format_citation
 from tech_writer.report.claims import Claim
 from tech_writer.report.grounding import MAX_SYMBOL_FILES, RepoIndex
+from tech_writer.repository.filekinds import file_role
 from tech_writer.repository.repo import BinaryFile, Repository
 from tech_writer.repository.symbols import (
     SourceParseError,
@@ -86,8 +87,11 @@ class DefinitionIndex:
         return cls(definitions)
 
     def find(self, name: str, prefer: frozenset[str] = frozenset()) -> Definition | None:
-        """The one definition ``name`` means, or None when there is none or no telling which."""
+        """The one definition ``name`` means, or None when there is none or no telling which.
+        A definition in a test file counts only when the section is about that file: a report
+        sentence naming ``test_signer`` means the module under test, not the test function."""
         candidates = self._by_name.get(name) or self._by_last.get(name.rsplit(".", 1)[-1], [])
+        candidates = [c for c in candidates if c.path in prefer or file_role(c.path) != "test"]
         if len(candidates) > 1 and prefer:
             candidates = [c for c in candidates if c.path in prefer] or candidates
         unique = {(c.path, c.start, c.end): c for c in candidates}

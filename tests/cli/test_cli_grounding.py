@@ -8,6 +8,7 @@ answers with a tool call written as text).
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,14 @@ def _run(model: str, repo: Path, prompt: Path, output: Path, *extra: str,
          env: dict[str, str] | None = None):
     return run_cli("--prompt", prompt, "--repo", repo, "--provider", "demo", "--model", model,
                    "--max-sections", "3", "-o", output, *extra, env=env)
+
+
+def _gated(model: str, repo: Path, prompt: Path, output: Path, *extra: str
+           ) -> tuple[subprocess.CompletedProcess[str], dict, str]:
+    """A run that must succeed: the process, its ``grounding`` figures and the report it wrote."""
+    result = _run(model, repo, prompt, output, "--eval-json", *extra)
+    assert result.returncode == 0, result.stderr
+    return result, json.loads(result.stdout)["grounding"], output.read_text(encoding="utf-8")
 
 
 def _grounding_line(report: str) -> str:
@@ -69,11 +78,8 @@ def test_a_careful_model_keeps_its_cited_claims_and_the_report_says_how_grounded
 
 def test_a_model_that_never_cites_keeps_only_what_the_tool_could_anchor(
         sample_repo: Path, prompt_file: Path, tmp_path: Path) -> None:
-    output = tmp_path / "report.md"
-    result = _run("demo/uncited", sample_repo, prompt_file, output, "--eval-json")
-    assert result.returncode == 0, result.stderr
-    grounding = json.loads(result.stdout)["grounding"]
-    report = output.read_text(encoding="utf-8")
+    result, grounding, report = _gated("demo/uncited", sample_repo, prompt_file,
+                                       tmp_path / "report.md")
     assert grounding["cited_by_model"] == 0
     assert grounding["anchored_by_tool"] == grounding["claims_kept"] > 0
     assert grounding["removed"] > 0
@@ -87,13 +93,9 @@ def test_a_model_that_never_cites_keeps_only_what_the_tool_could_anchor(
 
 def test_keep_unverified_quotes_what_fails_and_never_leaves_it_as_plain_text(
         sample_repo: Path, prompt_file: Path, tmp_path: Path) -> None:
-    output = tmp_path / "report.md"
-    result = _run("demo/uncited", sample_repo, prompt_file, output, "--keep-unverified",
-                  "--eval-json")
-    assert result.returncode == 0, result.stderr
-    grounding = json.loads(result.stdout)["grounding"]
+    _, grounding, report = _gated("demo/uncited", sample_repo, prompt_file,
+                                  tmp_path / "report.md", "--keep-unverified")
     assert grounding["removed"] == 0 and grounding["kept_unverified"] > 0
-    report = output.read_text(encoding="utf-8")
     assert report.count(UNVERIFIED_PREFIX) >= 1
     lines = report.splitlines()
     for claim in split_claims(report):
@@ -103,11 +105,8 @@ def test_keep_unverified_quotes_what_fails_and_never_leaves_it_as_plain_text(
 
 def test_a_model_that_invents_names_loses_those_claims_and_keeps_the_others(
         sample_repo: Path, prompt_file: Path, tmp_path: Path) -> None:
-    output = tmp_path / "report.md"
-    result = _run("demo/inventive", sample_repo, prompt_file, output, "--eval-json")
-    assert result.returncode == 0, result.stderr
-    grounding = json.loads(result.stdout)["grounding"]
-    report = output.read_text(encoding="utf-8")
+    result, grounding, report = _gated("demo/inventive", sample_repo, prompt_file,
+                                       tmp_path / "report.md")
     # Every invented helper was named in a cited bullet: those claims are gone, with their name.
     assert grounding["names_missing"] > 0 and grounding["removed"] >= grounding["names_missing"]
     assert "Registry.dispatch()" not in report

@@ -83,6 +83,18 @@ def test_a_name_defined_twice_is_anchored_only_where_the_section_looks(tmp_path:
     assert check.passed and "[b.py:3-4]" in check.markdown
 
 
+def test_a_test_function_is_anchored_only_in_a_section_about_the_tests(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_signer.py").write_text("def test_signer():\n    assert 1\n",
+                                                       encoding="utf-8")
+    gate = GroundingGate.build(Repository(tmp_path))
+    # Qwen wrote "**test_signer**: Contains tests for signing URLs" about the module.
+    assert not gate.check("- **test_signer**: Contains tests for signing URLs.").passed
+    check = gate.check("- **test_signer**: Contains tests for signing URLs.",
+                       prefer=["tests/test_signer.py"])
+    assert check.passed and "[tests/test_signer.py:1-2]" in check.markdown
+
+
 def test_a_table_row_is_anchored_before_its_last_bar(gate: GroundingGate) -> None:
     text = "| name | role |\n|---|---|\n| `Store` | storage |\n"
     check = gate.check(text)
