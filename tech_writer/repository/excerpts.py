@@ -3,9 +3,9 @@
 A model that drives the tools poorly still writes well about lines put in front of it, and can
 copy a citation written above them. For each file, most important first, an excerpt holds:
 
-- for a source file the symbol extractor understands: the module's opening lines (its docstring),
-  then each definition's signature and docstring (its first lines), and the lines exploration
-  read there;
+- for a source file the symbol extractor understands: the module's docstring (never its
+  imports), then each definition's signature and docstring (its first lines), top-level before
+  nested, public before private, largest first; and the lines exploration read there;
 - for any other text file (README, manifest): its first lines, and the lines exploration read.
 
 Each excerpt is a contiguous run of lines, headed by the citation that covers it
@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from tech_writer.repository.filekinds import is_front_door
 from tech_writer.repository.repo import BinaryFile, Repository
 from tech_writer.repository.symbols import (
     SourceParseError,
+    Symbol,
     UnsupportedLanguage,
     extract_symbols,
     language_for,
@@ -88,13 +90,31 @@ def _lines_of(repo: Repository, path: str) -> list[str]:
 
 def _chosen_lines(path: str, lines: list[str], read: Iterable[int], budget: int) -> list[int]:
     """Line numbers to show, in order of importance, cut to ``budget``, returned sorted."""
-    wanted: list[int] = list(range(1, min(HEAD_LINES, len(lines)) + 1))
-    for start, end in _definition_spans(path, lines):
+    spans = _definition_spans(path, lines)
+    # A front door's imports are the package's public names: there they are the content.
+    head = (_docstring_lines(lines) if spans and not is_front_door(path)
+            else range(1, min(HEAD_LINES, len(lines)) + 1))
+    wanted: list[int] = list(head)
+    for start, end in spans:
         wanted += range(start, min(end, start + DEFINITION_LINES - 1) + 1)
     wanted += [n for n in read if 1 <= n <= len(lines)]
     # Blank lines cost budget and say nothing (a one-line gap is bridged when runs are made).
     chosen = list(dict.fromkeys(n for n in wanted if lines[n - 1].strip()))
     return sorted(chosen[:budget])
+
+
+def _docstring_lines(lines: list[str]) -> range:
+    """A source file's opening docstring or comment block (its own account of itself), never
+    its imports: those say little a reader can cite and cost the budget the definitions need."""
+    end = 0
+    for number, line in enumerate(lines[:HEAD_LINES], start=1):
+        stripped = line.strip()
+        if stripped.startswith(("import ", "from ")) and end:
+            break
+        if stripped.startswith(("import ", "from ")):
+            return range(1, 1)
+        end = number
+    return range(1, end + 1)
 
 
 def _definition_spans(path: str, lines: list[str]) -> list[tuple[int, int]]:
@@ -104,8 +124,13 @@ def _definition_spans(path: str, lines: list[str]) -> list[tuple[int, int]]:
         symbols = extract_symbols(path, "\n".join(lines)).symbols
     except (UnsupportedLanguage, SourceParseError, SyntaxError, ValueError):
         return []
-    # Top-level definitions first, then methods: the outline of a module before its details.
-    return [(s.start, s.end) for s in sorted(symbols, key=lambda s: (s.depth, s.start))]
+    # The outline of a module before its details: top-level definitions first, public ones
+    # before private helpers, the largest (the module's main classes) first among them.
+    def importance(symbol: Symbol) -> tuple[int, bool, int, int]:
+        private = symbol.name.rsplit(".", 1)[-1].startswith("_") and not \
+            symbol.name.endswith("__")
+        return (symbol.depth, private, symbol.start - symbol.end, symbol.start)
+    return [(s.start, s.end) for s in sorted(symbols, key=importance)]
 
 
 def _runs(path: str, lines: list[str], numbers: list[int]) -> list[Excerpt]:

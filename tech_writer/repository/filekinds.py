@@ -8,10 +8,12 @@ from typing import Literal
 
 __all__ = [
     "ENTRY_STEMS",
+    "FRONT_DOORS",
     "MANIFEST_NAMES",
     "SOURCE_SUFFIXES",
     "FileRole",
     "file_role",
+    "is_front_door",
     "is_readme",
     "language_of",
 ]
@@ -66,6 +68,14 @@ SOURCE_SUFFIXES = frozenset(_LANGUAGES)
 ENTRY_STEMS = ("__main__", "main", "cli", "app", "__init__", "index", "lib", "mod", "server")
 _DOC_SUFFIXES = frozenset({".md", ".rst", ".txt", ".adoc"})
 _TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testing"})
+
+
+# A package's front door: what importing the package runs, usually re-exports of its API.
+FRONT_DOORS = frozenset({"__init__.py", "index.js", "index.ts", "lib.rs", "mod.rs"})
+
+
+def is_front_door(path: str) -> bool:
+    return PurePosixPath(path).name in FRONT_DOORS
 
 
 @functools.lru_cache(maxsize=65536)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from .filekinds import ENTRY_STEMS, file_role, is_readme, language_of
+from .filekinds import ENTRY_STEMS, file_role, is_front_door, is_readme, language_of
 from .toolresults import FileView, ToolEvidence
 
 __all__ = [
@@ -60,7 +60,6 @@ _PY_IMPORT = re.compile(r"^\s*import\s+(.+)$")
 _QUOTED_MODULE = re.compile(r"""["']([^"']+)["']""")
 _TOML_SCRIPT = re.compile(r'^\s*"?([\w.-]+)"?\s*=\s*"([\w.]+):(\w+)')
 _PATH_TOOLS = frozenset({"get_imports", "get_symbols", "read_file"})
-_FRONT_DOORS = frozenset({"__init__.py", "index.js", "index.ts", "lib.rs", "mod.rs"})
 _SIZEABLE_TYPE = 12  # lines: a class this long holds state worth describing
 _FLOW_MAX_IMPORTERS = 3  # a module more widely imported is shared plumbing, not a step of a flow
 _JS_EXTENSIONS = ("", ".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs", "/index.js", "/index.ts")
@@ -357,7 +356,7 @@ def _manifest_main(views: Iterable[FileView], known: Iterable[str]) -> str | Non
 def front_door(paths: Iterable[str]) -> str | None:
     """The package's ``__init__.py`` / ``index.js`` / ``lib.rs``: at the root, or the one
     top-level package (``src/`` aside) when there is just one; None when that is unclear."""
-    doors = [p for p in paths if PurePosixPath(p).name in _FRONT_DOORS and not is_noise(p)
+    doors = [p for p in paths if is_front_door(p) and not is_noise(p)
              and not any(part.startswith("_") for part in PurePosixPath(p).parts[:-1])]
     if any(is_root(p) for p in doors):
         return min(p for p in doors if is_root(p))

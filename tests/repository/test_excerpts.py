@@ -44,3 +44,22 @@ def test_lines_exploration_read_are_included(sample_repo: Path) -> None:
     text = format_excerpts(excerpts)
     assert "13\t    if args.command == \"list\":" in text and "16\t    return 0" in text
     assert select_excerpts(Repository(sample_repo), []) == []
+
+
+def test_a_modules_imports_give_way_to_its_definitions_but_a_front_door_keeps_them(
+        tmp_path: Path) -> None:
+    helpers = "".join(f"def _helper{i}():\n    return {i}\n\n" for i in range(8))
+    steps = "".join(f"    def step{i}(self):\n        return {i}\n" for i in range(10))
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "core.py").write_text(
+        '"""The core."""\nimport os\nimport sys\n\n' + helpers
+        + 'class Engine:\n    """Runs everything."""\n' + steps, encoding="utf-8")
+    (tmp_path / "pkg" / "__init__.py").write_text(
+        "from .core import Engine as Engine\n\n\ndef version():\n    return 1\n", encoding="utf-8")
+    repo = Repository(tmp_path)
+    core = format_excerpts(select_excerpts(repo, ["pkg/core.py"], budget_lines=14))
+    # The docstring, then the largest public definition before the private helpers; no imports.
+    assert '1\t"""The core."""' in core and "import os" not in core
+    assert "class Engine:" in core and '"""Runs everything."""' in core
+    door = format_excerpts(select_excerpts(repo, ["pkg/__init__.py"]))
+    assert "1\tfrom .core import Engine as Engine" in door
