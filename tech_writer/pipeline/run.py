@@ -54,7 +54,6 @@ from tech_writer.pipeline.settings import RunSettings
 from tech_writer.pipeline.workers import run_jobs
 from tech_writer.report.citations import verify_citations
 from tech_writer.report.gate import GroundingFigures
-from tech_writer.report.prose import looks_like_tool_call
 from tech_writer.report.provenance import Provenance, SectionInput, attach, build_provenance
 from tech_writer.repository.cache import CacheStore
 from tech_writer.repository.emptiness import nothing_to_document
@@ -420,13 +419,11 @@ class _Run:
         found = read_what_matters(self._run_tool)
         if ctx.grounding is not None:
             ctx.grounding.important_files = found.important_files()
-        # Notes that are a tool call in disguise say nothing: the tool's own notes replace them.
-        # The list of files read is made again: it now holds what the tool read.
-        kept = "" if looks_like_tool_call(understanding) else "\n".join(
-            line for line in understanding.splitlines()
-            if not line.startswith(prompts.FILES_READ_PREFIX)).strip()
+        # The model's notes are dropped: written after reading (almost) nothing, or as a tool
+        # call in disguise, they are guesses, and the sections would copy them (Qwen2.5-Coder's
+        # notes, written without a read, had itsdangerous "protect against SQL injection").
         files = prompts.files_read_line((i.path, i.line_count) for i in ctx.store.files())
-        return "\n\n".join(part for part in (kept, found.notes(), files) if part)
+        return "\n\n".join(part for part in (found.notes(), files) if part)
 
     def _run_tool(self, name: str, arguments: Mapping[str, Any]) -> str:
         """A tool call the tool makes itself: traced like the model's."""

@@ -3,8 +3,9 @@
 Small models often write accurate sentences about the code they were shown and cite nothing
 (Qwen2.5-Coder-1.5B, given 80 numbered lines of a module and asked for cited bullets: five true
 bullets, not one citation). When such a sentence names a definition the repository has in exactly
-one place — in inline code (``Signer``, ``Signer.sign``, ``_lazy_sha1()``), or bare when the word
-can only be code (``TimestampSigner``, ``want_bytes``) — the symbol
+one place — in inline code (``Signer``, ``Signer.sign``, ``_lazy_sha1()``), bare when the word
+can only be code (``TimestampSigner``, ``want_bytes``, ``HMACAlgorithm``), or in bold as a list
+item's subject (``**Signer**: ...``) — the symbol
 index knows where it is: the sentence gets a citation of that definition's lines, marked with
 :data:`ANCHOR_MARK` so a reader sees which citations the tool wrote. An anchored citation is then
 checked exactly like the model's own (:mod:`~tech_writer.report.gate`): it must verify, and the
@@ -39,9 +40,12 @@ ANCHOR_MARK = "†"  # follows a citation the tool anchored; the report's ground
 MAX_ANCHORS_PER_CLAIM = 2
 _CLOSING = ".!?:;"
 _CODE_SPAN = re.compile(r"(`+).+?\1", re.DOTALL)
-# CamelCase with two capitals or more, or snake_case: shapes an English word does not have.
-_CODE_LIKE = re.compile(r"(?<![\w.])(?:[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+|[a-z][a-z0-9]*_[a-z0-9_]+)"
-                        r"(?![\w])")
+# CamelCase with two capitals or more (an acronym first too: HMACAlgorithm), or snake_case:
+# shapes an English word does not have.
+_CODE_LIKE = re.compile(r"(?<![\w.])(?:[A-Z][A-Z0-9]*[a-z][a-z0-9]*(?:[A-Z][A-Za-z0-9]*)+"
+                        r"|[A-Z]{2,}[a-z][A-Za-z0-9]*|[a-z][a-z0-9]*_[a-z0-9_]+)(?![\w])")
+# A name set in bold, as small models set the thing a list item is about: **Signer**: ...
+_BOLD_NAME = re.compile(r"(\*\*|__)([A-Za-z_][A-Za-z0-9_]*)(?:\(\))?\1")
 
 
 @dataclass(frozen=True)
@@ -136,13 +140,14 @@ def _definitions_named(claim: Claim, index: RepoIndex, definitions: DefinitionIn
 
 
 def _bare_code_words(claim: Claim, index: RepoIndex) -> list[str]:
-    """Names written without backticks that can only be code (``TimestampSigner``,
-    ``load_payload``) and that the repository defines: small models often write them bare."""
+    """Names written without backticks that the repository defines and that can only be code
+    (``TimestampSigner``, ``load_payload``) or are set in bold as the item's subject
+    (``**Signer**``): small models often write them so."""
     prose = _CODE_SPAN.sub(" ", claim.text)
     for citation in claim.citations:
         prose = prose.replace(citation.text, " ")
-    return [word for word in dict.fromkeys(_CODE_LIKE.findall(prose))
-            if word in index.simple_symbols]
+    words = [match.group(2) for match in _BOLD_NAME.finditer(prose)] + _CODE_LIKE.findall(prose)
+    return [word for word in dict.fromkeys(words) if word in index.simple_symbols]
 
 
 def _insertion_point(markdown: str, claim: Claim) -> int:

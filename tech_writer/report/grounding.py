@@ -87,7 +87,10 @@ class RepoIndex:
 
     paths: frozenset[str]
     directories: frozenset[str]
-    basenames: frozenset[str]
+    # Every trailing run of path components of every file and directory: `encoding.py`,
+    # `itsdangerous/encoding.py` and `itsdangerous` name `src/itsdangerous/encoding.py`'s parts,
+    # as a reader writes a module's path relative to its package.
+    tails: frozenset[str]
     extensions: frozenset[str]
     qualified_symbols: frozenset[str]
     simple_symbols: frozenset[str]
@@ -135,8 +138,9 @@ class RepoIndex:
         simple = {name.rsplit(".", 1)[-1] for name in qualified}
         extensions = {posixpath.splitext(p)[1].lstrip(".").lower() for p in paths}
         extensions.discard("")
-        return cls(frozenset(paths), frozenset(directories),
-                   frozenset(posixpath.basename(p) for p in paths), frozenset(extensions),
+        tails = {"/".join(parts[i:]) for path in (*paths, *directories)
+                 for parts in [path.split("/")] for i in range(len(parts))}
+        return cls(frozenset(paths), frozenset(directories), frozenset(tails), frozenset(extensions),
                    frozenset(qualified), frozenset(simple), frozenset(words), parsed, notes)
 
     def parse(self, code: str) -> Entity | None:
@@ -146,15 +150,15 @@ class RepoIndex:
         """How the repository knows the name: ``"symbol"``, ``"path"``, ``"text"``, or None."""
         if entity.kind == "path":
             name = entity.name
-            if name in self.paths or name in self.directories or name in self.basenames:
+            if name in self.paths or name in self.directories or name.strip("/") in self.tails:
                 return "path"
             return None
         name = entity.name
         if name in self.qualified_symbols or entity.last_part in self.simple_symbols:
             return "symbol"
         as_path = name.replace(".", "/")
-        if (as_path + ".py" in self.paths or as_path in self.directories
-                or as_path.rpartition("/")[0] + ".py" in self.paths and "." in name):
+        if (as_path + ".py" in self.tails or as_path in self.tails
+                or as_path.rpartition("/")[0] + ".py" in self.tails and "." in name):
             return "path"
         if all(part in self.words for part in name.split(".")):
             return "text"

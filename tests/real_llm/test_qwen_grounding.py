@@ -36,7 +36,7 @@ from tech_writer.repository.repo import Repository
 pytestmark = pytest.mark.local_llm
 
 _RUN_TIMEOUT_S = 3600
-_MAX_SECTIONS = 3  # three sections with a valid citation are asked for; each takes minutes
+_MAX_SECTIONS = 6  # the architecture prompt asks for six aspects; each section takes minutes
 
 
 @pytest.fixture(scope="module")

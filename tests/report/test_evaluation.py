@@ -137,6 +137,19 @@ def test_made_up_names_are_listed_and_real_ones_found_by_kind(repo: Repository) 
     assert metrics.entity_in_cited_span == 0.6
 
 
+def test_a_path_written_from_inside_the_package_is_found(tmp_path: Path) -> None:
+    # Qwen wrote `itsdangerous/encoding.py` for src/itsdangerous/encoding.py: a real module.
+    root = make_repo(tmp_path / "repo", {"src/pkg/encoding.py": "def encode():\n    pass\n"},
+                     git=False)
+    report = ("`pkg/encoding.py`, `encoding.py`, `pkg.encoding`, `pkg/` and `src/pkg/encoding.py` "
+              "exist [src/pkg/encoding.py:1-2]; `kg/encoding.py` and `other/encoding.py` do not "
+              "[src/pkg/encoding.py:1].\n")
+    found = {c.entity.text: c.found_as for c in evaluate_report(report, Repository(root)).entities}
+    assert found == {"pkg/encoding.py": "path", "encoding.py": "path", "pkg.encoding": "path",
+                     "pkg/": "path", "src/pkg/encoding.py": "path", "kg/encoding.py": None,
+                     "other/encoding.py": None}
+
+
 def test_a_name_outside_the_cited_lines_is_found_but_not_in_span(repo: Repository) -> None:
     metrics = evaluate_report("`open_store` builds a store [app/store.py:1-3].\n", repo)
     (check,) = metrics.entities

@@ -192,3 +192,16 @@ def test_a_bare_name_that_can_only_be_code_is_anchored_too(tmp_path: Path) -> No
                               f"Strings go through want_bytes [signer.py:5-6]{ANCHOR_MARK}. "
                               "Signing is Safe.")
     assert [v.grounded for v in check.verdicts] == [True, True, False]
+
+
+def test_a_name_in_bold_or_led_by_an_acronym_is_anchored_too(tmp_path: Path) -> None:
+    (tmp_path / "signer.py").write_text(
+        "class HMACAlgorithm:\n    pass\n\n\nclass Signer:\n    pass\n", encoding="utf-8")
+    gate = GroundingGate.build(Repository(tmp_path))
+    # What Qwen2.5-Coder-1.5B writes: the subject of a list item in bold, an acronym-led class.
+    check = gate.check("- **Signer**: signs bytes.\n- The HMACAlgorithm signs with HMACs.\n"
+                       "- **Signing**: is safe.\n")
+    assert check.markdown == (f"- **Signer**: signs bytes [signer.py:5-6]{ANCHOR_MARK}.\n"
+                              f"- The HMACAlgorithm signs with HMACs [signer.py:1-2]{ANCHOR_MARK}.\n"
+                              "- **Signing**: is safe.\n")
+    assert [v.grounded for v in check.verdicts] == [True, True, False]

@@ -363,12 +363,29 @@ def test_malformed_tool_call_json_is_a_tool_error_on_its_span(sample_repo, promp
 
 def test_finish_exploration_never_called_the_prose_answer_is_the_notes(sample_repo, prompt_file):
     notes = "NOTES-MARKER: an inventory service storing items in SQLite."
-    router = PhaseRouter(replace={("plan", 1): NO_PLAN,
-                                  ("exploration", 1): ModelTurn(content=notes)})
+    reads = ModelTurn(tool_calls=[ToolCall("read_file", {"path": path}) for path in
+                                  ("README.md", "inventory/store.py", "inventory/cli.py")])
+    router = PhaseRouter(replace={("plan", 1): NO_PLAN, ("exploration", 1): reads,
+                                  ("exploration", 2): ModelTurn(content=notes)})
     run = Run(router, sample_repo, prompt_file)
     run.completed()
-    assert router.counts["exploration"] == 1
+    assert router.counts["exploration"] == 2
     assert "NOTES-MARKER" in last_user_text(router.requests_of("outline")[0])
+
+
+def test_notes_written_without_reading_are_dropped_for_what_the_tool_reads(sample_repo,
+                                                                          prompt_file):
+    # Qwen2.5-Coder-1.5B, having read nothing, noted that itsdangerous "protects against SQL
+    # injection"; its sections then copied the notes. Guesses never reach the outline.
+    guess = "GUESS-MARKER: an inventory service that protects against SQL injection."
+    router = PhaseRouter(replace={("plan", 1): NO_PLAN,
+                                  ("exploration", 1): ModelTurn(content=guess)})
+    run = Run(router, sample_repo, prompt_file)
+    run.completed()
+    outline_request = last_user_text(router.requests_of("outline")[0])
+    assert "GUESS-MARKER" not in outline_request
+    assert "The tool read these files itself" in outline_request
+    assert "`Store` [inventory/store.py:6-17]" in outline_request
 
 
 def test_finish_exploration_in_the_wrong_shape_is_answered_and_corrected(sample_repo,
