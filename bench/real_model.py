@@ -5,8 +5,8 @@ prepared once, outside the repository, by ``python -m tests.real_llm.prepare`` (
 :mod:`bench.local_server`). Until then, and in ``--quick`` mode (a report takes minutes), every
 figure of the group says why it has no value.
 
-One run of ``tech-writer --provider local`` with the architecture prompt and ``--eval-json
---eval``; the figures are what ``eval`` says of the report it wrote (the grounding gate's promise
+One run of ``tech-writer --provider local`` with the architecture prompt, ``--max-sections 6``
+and ``--eval-json --eval``; the figures are what ``eval`` says of the report it wrote (the grounding gate's promise
 is that every kept claim is cited, every citation verifies and every name exists: those three have
 a target of 1) plus the gate's own counts and the wall time.
 """
@@ -34,6 +34,7 @@ __all__ = ["run"]
 PREPARE = "python -m tests.real_llm.prepare"
 _CHECKOUT = Path(__file__).resolve().parents[1]
 _RUN_TIMEOUT_S = 3600
+MAX_SECTIONS = 6  # as the local_llm test runs it: the architecture prompt's six aspects
 _SHARES = ("citation_coverage", "citation_validity", "entity_existence")
 
 
@@ -51,6 +52,7 @@ def run(quick: bool) -> list[Figure]:
                     [sys.executable, "-m", "tech_writer", "--prompt", "architecture", "--repo",
                      found.sample_repo, "--provider", "local", "--base-url", url,
                      "--model", found.model_name, "--request-timeout", "900",
+                     "--max-sections", str(MAX_SECTIONS),
                      "--eval-json", "--eval", "-o", str(Path(folder) / "report.md")],
                     cwd=_CHECKOUT, capture_output=True, text=True, timeout=_RUN_TIMEOUT_S,
                     stdin=subprocess.DEVNULL, check=False)

@@ -69,6 +69,8 @@ def parse_entity(code: str, extensions: frozenset[str]) -> Entity | None:
     if not bare or any(ch.isspace() for ch in bare):
         return None
     if "/" in bare and _PATH.fullmatch(bare) and not bare.startswith("//"):
+        if bare.startswith("/") and "." not in posixpath.basename(bare.rstrip("/")):
+            return None  # an endpoint or a system path (`/models`, `/etc/hosts`), not a file here
         name = bare.removeprefix("./").strip("/")
         return Entity("path", name, text) if name and ".." not in name.split("/") else None
     if not _DOTTED.fullmatch(bare):

@@ -179,6 +179,9 @@ def test_exploration_efficiency_and_cited_files_never_read(repo: Repository) -> 
     ("cli(**options: Any)", "identifier", "cli"), ("a/b.py", "path", "a/b.py"), ("./src/", "path", "src"),
     ("README.md", "path", "README.md"), ("--max-cost", None, None), ("pip install x", None, None),
     ("None", None, None), ("x", None, None), ("../etc/passwd", None, None),
+    # An endpoint or a system path is not a file of the repository; a root-relative file is.
+    ("/models", None, None), ("/api/v1/chat/completions", None, None), ("/etc/hosts", None, None),
+    ("/src/app.py", "path", "src/app.py"),
 ])
 def test_what_counts_as_a_name(code: str, kind: str | None, name: str | None) -> None:
     entity = parse_entity(code, frozenset({"md", "py"}))
