@@ -19,6 +19,7 @@ from tech_writer.pipeline.toolloop import (
     run_tool_loop,
 )
 from tech_writer.report.citations import CitationReport, format_feedback, verify_citations
+from tech_writer.report.headings import demote_headings
 
 if TYPE_CHECKING:
     from tech_writer.llm.client import UsageStats
@@ -189,5 +190,6 @@ _LEADING_HEADING = re.compile(r"\A\s*#{1,2}\s+[^\n]*\n+")
 
 
 def clean_section_text(text: str) -> str:
-    """Drop a leading ``#``/``##`` heading (assembly adds the title) and outer whitespace."""
-    return _LEADING_HEADING.sub("", text.strip(), count=1).strip()
+    """Drop a leading ``#``/``##`` heading (assembly adds the title) and outer whitespace; any
+    other ``#``/``##`` heading becomes ``###``: a section adds no section of its own."""
+    return demote_headings(_LEADING_HEADING.sub("", text.strip(), count=1).strip())

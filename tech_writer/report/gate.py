@@ -26,6 +26,7 @@ from tech_writer.report.anchors import ANCHOR_MARK, DefinitionIndex, anchor_clai
 from tech_writer.report.claims import GROUNDING_BANNER_PREFIX, Claim
 from tech_writer.report.evaluation import evaluate_report
 from tech_writer.report.grounding import RepoIndex
+from tech_writer.report.headings import heading_levels
 from tech_writer.report.prose import not_prose
 from tech_writer.repository.repo import Repository
 
@@ -37,8 +38,6 @@ UNVERIFIED_PREFIX = "> **Unverified**"
 _MAX_FEEDBACK_CLAIMS = 12  # sentences quoted back to the model; the rest are counted
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)])\s+")
 _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
-_HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]|$)")
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 
 
 @dataclass(frozen=True)
@@ -292,7 +291,7 @@ def _without(markdown: str, claims: list[Claim]) -> str:
 def _without_empty_headings(lines: list[str]) -> list[str]:
     """``lines`` without the headings left with nothing under them: a ``###`` whose every claim
     was removed is followed only by blank lines up to a heading of its level or above."""
-    levels = _heading_levels(lines)
+    levels = heading_levels(lines)
     kept: list[int] = []  # indices, from the end: a heading's contents are already settled
     for index in range(len(lines) - 1, -1, -1):
         if levels[index]:
@@ -301,20 +300,6 @@ def _without_empty_headings(lines: list[str]) -> list[str]:
                 continue
         kept.append(index)
     return [lines[i] for i in reversed(kept)]
-
-
-def _heading_levels(lines: list[str]) -> list[int]:
-    """Each line's heading level (0: not a heading; a ``#`` inside a fenced block is code)."""
-    levels, fence = [], ""
-    for line in lines:
-        marker = _FENCE.match(line)
-        if marker and (not fence or marker.group(1).startswith(fence)):
-            fence = "" if fence else marker.group(1)
-            levels.append(0)
-            continue
-        heading = None if fence else _HEADING.match(line)
-        levels.append(len(heading.group(1)) if heading else 0)
-    return levels
 
 
 def _unverified_quote(failing: list[ClaimVerdict]) -> str:
