@@ -24,15 +24,8 @@ from dataclasses import dataclass
 
 from tech_writer.report.citations import format_citation
 from tech_writer.report.claims import Claim
-from tech_writer.report.grounding import MAX_SYMBOL_FILES, RepoIndex
+from tech_writer.report.grounding import RepoIndex
 from tech_writer.repository.filekinds import file_role
-from tech_writer.repository.repo import BinaryFile, Repository
-from tech_writer.repository.symbols import (
-    SourceParseError,
-    UnsupportedLanguage,
-    extract_symbols,
-    language_for,
-)
 
 __all__ = ["ANCHOR_MARK", "Definition", "DefinitionIndex", "anchor_claims"]
 
@@ -73,22 +66,10 @@ class DefinitionIndex:
             self._by_last[definition.name.rsplit(".", 1)[-1]].append(definition)
 
     @classmethod
-    def build(cls, repo: Repository, exclude: frozenset[str] = frozenset()) -> DefinitionIndex:
-        definitions = []
-        parsed = 0
-        for path in repo.list_files():
-            if path in exclude or language_for(path) is None:
-                continue
-            if parsed >= MAX_SYMBOL_FILES:
-                break
-            parsed += 1
-            try:
-                table = extract_symbols(path, repo.read_text(path).text)
-            except (OSError, BinaryFile, UnsupportedLanguage, SourceParseError, SyntaxError,
-                    ValueError):
-                continue
-            definitions += [Definition(path, s.name, s.start, s.end) for s in table.symbols]
-        return cls(definitions)
+    def of(cls, index: RepoIndex) -> DefinitionIndex:
+        """The definitions the repository index parsed (one read of the repository for both)."""
+        return cls(Definition(path, symbol.name, symbol.start, symbol.end)
+                   for path, symbols in index.symbols.items() for symbol in symbols)
 
     def find(self, name: str, prefer: frozenset[str] = frozenset()) -> Definition | None:
         """The one definition ``name`` means, or None when there is none or no telling which.

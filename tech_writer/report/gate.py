@@ -206,7 +206,8 @@ class GroundingGate:
 
     @classmethod
     def build(cls, repo: Repository, exclude: frozenset[str] = frozenset()) -> GroundingGate:
-        return cls(repo, RepoIndex.build(repo, exclude), DefinitionIndex.build(repo, exclude))
+        index = RepoIndex.build(repo, exclude)
+        return cls(repo, index, DefinitionIndex.of(index))
 
     def check(self, markdown: str, prefer: Iterable[str] = ()) -> SectionCheck:
         """Anchor what can be anchored, then judge every claim with ``eval``'s code."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from tech_writer.repository.repo import BinaryFile, Repository
 from tech_writer.repository.symbols import (
     SourceParseError,
+    Symbol,
     UnsupportedLanguage,
     extract_symbols,
     language_for,
@@ -99,6 +100,8 @@ class RepoIndex:
     words: frozenset[str]
     symbol_files: int = 0
     notes: list[str] = field(default_factory=list)
+    # Each parsed source file's definitions (where each name is): the gate anchors claims to them.
+    symbols: dict[str, tuple[Symbol, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, repo: Repository, exclude: frozenset[str] = frozenset()) -> RepoIndex:
@@ -112,6 +115,7 @@ class RepoIndex:
                 directory = posixpath.dirname(directory)
         directories.discard("")
         qualified: set[str] = set()
+        symbols: dict[str, tuple[Symbol, ...]] = {}
         words: set[str] = set()
         parsed = 0
         read_bytes = 0
@@ -130,9 +134,10 @@ class RepoIndex:
             if language is not None and parsed < MAX_SYMBOL_FILES:
                 parsed += 1
                 try:
-                    qualified.update(symbol.name for symbol in extract_symbols(path, file.text).symbols)
+                    symbols[path] = tuple(extract_symbols(path, file.text).symbols)
                 except (UnsupportedLanguage, SourceParseError, SyntaxError, ValueError):
                     continue
+                qualified.update(symbol.name for symbol in symbols[path])
         if read_bytes >= MAX_WORD_BYTES:
             notes.append(f"words read from the first {MAX_WORD_BYTES // 2**20} MB of files only")
         if parsed >= MAX_SYMBOL_FILES:
@@ -143,7 +148,8 @@ class RepoIndex:
         tails = {"/".join(parts[i:]) for path in (*paths, *directories)
                  for parts in [path.split("/")] for i in range(len(parts))}
         return cls(frozenset(paths), frozenset(directories), frozenset(tails), frozenset(extensions),
-                   frozenset(qualified), frozenset(simple), frozenset(words), parsed, notes)
+                   frozenset(qualified), frozenset(simple), frozenset(words), parsed, notes,
+                   symbols)
 
     def parse(self, code: str) -> Entity | None:
         return parse_entity(code, self.extensions)

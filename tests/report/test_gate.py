@@ -15,6 +15,7 @@ from tech_writer.report.gate import (
     GroundingFigures,
     GroundingGate,
 )
+from tech_writer.report.grounding import RepoIndex
 from tech_writer.repository.repo import Repository
 
 
@@ -175,7 +176,7 @@ def test_the_figures_add_up_and_make_the_grounding_line() -> None:
 
 
 def test_definitions_index_finds_full_and_last_names(sample_repo: Path) -> None:
-    index = DefinitionIndex.build(Repository(sample_repo))
+    index = DefinitionIndex.of(RepoIndex.build(Repository(sample_repo)))
     add = index.find("Store.add")
     assert add is not None and (add.path, add.start, add.end) == ("inventory/store.py", 13, 14)
     assert index.find("add") == add
