@@ -51,6 +51,7 @@ from tech_writer.pipeline.result import RunFailure, RunResult
 from tech_writer.pipeline.resume import ResumeStore
 from tech_writer.pipeline.sections import WrittenSection, write_section
 from tech_writer.pipeline.settings import RunSettings
+from tech_writer.pipeline.toolloop import traced_tool_call
 from tech_writer.pipeline.workers import run_jobs
 from tech_writer.report.citations import verify_citations
 from tech_writer.report.gate import GroundingFigures
@@ -427,10 +428,7 @@ class _Run:
 
     def _run_tool(self, name: str, arguments: Mapping[str, Any]) -> str:
         """A tool call the tool makes itself: traced like the model's."""
-        with self.ctx.telemetry.tool_span(name, None) as span:
-            result = self.ctx.tools.execute(name, dict(arguments))
-            span.set_result(result.text, is_error=result.is_error, truncated=result.truncated)
-        return result.text
+        return traced_tool_call(self.ctx, name, dict(arguments)).text
 
     def _outline(self, understanding: str) -> Outline:
         self.state.phase = "outline"

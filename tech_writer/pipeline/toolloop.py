@@ -26,6 +26,7 @@ from tech_writer.pipeline.history import HistoryPolicy, compact_history, trim_fo
 
 if TYPE_CHECKING:
     from tech_writer.llm.client import LLMClient, UsageStats
+    from tech_writer.repository.tools import ToolResult
 
 __all__ = [
     "MAX_IDENTICAL_CALLS",
@@ -36,6 +37,7 @@ __all__ = [
     "assistant_message",
     "is_context_length_error",
     "run_tool_loop",
+    "traced_tool_call",
 ]
 
 # Tools whose ``path`` argument names a file the answer then depends on.
@@ -193,17 +195,24 @@ class _CallAnswers:
 
     def _run_tool(self, name: str, call_id: str, raw_arguments: Any,
                   step: int) -> tuple[str, bool]:
-        arguments = raw_arguments if isinstance(raw_arguments, str) else None
-        with self.ctx.telemetry.tool_span(name or "unknown", call_id,
-                                          arguments=arguments) as span:
-            result = self.ctx.tools.execute(name, raw_arguments)
-            span.set_result(result.text, is_error=result.is_error, truncated=result.truncated)
+        result = traced_tool_call(self.ctx, name, raw_arguments, call_id)
         self.ctx.progress.step(self.phase, f"step {step}/{self.max_steps}: "
                                f"{name}({_brief(raw_arguments)})"
                                + (" → error" if result.is_error else ""))
         if result.is_error:
             log.info("tool %s returned an error to the model: %s", name, result.text[:200])
         return result.text, not result.is_error
+
+
+def traced_tool_call(ctx: RunContext, name: str, raw_arguments: Any,
+                     call_id: str | None = None) -> ToolResult:
+    """Run one repository tool inside its span: the model's calls and the ones the pipeline
+    makes itself (exploration that reads) are traced alike."""
+    arguments = raw_arguments if isinstance(raw_arguments, str) else None
+    with ctx.telemetry.tool_span(name or "unknown", call_id, arguments=arguments) as span:
+        result = ctx.tools.execute(name, raw_arguments)
+        span.set_result(result.text, is_error=result.is_error, truncated=result.truncated)
+    return result
 
 
 def _canonical(raw: Any) -> str:
